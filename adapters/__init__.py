@@ -1,0 +1,1 @@
+"""Framework adapters (installed as ``maestro.adapters``): one sub-package per framework."""

@@ -1,0 +1,353 @@
+"""LangChain callback handler that records LangGraph runs in maestro's schema.
+
+Span tree per graph invocation, under the run root:
+
+* ``invoke_agent <node>`` for every node execution (the node is the agent);
+* ``chat <model>`` for every chat-model call, under the node that made it, with tokens,
+  model, provider and the HTTP body bytes of the call (all attempts);
+* ``execute_tool <tool>`` for every tool call, under its node;
+* ``message <a> -> <b>`` records for every hand-over between nodes, with the bytes of the
+  source node's serialised output (the message the next node receives).
+
+Parents are found explicitly by LangChain run id (``parent_run_id``), never through the
+OTel context, so nothing is attached or detached inside callbacks. Runnables that are
+neither nodes, models nor tools (routing functions, inner sequences) get no span; their
+children are attached to the nearest recorded ancestor.
+
+The handler never raises into the graph (``raise_error = False``; every callback body is
+guarded and logs instead).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from langchain_core.callbacks import BaseCallbackHandler
+from opentelemetry.trace import SpanKind
+
+from maestro import semconv as sc
+from maestro.adapters.langgraph import extract
+from maestro.collector.http import HttpLedger, bind_ledger
+from maestro.collector.telemetry import RunTelemetry, SpanHandle
+
+__all__ = ["MaestroCallbackHandler"]
+
+log = logging.getLogger(__name__)
+
+START, END = "__start__", "__end__"
+
+
+def _guarded(fn):
+    @functools.wraps(fn)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return fn(self, *args, **kwargs)
+        except Exception:  # instrumentation must never break the user's graph
+            log.exception("maestro langgraph callback %s failed", fn.__name__)
+            return None
+
+    return wrapper
+
+
+@dataclass
+class _Scope:
+    """Hand-over bookkeeping for one graph (top level or subgraph) of one invocation."""
+
+    last_step: int | None = None
+    """Superstep of the most recent node start."""
+    prev_nodes: list[tuple[str, int]] = field(default_factory=list)
+    """(node, output bytes) of nodes that finished in the previous superstep."""
+    cur_nodes: list[tuple[str, int]] = field(default_factory=list)
+    """(node, output bytes) of nodes finished in the current superstep."""
+
+
+@dataclass
+class _Node:
+    handle: SpanHandle
+    name: str
+    step: int | None
+    scope: _Scope
+
+
+class MaestroCallbackHandler(BaseCallbackHandler):
+    """Records one run's LangGraph activity into ``telemetry``.
+
+    Args:
+        telemetry: the run's telemetry (spans go under its root span).
+        provider: ``gen_ai.provider.name`` to write on LLM spans (e.g. ``maestro.sim``);
+            by default taken from LangChain's ``ls_provider`` metadata.
+        capture_content: overrides the telemetry's content policy for what this handler
+            collects (content is still filtered/redacted by the exporter).
+    """
+
+    run_inline = True  # run in the caller's context: the HTTP ledger binding must be seen by the client
+    raise_error = False
+
+    def __init__(self, telemetry: RunTelemetry, provider: str | None = None, capture_content: bool | None = None):
+        super().__init__()
+        self.t = telemetry
+        self.provider = provider
+        self.capture = telemetry.content.capture if capture_content is None else capture_content
+        self._handles: dict[UUID, SpanHandle] = {}
+        """LangChain run id -> span of that run, or of its nearest recorded ancestor."""
+        self._agents: dict[UUID, str] = {}
+        """LangChain run id -> agent (node) it belongs to."""
+        self._nodes: dict[UUID, _Node] = {}
+        self._llm: dict[UUID, tuple[SpanHandle, HttpLedger, Any]] = {}
+        self._tools: dict[UUID, SpanHandle] = {}
+        self._scopes: dict[tuple[UUID | None, str], _Scope] = {}
+        self._graphs: dict[UUID, UUID] = {}
+        """run id -> top-level graph run id it belongs to."""
+
+    # -- lookup ------------------------------------------------------------------------
+    def _parent(self, parent_run_id: UUID | None) -> SpanHandle | None:
+        if parent_run_id is None:
+            return None  # the run root
+        return self._handles.get(parent_run_id)
+
+    def _scope(self, run_id: UUID, parent_run_id: UUID | None, metadata: dict) -> _Scope:
+        graph = self._graphs.get(parent_run_id, parent_run_id)
+        self._graphs[run_id] = graph
+        key = (graph, extract.scope_of(metadata))
+        scope = self._scopes.get(key)
+        if scope is None:
+            scope = self._scopes[key] = _Scope()
+        return scope
+
+    def _forget(self, run_id: UUID) -> None:
+        self._handles.pop(run_id, None)
+        self._agents.pop(run_id, None)
+
+    # -- chains: graph, nodes, everything else -----------------------------------------
+    @_guarded
+    def on_chain_start(self, serialized, inputs, *, run_id, parent_run_id=None, tags=None, metadata=None, **kwargs):
+        metadata = metadata or {}
+        if parent_run_id is None:  # the graph invocation itself: the run root stands for it
+            self._graphs[run_id] = run_id
+            return
+        self._graphs.setdefault(run_id, self._graphs.get(parent_run_id, parent_run_id))
+        parent = self._parent(parent_run_id)
+        if not extract.is_graph_node(metadata, tags):
+            if parent is not None:
+                self._handles[run_id] = parent
+            if parent_run_id in self._agents:
+                self._agents[run_id] = self._agents[parent_run_id]
+            return
+        name, step = extract.node_of(metadata)
+        scope = self._scope(run_id, parent_run_id, metadata)
+        if step != scope.last_step:  # a new superstep: last step's finishers are the senders
+            if scope.last_step is not None:
+                scope.prev_nodes = scope.cur_nodes
+                scope.cur_nodes = []
+            scope.last_step = step
+        attrs = {
+            sc.GEN_AI_OPERATION_NAME: sc.Operation.INVOKE_AGENT.value,
+            sc.MAESTRO_SPAN_TYPE: sc.SpanType.AGENT.value,
+            sc.GEN_AI_AGENT_NAME: name,
+        }
+        if step is not None:
+            attrs[sc.MAESTRO_NODE_STEP] = step
+        handle = self.t.start_span(f"invoke_agent {name}", attrs, parent)
+        senders = scope.prev_nodes or [(START, extract.serialised_size(inputs))]
+        for source, nbytes in senders:
+            self.t.record_message(source, name, nbytes, parent=handle, at_ns=handle.start_ns)
+        self._handles[run_id] = handle
+        self._agents[run_id] = name
+        self._nodes[run_id] = _Node(handle, name, step, scope)
+
+    @_guarded
+    def on_chain_end(self, outputs, *, run_id, parent_run_id=None, **kwargs):
+        node = self._nodes.pop(run_id, None)
+        if node is not None:
+            nbytes = extract.serialised_size(outputs)
+            node.scope.cur_nodes.append((node.name, nbytes))
+            self.t.end_span(node.handle, {sc.COMMUNICATION_OUTPUT_MESSAGE_SIZE_BYTES: nbytes})
+        elif parent_run_id is None and self._graphs.get(run_id) == run_id:
+            self._close_graph(run_id, outputs)
+        self._forget(run_id)
+
+    def _close_graph(self, graph_run_id: UUID, outputs: Any) -> None:
+        scope = self._scopes.pop((graph_run_id, ""), None)
+        for key in [k for k in self._scopes if k[0] == graph_run_id]:
+            del self._scopes[key]
+        for rid in [r for r, g in self._graphs.items() if g == graph_run_id]:
+            del self._graphs[rid]
+        if scope is not None:
+            finishers = scope.cur_nodes or scope.prev_nodes
+            for source, nbytes in finishers:
+                self.t.record_message(source, END, nbytes)
+
+    @_guarded
+    def on_chain_error(self, error, *, run_id, parent_run_id=None, **kwargs):
+        node = self._nodes.pop(run_id, None)
+        if node is not None:
+            self.t.end_span(node.handle, {sc.AGENT_FAILURE_CATEGORY: sc.FailureCategory.SYSTEM.value,
+                                          sc.AGENT_FAILURE_REASON: type(error).__name__},
+                            error=f"{type(error).__name__}: {error}")
+        elif parent_run_id is None and self._graphs.get(run_id) == run_id:
+            self._close_graph(run_id, None)
+        self._forget(run_id)
+
+    # -- models ------------------------------------------------------------------------
+    def _start_llm(self, serialized, run_id, parent_run_id, metadata, kwargs, capture_value):
+        model = extract.model_name(serialized, kwargs, metadata) or "unknown"
+        attrs = {
+            sc.GEN_AI_OPERATION_NAME: sc.Operation.CHAT.value,
+            sc.MAESTRO_SPAN_TYPE: sc.SpanType.LLM.value,
+            sc.GEN_AI_REQUEST_MODEL: model,
+            sc.COMMUNICATION_IS_IN_PROCESS_CALL: False,
+        }
+        provider = extract.provider_name(metadata, self.provider)
+        if provider:
+            attrs[sc.GEN_AI_PROVIDER_NAME] = provider
+        agent = self._agents.get(parent_run_id)
+        if agent:
+            attrs[sc.GEN_AI_AGENT_NAME] = agent
+        params = kwargs.get("invocation_params") or {}
+        max_tokens = params.get("max_tokens") or params.get("max_completion_tokens")
+        if max_tokens:
+            attrs[sc.GEN_AI_REQUEST_MAX_TOKENS] = int(max_tokens)
+        if self.capture and capture_value is not None:
+            attrs[sc.GEN_AI_INPUT_MESSAGES] = capture_value
+        handle = self.t.start_span(f"chat {model}", attrs, self._parent(parent_run_id), SpanKind.CLIENT)
+        ledger = HttpLedger()
+        bind_ledger(ledger)
+        self._llm[run_id] = (handle, ledger, None)
+        self._handles[run_id] = handle
+        if agent:
+            self._agents[run_id] = agent
+
+    @_guarded
+    def on_chat_model_start(self, serialized, messages, *, run_id, parent_run_id=None, tags=None, metadata=None, **kwargs):
+        capture = extract.messages_for_capture(messages) if self.capture else None
+        self._start_llm(serialized, run_id, parent_run_id, metadata, kwargs, capture)
+        self._llm[run_id] = self._llm[run_id][:2] + (messages,)
+
+    @_guarded
+    def on_llm_start(self, serialized, prompts, *, run_id, parent_run_id=None, tags=None, metadata=None, **kwargs):
+        capture = None
+        if self.capture:
+            capture = json.dumps([{"role": "user", "content": p} for p in prompts])
+        self._start_llm(serialized, run_id, parent_run_id, metadata, kwargs, capture)
+        self._llm[run_id] = self._llm[run_id][:2] + ([[_Prompt(p) for p in prompts]],)
+
+    def _llm_attributes(self, ledger: HttpLedger) -> dict[str, Any]:
+        return {
+            sc.COMMUNICATION_INPUT_MESSAGE_SIZE_BYTES: ledger.request_bytes,
+            sc.COMMUNICATION_OUTPUT_MESSAGE_SIZE_BYTES: ledger.response_bytes,
+            sc.COMMUNICATION_TOTAL_MESSAGE_SIZE_BYTES: ledger.request_bytes + ledger.response_bytes,
+            sc.MAESTRO_HTTP_ATTEMPTS: ledger.attempts,
+            sc.MAESTRO_HTTP_STATUS_CODES: list(ledger.status_codes),
+        }
+
+    @_guarded
+    def on_llm_end(self, response, *, run_id, parent_run_id=None, **kwargs):
+        entry = self._llm.pop(run_id, None)
+        if entry is None:
+            return
+        handle, ledger, messages = entry
+        bind_ledger(None)
+        attrs = self._llm_attributes(ledger)
+        usage = extract.usage_of(response)
+        if usage is None:
+            usage = extract.estimate_usage(messages, response)
+            attrs[sc.MAESTRO_USAGE_ESTIMATED] = True
+        attrs[sc.GEN_AI_USAGE_INPUT_TOKENS], attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS], attrs[sc.GEN_AI_USAGE_TOTAL_TOKENS] = usage
+        reasons = extract.finish_reasons(response)
+        if reasons:
+            attrs[sc.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
+        model = extract.response_model(response)
+        if model:
+            attrs[sc.GEN_AI_RESPONSE_MODEL] = model
+        if self.capture:
+            attrs[sc.GEN_AI_OUTPUT_MESSAGES] = extract.output_text(response)
+        self.t.end_span(handle, attrs)
+        self._forget(run_id)
+
+    @_guarded
+    def on_llm_error(self, error, *, run_id, parent_run_id=None, **kwargs):
+        entry = self._llm.pop(run_id, None)
+        if entry is None:
+            return
+        handle, ledger, _ = entry
+        bind_ledger(None)
+        attrs = self._llm_attributes(ledger)
+        attrs[sc.AGENT_FAILURE_CATEGORY] = sc.FailureCategory.UPSTREAM.value
+        attrs[sc.AGENT_FAILURE_REASON] = type(error).__name__
+        self.t.end_span(handle, attrs, error=f"{type(error).__name__}: {error}")
+        self._forget(run_id)
+
+    # -- tools -------------------------------------------------------------------------
+    @_guarded
+    def on_tool_start(self, serialized, input_str, *, run_id, parent_run_id=None, tags=None, metadata=None,
+                      inputs=None, **kwargs):
+        name = (serialized or {}).get("name") or kwargs.get("name") or "tool"
+        attrs = {
+            sc.GEN_AI_OPERATION_NAME: sc.Operation.EXECUTE_TOOL.value,
+            sc.MAESTRO_SPAN_TYPE: sc.SpanType.TOOL.value,
+            sc.GEN_AI_TOOL_NAME: name,
+            sc.GEN_AI_TOOL_TYPE: "function",
+            sc.GEN_AI_TOOL_CALL_ID: str(kwargs.get("tool_call_id") or run_id),
+            sc.COMMUNICATION_IS_IN_PROCESS_CALL: True,
+            sc.COMMUNICATION_INPUT_MESSAGE_SIZE_BYTES: len(str(input_str).encode()),
+        }
+        desc = (serialized or {}).get("description")
+        if desc:
+            attrs[sc.GEN_AI_TOOL_DESCRIPTION] = str(desc)[:500]
+        agent = self._agents.get(parent_run_id)
+        if agent:
+            attrs[sc.GEN_AI_AGENT_NAME] = agent
+            self._agents[run_id] = agent
+        if self.capture:
+            attrs[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = str(input_str)
+        handle = self.t.start_span(f"execute_tool {name}", attrs, self._parent(parent_run_id))
+        self._tools[run_id] = handle
+        self._handles[run_id] = handle
+
+    @_guarded
+    def on_tool_end(self, output, *, run_id, parent_run_id=None, **kwargs):
+        handle = self._tools.pop(run_id, None)
+        if handle is None:
+            return
+        content = getattr(output, "content", output)
+        nbytes = extract.serialised_size(content) if not isinstance(content, str) else len(content.encode())
+        attrs = {
+            sc.COMMUNICATION_OUTPUT_MESSAGE_SIZE_BYTES: nbytes,
+            sc.COMMUNICATION_TOTAL_MESSAGE_SIZE_BYTES: handle.attributes.get(sc.COMMUNICATION_INPUT_MESSAGE_SIZE_BYTES, 0) + nbytes,
+        }
+        if self.capture:
+            attrs[sc.GEN_AI_TOOL_CALL_RESULT] = content if isinstance(content, str) else str(extract.to_jsonable(content))
+        self.t.end_span(handle, attrs)
+        self._forget(run_id)
+
+    @_guarded
+    def on_tool_error(self, error, *, run_id, parent_run_id=None, **kwargs):
+        handle = self._tools.pop(run_id, None)
+        if handle is None:
+            return
+        self.t.end_span(handle, {sc.AGENT_FAILURE_CATEGORY: sc.FailureCategory.SYSTEM.value,
+                                 sc.AGENT_FAILURE_REASON: type(error).__name__},
+                        error=f"{type(error).__name__}: {error}")
+        self._forget(run_id)
+
+    @_guarded
+    def on_retry(self, retry_state, *, run_id, parent_run_id=None, **kwargs):
+        handle = self._handles.get(run_id)
+        if handle is not None:
+            n = int(getattr(retry_state, "attempt_number", 0) or 0)
+            handle.attributes[sc.AGENT_RETRY_ATTEMPT_NUMBER] = n + 1
+            handle.attributes[sc.AGENT_RETRY_TRIGGER] = sc.RetryTrigger.UPSTREAM.value
+
+
+@dataclass
+class _Prompt:
+    """A plain-LLM prompt shaped like a chat message for token estimation."""
+
+    content: str
+    type: str = "user"
+

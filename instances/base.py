@@ -1,0 +1,144 @@
+"""The small interface every MAS instance exposes to the runner.
+
+An instance never imports the collector or an adapter: the runner builds the instance's
+framework object, wraps it with the adapter for ``info.framework`` and hands the wrapped
+object back to ``run``. Instances reach models only through the ``ModelEndpoint`` in the
+``RunContext`` (a simulated service URL or a real provider's, same code path).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+__all__ = ["InstanceInfo", "Task", "ModelEndpoint", "RunContext", "TaskResult", "JudgeResult", "Instance"]
+
+
+@dataclass(frozen=True)
+class InstanceInfo:
+    """An instance's row of the paper's Table 2."""
+
+    name: str
+    """Registry name, e.g. ``crag``."""
+    title: str
+    """Human title, e.g. ``Corrective RAG``."""
+    app_field: str
+    """Application field (``Cross-domain``, ``Travel``, ...)."""
+    framework: str
+    """``langgraph``, ``autogen`` or ``adk``: picks the adapter."""
+    interaction: str
+    """Cooperation type: ``Planning``, ``Coordination``, ``Debate`` or ``Correction``."""
+    n_agents: int
+    """Number of agents."""
+    n_tools: int
+    """Number of tools."""
+    data_in: str
+    """Input kind: ``Artifacts`` or ``Datasets``."""
+    data_out: str
+    """``Open-End`` or ``Closed-Form``."""
+    suites: str
+    """Suite membership as in Table 2 (``F``, ``F,A``)."""
+    source: str = ""
+    """Where the original design comes from (paper citation)."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task input with its gold answer."""
+
+    task_id: str
+    """Stable id within the task set (used for resume and pairing)."""
+    question: str
+    """The input given to the MAS."""
+    gold: str | None = None
+    """Gold answer, if the task has one."""
+    meta: dict[str, Any] = field(default_factory=dict)
+    """Extra facts (e.g. ``hops``) copied into the run record as JSON."""
+
+
+@dataclass(frozen=True)
+class ModelEndpoint:
+    """A resolved backend: where and how to reach a model."""
+
+    spec: str
+    """Backend spec as written in the study, e.g. ``sim/strong``."""
+    provider: str
+    """``gen_ai.provider.name``: ``maestro.sim``, ``openai`` or ``gcp.gemini``."""
+    model: str
+    """Model name sent on the wire."""
+    base_url: str
+    """OpenAI-compatible base URL (ends in ``/v1``)."""
+    api_key: str
+    """Key to send (a dummy for the simulated service)."""
+    simulated: bool
+    """True for maestro's simulated service."""
+    gemini_base_url: str | None = None
+    """Base URL for Gemini-REST clients (``.../v1beta/models/...`` is appended)."""
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What one run of an instance is allowed to know."""
+
+    endpoint: ModelEndpoint
+    tools_enabled: bool
+    """Whether external tools (web search) are available in this run."""
+    seed: int
+    """The run's seed (the simulated service already keys on it through the URL)."""
+    max_tokens: int = 8192
+    """Cap on each LLM response."""
+    timeout_s: float = 600.0
+    """The run's time cap; instances may size inner timeouts by it."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """Instance-specific options from the study file."""
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """What a MAS produced for one task."""
+
+    answer: str | None
+    """Final answer text (None or '' when the MAS produced none)."""
+    outcome: str = "success"
+    """``success`` when the MAS terminated normally with an answer, else ``failure``."""
+    reason: str | None = None
+    """Why the outcome is a failure, if it is."""
+
+
+@dataclass(frozen=True)
+class JudgeResult:
+    """Correctness of an answer against gold."""
+
+    judgement: str
+    """``correct``, ``wrong`` or ``unknown``."""
+    reason: str
+    """How it was decided."""
+    exact_match: float | None = None
+    f1: float | None = None
+
+
+@runtime_checkable
+class Instance(Protocol):
+    """What the runner needs from a MAS instance."""
+
+    info: InstanceInfo
+
+    def tasks(self, *, n: int | None = None, source: str | None = None, seed: int = 0) -> list[Task]:
+        """The task set: the bundled one, or ``source`` (a JSONL file) when given."""
+        ...
+
+    def build(self, ctx: RunContext) -> Any:
+        """Build the framework object (e.g. a compiled LangGraph graph) for one run."""
+        ...
+
+    def run(self, app: Any, task: Task, ctx: RunContext) -> TaskResult:
+        """Run one task on ``app`` (the adapter-wrapped object from ``build``)."""
+        ...
+
+    def judge(self, task: Task, answer: str | None) -> JudgeResult:
+        """Score ``answer`` against ``task.gold``."""
+        ...
+
+    def register_sim_policies(self) -> None:
+        """Register this instance's role-aware policies with ``maestro.sim.policy``."""
+        ...

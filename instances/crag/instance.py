@@ -1,0 +1,105 @@
+"""``CragInstance``: CRAG behind maestro's ``Instance`` interface.
+
+``build`` makes one ``ChatOpenAI`` client per run, pointed at the run's endpoint (the
+simulated service or a real provider: same code path), and compiles the graph; ``run``
+invokes it synchronously (ChatOpenAI caches its async client per event loop, so sync
+calls avoid cross-loop reuse) and pulls the final answer out of the generator's reply.
+
+Options (``RunContext.options``): ``k`` (local passages per retrieval, 4), ``web_k``
+(web results, 3), ``max_rewrites`` (tools-off correction rounds, 2), ``min_relevant``
+(relevant documents needed to answer without correction, 2), ``temperature`` (0.0),
+``max_retries`` (3), ``request_timeout_s`` (per model call, 120, capped by the run's
+timeout), ``recursion_limit`` (40).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_openai import ChatOpenAI
+from langgraph.errors import GraphRecursionError
+
+from maestro.instances.base import InstanceInfo, JudgeResult, RunContext, Task, TaskResult
+from maestro.instances.qa_world import load_tasks
+from maestro.instances.qa_world import scoring
+
+from . import sim_policies
+from .graph import build_graph
+from .prompts import extract_answer
+from .tools import make_retriever_tool, make_web_search_tool
+
+__all__ = ["CRAG_INFO", "CragInstance", "make_chat_model"]
+
+CRAG_INFO = InstanceInfo(
+    name="crag",
+    title="Corrective RAG",
+    app_field="Cross-domain",
+    framework="langgraph",
+    interaction="Coordination",
+    n_agents=5,
+    n_tools=2,
+    data_in="Datasets",
+    data_out="Open-End",
+    suites="F,A",
+    source="Yan et al., Corrective Retrieval Augmented Generation, 2024 (arXiv:2401.15884)",
+)
+"""CRAG's row of the paper's Table 2."""
+
+
+def make_chat_model(ctx: RunContext) -> ChatOpenAI:
+    """The run's chat model: ChatOpenAI against ``ctx.endpoint``."""
+    opts = ctx.options
+    return ChatOpenAI(
+        base_url=ctx.endpoint.base_url,
+        api_key=ctx.endpoint.api_key,
+        model=ctx.endpoint.model,
+        max_tokens=ctx.max_tokens,
+        # A custom base_url turns streamed usage off unless asked for explicitly.
+        stream_usage=True,
+        temperature=float(opts.get("temperature", 0.0)),
+        max_retries=int(opts.get("max_retries", 3)),
+        timeout=min(float(ctx.timeout_s), float(opts.get("request_timeout_s", 120.0))),
+    )
+
+
+class CragInstance:
+    """CRAG (Corrective RAG) on the qa_world task set."""
+
+    info: InstanceInfo = CRAG_INFO
+
+    def tasks(self, *, n: int | None = None, source: str | None = None, seed: int = 0) -> list[Task]:
+        """The bundled qa_world questions, or a user JSONL file; stratified by hops when ``n``."""
+        return load_tasks(source=source, n=n, seed=seed)
+
+    def build(self, ctx: RunContext) -> Any:
+        """Compile the graph for one run (tools follow ``ctx.tools_enabled``)."""
+        opts = ctx.options
+        return build_graph(
+            make_chat_model(ctx),
+            tools_enabled=ctx.tools_enabled,
+            retriever_tool=make_retriever_tool(k=int(opts.get("k", 4))),
+            web_search_tool=make_web_search_tool(k=int(opts.get("web_k", 3))) if ctx.tools_enabled else None,
+            max_rewrites=int(opts.get("max_rewrites", 2)),
+            min_relevant=int(opts.get("min_relevant", 2)),
+        )
+
+    def run(self, app: Any, task: Task, ctx: RunContext) -> TaskResult:
+        """Answer one task. Model/HTTP errors propagate (the runner records them)."""
+        limit = int(ctx.options.get("recursion_limit", 40))
+        try:
+            state = app.invoke({"question": task.question}, config={"recursion_limit": limit})
+        except GraphRecursionError as e:
+            return TaskResult(answer=None, outcome="failure", reason=f"recursion limit {limit} reached: {e}")
+        generation = (state or {}).get("generation") or ""
+        answer = extract_answer(generation)
+        if not answer:
+            return TaskResult(answer="", outcome="failure", reason="empty answer from generate")
+        return TaskResult(answer=answer, outcome="success")
+
+    def judge(self, task: Task, answer: str | None) -> JudgeResult:
+        """qa_world's judge: exact match, or the gold as a span of a short answer."""
+        return scoring.judge(task, answer)
+
+    def register_sim_policies(self) -> None:
+        """Register the grader, rewriter and generator policies with ``maestro.sim.policy``."""
+        sim_policies.register_sim_policies()

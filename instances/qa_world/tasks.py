@@ -1,0 +1,155 @@
+"""Task sets: the bundled world's questions or a user JSONL file, optionally sampled.
+
+The bundled task set always comes from ``build_world(DEFAULT_SEED)``: the simulated
+service (possibly another process) must recognise the same questions, so the ``seed`` of
+``load_tasks`` only picks the sample, never the world.
+
+User JSONL: one object per line with ``id`` (str), ``question`` (str) and ``answer`` (str,
+list of str, or null), and optionally ``hops`` (int) and ``context`` (str or list of str).
+A list answer's first entry is the gold, the others are accepted aliases. Context
+passages join the local retriever's corpus; questions become known to the policy lookup.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+from maestro.instances.base import Task
+
+from .lookup import register_user_question
+from .retriever import add_user_passages
+from .world import DEFAULT_QUESTIONS_PER_HOP, DEFAULT_SEED, Passage, Question, build_world
+
+__all__ = ["question_task", "read_jsonl_tasks", "stratified_sample", "load_tasks"]
+
+
+def question_task(q: Question) -> Task:
+    """The ``Task`` for a world question (meta is JSON-friendly)."""
+    return Task(
+        task_id=q.qid,
+        question=q.text,
+        gold=q.answer,
+        meta={
+            "hops": q.hops,
+            "template": q.template,
+            "answer_type": q.answer_type,
+            "support_ids": list(q.support_ids),
+            "support_pools": list(q.support_pools),
+            "local_complete": q.local_complete,
+        },
+    )
+
+
+def _fail(path: Path, lineno: int, msg: str) -> ValueError:
+    return ValueError(f"{path}:{lineno}: {msg}")
+
+
+def read_jsonl_tasks(path: str | Path) -> list[Task]:
+    """Parse a user task file; errors name the file and the 1-based line number."""
+    p = Path(path)
+    try:
+        lines = p.read_text(encoding="utf-8").splitlines()
+    except OSError as e:
+        raise ValueError(f"{p}: cannot read task file: {e}") from e
+    tasks: list[Task] = []
+    seen: dict[str, int] = {}
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj: Any = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise _fail(p, lineno, f"invalid JSON ({e.msg} at column {e.colno})") from e
+        if not isinstance(obj, dict):
+            raise _fail(p, lineno, f"expected a JSON object, got {type(obj).__name__}")
+        for key in ("id", "question", "answer"):
+            if key not in obj:
+                raise _fail(p, lineno, f"missing required field {key!r}")
+        tid, question, answer = obj["id"], obj["question"], obj["answer"]
+        if not isinstance(tid, str) or not tid.strip():
+            raise _fail(p, lineno, "field 'id' must be a non-empty string")
+        if tid in seen:
+            raise _fail(p, lineno, f"duplicate id {tid!r} (first on line {seen[tid]})")
+        seen[tid] = lineno
+        if not isinstance(question, str) or not question.strip():
+            raise _fail(p, lineno, "field 'question' must be a non-empty string")
+        aliases: list[str] = []
+        if isinstance(answer, list):
+            if not answer or not all(isinstance(a, str) for a in answer):
+                raise _fail(p, lineno, "field 'answer' as a list must hold at least one string")
+            gold, aliases = answer[0], answer[1:]
+        elif answer is None or isinstance(answer, str):
+            gold = answer
+        else:
+            raise _fail(p, lineno, "field 'answer' must be a string, a list of strings or null")
+        meta: dict[str, Any] = {}
+        if "hops" in obj and obj["hops"] is not None:
+            if not isinstance(obj["hops"], int) or isinstance(obj["hops"], bool) or obj["hops"] < 0:
+                raise _fail(p, lineno, "field 'hops' must be a non-negative integer")
+            meta["hops"] = obj["hops"]
+        if "context" in obj and obj["context"] is not None:
+            ctx = obj["context"]
+            if isinstance(ctx, str):
+                ctx = [ctx]
+            if not isinstance(ctx, list) or not all(isinstance(c, str) for c in ctx):
+                raise _fail(p, lineno, "field 'context' must be a string or a list of strings")
+            meta["context"] = ctx
+        if aliases:
+            meta["aliases"] = aliases
+        meta["source"] = str(p)
+        tasks.append(Task(task_id=tid, question=question, gold=gold, meta=meta))
+    return tasks
+
+
+def stratified_sample(tasks: list[Task], n: int, seed: int = 0) -> list[Task]:
+    """``n`` tasks stratified by ``meta["hops"]``, deterministic in ``seed``.
+
+    Each stratum is shuffled by a seeded rng; item ``j`` of a stratum of size ``m`` gets the
+    key ``(j + 0.5) / m`` and the first ``n`` by key are taken. Strata are thus represented in
+    proportion to their size, and a smaller ``n`` always gives a subset of a larger one.
+    The result keeps the input order.
+    """
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    if n >= len(tasks):
+        return list(tasks)
+    rng = random.Random(f"qa_world.sample:{seed}")
+    strata: dict[Any, list[int]] = {}
+    for i, t in enumerate(tasks):
+        strata.setdefault(t.meta.get("hops"), []).append(i)
+    keyed: list[tuple[float, int, int]] = []
+    # Sort strata keys by repr so None and ints order deterministically together.
+    for rank, key in enumerate(sorted(strata, key=repr)):
+        idxs = strata[key][:]
+        rng.shuffle(idxs)
+        m = len(idxs)
+        keyed += [((j + 0.5) / m, rank, i) for j, i in enumerate(idxs)]
+    keyed.sort()
+    chosen = sorted(i for _, _, i in keyed[:n])
+    return [tasks[i] for i in chosen]
+
+
+def load_tasks(source: str | None = None, n: int | None = None, seed: int = 0) -> list[Task]:
+    """The bundled questions (``source`` None) or a user JSONL file, optionally sampled.
+
+    Loading a user file registers its questions with the policy lookup and its context
+    passages with the local retriever (both per process).
+    """
+    if source is None:
+        world = build_world(DEFAULT_SEED, DEFAULT_QUESTIONS_PER_HOP)
+        tasks = [question_task(q) for q in world.questions]
+    else:
+        tasks = read_jsonl_tasks(source)
+        for t in tasks:
+            register_user_question(t.question, t.gold, tuple(t.meta.get("aliases", ())))
+            ctx = t.meta.get("context") or []
+            add_user_passages([
+                Passage(pid=f"U-{t.task_id}-{j}", pool="local", title=t.task_id, text=c, kind="user")
+                for j, c in enumerate(ctx)
+            ])
+    if n is None:
+        return tasks
+    return stratified_sample(tasks, n, seed)

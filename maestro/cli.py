@@ -1,0 +1,177 @@
+"""The ``maestro`` command line: thin wrappers over the Python API.
+
+    maestro study run FILE            run or resume a study from a TOML file
+    maestro run INSTANCE [...]        run one instance without a study file
+    maestro runs ls STUDY             list a study's runs
+    maestro sim serve [...]           run the simulated LLM service standalone
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=False)
+
+
+def _print_summary(result, console) -> None:
+    from rich.table import Table
+
+    simulated = any(c["simulated"] for c in result.summary)
+    title = f"study {result.path.name}" + (" (SIMULATED backends)" if simulated else "")
+    table = Table(title=title)
+    for col in ("instance", "backend", "tools", "runs", "success", "correct", "timeouts", "exceptions",
+                "median s", "mean tokens", "mean cost $", "dropped"):
+        table.add_column(col, justify="right" if col not in ("instance", "backend") else "left")
+    for c in result.summary:
+        backend = c["backend"] + (" (sim)" if c["simulated"] else "")
+        table.add_row(
+            c["instance"], backend, "on" if c["tools"] else "off", str(c["runs"]), f"{c['success']:.0%}",
+            "-" if c["correct"] is None else f"{c['correct']:.0%}", str(c["timeouts"]), str(c["exceptions"]),
+            f"{c['median_s']:.2f}", f"{c['mean_tokens']:.0f}", f"{c['mean_cost_usd']:.5f}", str(c["dropped_spans"]),
+        )
+    console.print(table)
+    counts = ", ".join(f"{k} {v}" for k, v in result.counts.items() if v)
+    console.print(
+        f"{result.executed} run(s) executed, {result.skipped} already recorded ({counts}); "
+        f"{result.wall_s:.1f} s, {result.runs_per_s:.2f} runs/s"
+    )
+    console.print(f"traces: [bold]{result.path}[/]  (runs.parquet, spans/, resources/, study.json)")
+    console.print(f"summary: [bold]{result.path / 'summary.json'}[/]")
+
+
+def _cmd_study_run(args) -> int:
+    from maestro.runner import load_study_config, run_study
+
+    config = load_study_config(args.file, workers=args.workers, out=args.out, repeats=args.repeats)
+    console = _console()
+    result = run_study(config, progress=not args.no_progress, console=console)
+    _print_summary(result, console)
+    return 0
+
+
+def _cmd_run(args) -> int:
+    from maestro.runner import run_study
+    from maestro.runner.config import study_config_from_dict
+
+    body = {
+        "id": args.study_id or f"{args.instance}-adhoc",
+        "instances": [args.instance],
+        "backends": args.backend or ["sim/strong"],
+        "tools": args.tools,
+        "repeats": args.repeats,
+        "tasks": args.tasks,
+        "timeout_s": args.timeout,
+        "out": args.out,
+        "time_factor": args.time_factor,
+        "seed": args.seed,
+    }
+    if args.workers:
+        body["workers"] = args.workers
+    if args.task_file:
+        body["task_file"] = args.task_file
+    config = study_config_from_dict(body, "maestro run")
+    console = _console()
+    result = run_study(config, progress=not args.no_progress, console=console)
+    _print_summary(result, console)
+    return 0
+
+
+def _cmd_runs_ls(args) -> int:
+    from rich.table import Table
+
+    from maestro.store.reader import load_study
+
+    study = load_study(args.study, spans=False, resources=False)
+    runs = study.runs
+    if args.status:
+        runs = runs[runs["status"] == args.status]
+    console = _console()
+    table = Table(title=f"{study.study_id}: {len(runs)} run(s)" + (" (SIMULATED)" if study.info.get("simulated") else ""))
+    cols = ["run_id", "status", "judgement", "duration_s", "total_tokens", "llm_calls", "cost_usd", "spans_dropped"]
+    for c in cols:
+        table.add_column(c)
+    for _, r in runs.sort_values("run_id").head(args.limit).iterrows():
+        table.add_row(*[("-" if r[c] is None or r[c] != r[c] else (f"{r[c]:.2f}" if isinstance(r[c], float) else str(r[c])))
+                        for c in cols])
+    console.print(table)
+    for w in study.warnings:
+        console.print(f"[yellow]warning:[/] {w}")
+    return 0
+
+
+def _cmd_sim_serve(rest: list[str]) -> int:
+    from maestro.sim.cli import serve_main
+
+    return serve_main(rest)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="maestro", description="Trace, run and analyse LLM multi-agent systems.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    study = sub.add_parser("study", help="run studies").add_subparsers(dest="study_command", required=True)
+    sr = study.add_parser("run", help="run or resume a study from a TOML file")
+    sr.add_argument("file", type=Path)
+    sr.add_argument("--workers", type=int, help="parallel run processes (default: file, else cores)")
+    sr.add_argument("--out", help="folder for study folders (default: file, else traces)")
+    sr.add_argument("--repeats", type=int, help="override the file's repeats")
+    sr.add_argument("--no-progress", action="store_true")
+    sr.set_defaults(func=_cmd_study_run)
+
+    run = sub.add_parser("run", help="run one instance without a study file")
+    run.add_argument("instance")
+    run.add_argument("--backend", action="append", help="backend spec, repeatable (default sim/strong)")
+    run.add_argument("--tools", default="both", help="on, off or both (default both)")
+    run.add_argument("--repeats", type=int, default=3)
+    run.add_argument("--tasks", type=int, default=2)
+    run.add_argument("--task-file", help="JSONL tasks instead of the bundled set")
+    run.add_argument("--study-id")
+    run.add_argument("--out", default="traces")
+    run.add_argument("--timeout", type=float, default=600.0)
+    run.add_argument("--time-factor", type=float, default=0.02)
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--workers", type=int)
+    run.add_argument("--no-progress", action="store_true")
+    run.set_defaults(func=_cmd_run)
+
+    runs = sub.add_parser("runs", help="inspect recorded runs").add_subparsers(dest="runs_command", required=True)
+    ls = runs.add_parser("ls", help="list a study's runs")
+    ls.add_argument("study", type=Path, help="study folder, e.g. traces/demo")
+    ls.add_argument("--status", help="only runs with this status")
+    ls.add_argument("--limit", type=int, default=50)
+    ls.set_defaults(func=_cmd_runs_ls)
+
+    sim = sub.add_parser("sim", help="the simulated LLM service").add_subparsers(dest="sim_command", required=True)
+    sim.add_parser("serve", help="serve on 127.0.0.1 (options: maestro sim serve --help)", add_help=False)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:2] == ["sim", "serve"]:
+        return _cmd_sim_serve(argv[2:])
+    args = build_parser().parse_args(argv)
+    from maestro.backends import BackendError
+    from maestro.runner.config import ConfigError
+    from maestro.store.reader import TraceFormatError
+
+    try:
+        return args.func(args)
+    except (ConfigError, BackendError, TraceFormatError) as e:
+        print(f"maestro: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("maestro: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,218 @@
+"""Study configuration: what to run, from a TOML file or Python, validated up front.
+
+A study is instances x backends x tool settings x tasks x repeats. Every run gets a
+stable id and a seed derived from the study seed, the task and the repeat index (not the
+backend or tool setting), so runs that differ only in backend or tools are paired.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from maestro.backends import BackendError, parse_backend
+from maestro.store.layout import valid_id
+
+__all__ = ["StudyConfig", "RunSpec", "ConfigError", "load_study_config", "expand_runs", "derive_seed"]
+
+
+class ConfigError(ValueError):
+    """The study configuration is invalid; the message names the file and key."""
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """Everything that defines a study."""
+
+    study_id: str
+    """Folder name under ``out``."""
+    instances: tuple[str, ...]
+    """Instance names (see ``maestro.instances.list_instances``)."""
+    backends: tuple[str, ...]
+    """Backend specs (``sim/strong``, ``openai/gpt-4o-mini``, ...)."""
+    tools: tuple[bool, ...] = (True, False)
+    """Tool settings to run (web search on and/or off)."""
+    repeats: int = 20
+    """Repeats per (instance, backend, tools, task) cell (the paper uses at least 20)."""
+    tasks: int | None = 5
+    """Tasks per instance (a stratified sample); None for all."""
+    task_file: str | None = None
+    """A JSONL file of tasks instead of the bundled set."""
+    seed: int = 0
+    """Study seed: run seeds derive from it."""
+    timeout_s: float = 600.0
+    """Per-run time cap (the paper: 10 minutes)."""
+    max_tokens: int = 8192
+    """Cap on each LLM response (the paper: 8,192)."""
+    workers: int | None = None
+    """Parallel worker processes (None: number of cores)."""
+    time_factor: float = 0.02
+    """Simulated service speed: real-time latencies x this factor."""
+    capture_content: bool = False
+    """Write prompts, responses and tool arguments (redacted)."""
+    store_answers: bool = True
+    """Write each run's final answer (redacted) to runs.parquet."""
+    out: str = "traces"
+    """Folder that holds study folders."""
+    prices: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Price overrides, backend -> {input, output} USD per 1M tokens."""
+    instance_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per-instance options passed to ``RunContext.options``."""
+
+    def __post_init__(self) -> None:
+        valid_id(self.study_id, "study id")
+        if not self.instances:
+            raise ConfigError("study needs at least one instance")
+        if not self.backends:
+            raise ConfigError("study needs at least one backend")
+        for b in self.backends:
+            try:
+                parse_backend(b)
+            except BackendError as e:
+                raise ConfigError(str(e)) from None
+        from maestro.instances import instance_module
+
+        for name in self.instances:
+            try:
+                instance_module(name)
+            except ValueError as e:
+                raise ConfigError(str(e)) from None
+        if self.repeats < 1:
+            raise ConfigError(f"repeats must be >= 1, got {self.repeats}")
+        if self.tasks is not None and self.tasks < 1:
+            raise ConfigError(f"tasks must be >= 1 (or omitted for all), got {self.tasks}")
+        if not self.tools:
+            raise ConfigError("tools must list at least one setting (true and/or false)")
+        if self.timeout_s <= 0:
+            raise ConfigError(f"timeout_s must be > 0, got {self.timeout_s}")
+        if self.max_tokens < 1:
+            raise ConfigError(f"max_tokens must be >= 1, got {self.max_tokens}")
+        if self.workers is not None and self.workers < 1:
+            raise ConfigError(f"workers must be >= 1, got {self.workers}")
+        if self.time_factor < 0:
+            raise ConfigError(f"time_factor must be >= 0, got {self.time_factor}")
+        if self.task_file is not None and not Path(self.task_file).is_file():
+            raise ConfigError(f"task_file {self.task_file!r} does not exist")
+
+    @property
+    def n_workers(self) -> int:
+        return self.workers or os.cpu_count() or 1
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["instances"], d["backends"], d["tools"] = list(self.instances), list(self.backends), list(self.tools)
+        return d
+
+    def fingerprint(self) -> str:
+        """Hash of what determines the set of runs and their behaviour (not workers/out)."""
+        d = self.to_dict()
+        for k in ("workers", "out"):
+            d.pop(k)
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
+_KEYS = {f for f in StudyConfig.__dataclass_fields__}
+
+
+def _coerce_tools(value: Any, where: str) -> tuple[bool, ...]:
+    names = {"on": True, "off": False, "true": True, "false": False, "both": None}
+    if isinstance(value, bool):
+        return (value,)
+    if isinstance(value, str):
+        if value.lower() not in names:
+            raise ConfigError(f"{where}: tools must be true/false/'on'/'off'/'both' or a list, got {value!r}")
+        v = names[value.lower()]
+        return (True, False) if v is None else (v,)
+    if isinstance(value, list) and value and all(isinstance(v, (bool, str)) for v in value):
+        out: list[bool] = []
+        for v in value:
+            out.extend(_coerce_tools(v, where))
+        return tuple(dict.fromkeys(out))
+    raise ConfigError(f"{where}: tools must be true/false/'on'/'off'/'both' or a list of them, got {value!r}")
+
+
+def study_config_from_dict(data: dict[str, Any], where: str = "study config") -> StudyConfig:
+    """Build a StudyConfig from a dict shaped like the TOML file (``[study]`` table or flat)."""
+    body = dict(data.get("study", data))
+    unknown = set(body) - _KEYS - {"id", "prices", "instance_options"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_KEYS))}")
+    if "id" in body:
+        body["study_id"] = body.pop("id")
+    if "study_id" not in body:
+        raise ConfigError(f"{where}: missing 'id' (the study id)")
+    for key in ("instances", "backends"):
+        if key in body:
+            if isinstance(body[key], str):
+                body[key] = [body[key]]
+            if not isinstance(body[key], list) or not all(isinstance(v, str) for v in body[key]):
+                raise ConfigError(f"{where}: {key} must be a list of strings")
+            body[key] = tuple(body[key])
+    if "tools" in body:
+        body["tools"] = _coerce_tools(body["tools"], where)
+    body.setdefault("prices", data.get("prices", {}))
+    body.setdefault("instance_options", data.get("instance_options", {}))
+    try:
+        return StudyConfig(**body)
+    except ConfigError as e:
+        raise ConfigError(f"{where}: {e}") from None
+    except ValueError as e:
+        raise ConfigError(f"{where}: {e}") from None
+    except TypeError as e:
+        raise ConfigError(f"{where}: {e}") from None
+
+
+def load_study_config(path: str | os.PathLike[str], **overrides: Any) -> StudyConfig:
+    """Read a study TOML file; keyword overrides (e.g. ``workers=1``) win over the file."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such study file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: invalid TOML ({e})") from None
+    body = data.setdefault("study", {}) if "study" in data else data
+    for k, v in overrides.items():
+        if v is not None:
+            body[k] = v
+    return study_config_from_dict(data, str(path))
+
+
+def derive_seed(study_seed: int, task_id: str, repeat: int) -> int:
+    """Run seed from the study seed, task and repeat (stable across processes and versions)."""
+    h = hashlib.blake2b(f"{study_seed}|{task_id}|{repeat}".encode(), digest_size=4).digest()
+    return int.from_bytes(h, "big")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run to execute."""
+
+    run_id: str
+    instance: str
+    backend: str
+    tools_enabled: bool
+    task_id: str
+    repeat: int
+    seed: int
+
+
+def expand_runs(config: StudyConfig, tasks_by_instance: dict[str, list]) -> list[RunSpec]:
+    """All runs of the study, in a stable order (cell-major, so partial studies are balanced
+    across repeats: repeat 0 of every cell runs before repeat 1 of any)."""
+    runs = []
+    for repeat in range(config.repeats):
+        for inst in config.instances:
+            for backend in config.backends:
+                slug = parse_backend(backend).slug
+                for tools in config.tools:
+                    for task in tasks_by_instance[inst]:
+                        run_id = f"{inst}.{slug}.{'tools' if tools else 'notools'}.{task.task_id}.r{repeat:03d}"
+                        runs.append(RunSpec(run_id, inst, backend, tools, task.task_id, repeat,
+                                            derive_seed(config.seed, task.task_id, repeat)))
+    return runs

@@ -1,0 +1,128 @@
+"""Process-per-run executor.
+
+Every run gets its own process, forked from a forkserver that has already imported the
+frameworks and built the instances' data (``maestro.runner.preload``), so isolation costs
+a fork, not a framework import. The parent enforces a hard deadline: a worker whose
+watchdog cannot end the run (e.g. stuck in C code holding the GIL) is killed and the run
+recorded as ``timeout``; a worker that dies without reporting is recorded as ``crashed``.
+
+The executor is an interface (``Executor``): a distributed engine can take its place and
+write to the same study layout.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterable
+from multiprocessing.connection import wait
+from typing import Any, Protocol
+
+from maestro.runner.config import RunSpec
+from maestro.runner.worker import WorkerContext
+
+__all__ = ["Executor", "ProcessExecutor", "HARD_KILL_GRACE_S"]
+
+log = logging.getLogger(__name__)
+
+HARD_KILL_GRACE_S = float(os.environ.get("MAESTRO_HARD_KILL_GRACE_S", 15.0))
+"""Seconds past a run's timeout before the parent kills its worker outright
+(MAESTRO_HARD_KILL_GRACE_S overrides)."""
+
+ResultCallback = Callable[[RunSpec, dict[str, Any]], None]
+
+
+class Executor(Protocol):
+    """Runs RunSpecs and reports one row per run through ``on_result``."""
+
+    def run(self, specs: Iterable[tuple[RunSpec, int]], ctx: WorkerContext, on_result: ResultCallback) -> None:
+        ...
+
+
+def _child_main(spec: RunSpec, ctx: WorkerContext, attempt: int, conn) -> None:
+    def deliver(row: dict[str, Any]) -> None:
+        try:
+            conn.send(row)
+            conn.close()
+        finally:
+            os._exit(0)  # the MAS thread may still be hung; leave without joining it
+
+    try:
+        from maestro.runner.worker import execute_run
+
+        row = execute_run(spec, ctx, attempt, on_timeout_row=deliver)
+        conn.send(row)
+    except BaseException as exc:  # noqa: BLE001 - report anything, the parent decides
+        try:
+            conn.send({"__worker_error__": "".join(traceback.format_exception(exc))[-4000:]})
+        except Exception:
+            pass
+    finally:
+        try:
+            conn.close()
+        finally:
+            # Skip interpreter teardown: faster, and framework threads cannot block exit.
+            os._exit(0)
+
+
+class ProcessExecutor:
+    """Runs each RunSpec in its own forked process, ``workers`` at a time."""
+
+    def __init__(self, workers: int, preload: list[str] | None = None, start_method: str = "forkserver"):
+        self.workers = max(1, workers)
+        self.mp = multiprocessing.get_context(start_method)
+        if start_method == "forkserver" and preload:
+            self.mp.set_forkserver_preload(preload)
+
+    def run(self, specs: Iterable[tuple[RunSpec, int]], ctx: WorkerContext, on_result: ResultCallback,
+            failure_row: Callable[[RunSpec, int, str, str, str | None], dict[str, Any]] | None = None) -> None:
+        pending = deque(specs)
+        active: dict[Any, tuple[Any, Any, RunSpec, int, float]] = {}
+        deadline_s = ctx.timeout_s + HARD_KILL_GRACE_S
+
+        def finish(key, row):
+            proc, conn, spec, attempt, _ = active.pop(key)
+            try:
+                conn.close()
+            except Exception:
+                pass
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(timeout=5)
+            on_result(spec, row)
+
+        while pending or active:
+            while pending and len(active) < self.workers:
+                spec, attempt = pending.popleft()
+                recv, send = self.mp.Pipe(duplex=False)
+                proc = self.mp.Process(target=_child_main, args=(spec, ctx, attempt, send),
+                                       name=f"maestro-run-{spec.run_id}", daemon=False)
+                proc.start()
+                send.close()  # the child holds the only write end: EOF means it is gone
+                active[recv] = (proc, recv, spec, attempt, time.monotonic() + deadline_s)
+            ready = wait(list(active), timeout=0.5)
+            for conn in ready:
+                proc, _, spec, attempt, _ = active[conn]
+                try:
+                    row = conn.recv()
+                except (EOFError, OSError):
+                    proc.join(timeout=5)
+                    code = proc.exitcode
+                    row = failure_row(spec, attempt, "crashed",
+                                      f"worker process died without reporting (exit code {code})", None)
+                if "__worker_error__" in row:
+                    row = failure_row(spec, attempt, "exception", "maestro worker error", row["__worker_error__"])
+                finish(conn, row)
+            now = time.monotonic()
+            for conn, (proc, _, spec, attempt, deadline) in list(active.items()):
+                if now > deadline:
+                    proc.kill()
+                    row = failure_row(spec, attempt, "timeout",
+                                      f"timeout: worker killed {HARD_KILL_GRACE_S:g} s after the {ctx.timeout_s:g} s "
+                                      "cap (the run did not stop itself; its spans are lost)", None)
+                    finish(conn, row)

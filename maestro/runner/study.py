@@ -1,0 +1,230 @@
+"""Running a study: expansion, resume, the simulated service, workers, progress, summary."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from maestro import __version__
+from maestro.backends import load_prices, parse_backend
+from maestro.instances import get_instance, instance_module
+from maestro.runner.config import ConfigError, RunSpec, StudyConfig, expand_runs
+from maestro.runner.pool import ProcessExecutor
+from maestro.runner.worker import WorkerContext
+from maestro.semconv import SCHEMA_VERSION
+from maestro.store.layout import StudyLayout, atomic_write_json
+from maestro.store.reader import STUDY_FORMAT, RunIndex, read_study_json
+
+__all__ = ["StudyResult", "run_study", "failure_row", "RUN_STATUSES"]
+
+RUN_STATUSES = ("success", "failure", "exception", "timeout", "crashed")
+
+_VERSIONED = ("maestro-mas", "langgraph", "langchain-core", "langchain-openai", "openai", "autogen-agentchat",
+              "google-adk", "google-genai", "opentelemetry-sdk", "pyarrow", "pandas", "psutil")
+
+
+@dataclass
+class StudyResult:
+    """What ``run_study`` did."""
+
+    path: Path
+    """The study folder."""
+    total: int
+    """Runs in the study."""
+    skipped: int
+    """Runs already recorded (resume)."""
+    executed: int
+    """Runs executed now."""
+    counts: dict[str, int]
+    """Status -> runs, over the whole study."""
+    wall_s: float
+    """Wall time of this invocation."""
+    summary: list[dict[str, Any]]
+    """Per (instance, backend, tools) cell: runs, success/correct rates, medians."""
+
+    @property
+    def runs_per_s(self) -> float:
+        return self.executed / self.wall_s if self.wall_s > 0 else 0.0
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for name in _VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def failure_row(spec: RunSpec, attempt: int, status: str, reason: str, error: str | None,
+                study_id: str = "", framework: str = "") -> dict[str, Any]:
+    """A runs.parquet row for a run whose worker could not report (killed or crashed)."""
+    b = parse_backend(spec.backend)
+    return {
+        "schema_version": SCHEMA_VERSION, "study_id": study_id, "run_id": spec.run_id, "instance": spec.instance,
+        "framework": framework, "backend": spec.backend, "tools_enabled": spec.tools_enabled,
+        "repeat": spec.repeat, "seed": spec.seed, "task_id": spec.task_id, "simulated": b.simulated,
+        "status": status, "outcome": "failure", "outcome_reason": reason, "judgement": "unknown",
+        "error": error, "attempt": attempt, "clean": False, "started_at_ns": time.time_ns(),
+    }
+
+
+def _study_info(config: StudyConfig, runs: list[RunSpec], prices) -> dict[str, Any]:
+    simulated = any(parse_backend(b).simulated for b in config.backends)
+    return {
+        "format": STUDY_FORMAT,
+        "schema_version": SCHEMA_VERSION,
+        "study_id": config.study_id,
+        "maestro_version": __version__,
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "config": config.to_dict(),
+        "config_fingerprint": config.fingerprint(),
+        "simulated": simulated,
+        "simulated_backends": [b for b in config.backends if parse_backend(b).simulated],
+        "package_versions": _versions(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "study_seed": config.seed,
+        "run_seeds": {r.run_id: r.seed for r in runs},
+        "prices": prices.snapshot(),
+    }
+
+
+def _summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    cells: dict[tuple, list[dict[str, Any]]] = {}
+    for r in rows:
+        cells.setdefault((r["instance"], r["backend"], r["tools_enabled"]), []).append(r)
+    out = []
+    for (inst, backend, tools), rs in sorted(cells.items(), key=lambda kv: (kv[0][0], kv[0][1], not kv[0][2])):
+        n = len(rs)
+        durations = sorted(r.get("duration_s") or 0.0 for r in rs)
+        judged = [r for r in rs if r.get("judgement") in ("correct", "wrong")]
+        out.append({
+            "instance": inst, "backend": backend, "tools": tools, "runs": n,
+            "success": sum(r["status"] == "success" for r in rs) / n,
+            "correct": (sum(r["judgement"] == "correct" for r in judged) / len(judged)) if judged else None,
+            "timeouts": sum(r["status"] == "timeout" for r in rs),
+            "exceptions": sum(r["status"] in ("exception", "crashed") for r in rs),
+            "median_s": durations[n // 2],
+            "mean_tokens": sum(r.get("total_tokens") or 0 for r in rs) / n,
+            "mean_cost_usd": sum(r.get("cost_usd") or 0.0 for r in rs) / n,
+            "dropped_spans": sum(r.get("spans_dropped") or 0 for r in rs),
+            "simulated": parse_backend(backend).simulated,
+        })
+    return out
+
+
+def run_study(config: StudyConfig, *, progress: bool = True, console=None) -> StudyResult:
+    """Run (or resume) a study. Already-recorded runs are skipped.
+
+    Raises:
+        ConfigError: the study folder exists with a different configuration.
+    """
+    t0 = time.perf_counter()
+    layout = StudyLayout.for_study(config.out, config.study_id).create()
+    tasks = {name: get_instance(name).tasks(n=config.tasks, source=config.task_file, seed=config.seed)
+             for name in config.instances}
+    runs = expand_runs(config, tasks)
+    prices = load_prices(config.prices)
+    if layout.study_json.exists():
+        info = read_study_json(layout.study_json)
+        if info.get("config_fingerprint") != config.fingerprint():
+            raise ConfigError(
+                f"{layout.root} holds study {config.study_id!r} with a different configuration; "
+                "use a new study id (or delete the folder) to start over"
+            )
+    else:
+        atomic_write_json(_study_info(config, runs, prices), layout.study_json)
+    layout.remove_temporaries()
+    index = RunIndex(layout)
+    todo = [(r, 2 if layout.spans_file(r.run_id).exists() else 1) for r in runs if r.run_id not in index]
+    skipped = len(runs) - len(todo)
+    frameworks = {name: get_instance(name).info.framework for name in config.instances}
+
+    sim = None
+    if todo and any(parse_backend(b).simulated for b in config.backends):
+        from maestro.sim.process import start_sim_subprocess
+
+        # The service imports the instances' policy modules: give it this process's import path,
+        # so a user's own instance module that imports here imports there too.
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        sim = start_sim_subprocess([instance_module(n) for n in config.instances], config.time_factor, env=env)
+    ctx = WorkerContext(
+        study_root=str(layout.root), study_id=config.study_id, sim_url=sim.url if sim else None,
+        timeout_s=config.timeout_s, max_tokens=config.max_tokens, capture_content=config.capture_content,
+        store_answers=config.store_answers, prices=config.prices, task_file=config.task_file,
+        n_tasks=config.tasks, study_seed=config.seed, instance_options=config.instance_options,
+    )
+    os.environ["MAESTRO_PRELOAD_INSTANCES"] = ",".join(config.instances)
+    executor = ProcessExecutor(config.n_workers, preload=["maestro.runner.preload"])
+    display = _Progress(len(runs), skipped, index, enabled=progress, console=console)
+
+    def on_result(spec: RunSpec, row: dict[str, Any]) -> None:
+        index.upsert(row)
+        display.advance(row)
+
+    def make_failure_row(spec, attempt, status, reason, error):
+        return failure_row(spec, attempt, status, reason, error, config.study_id, frameworks[spec.instance])
+
+    try:
+        with display:
+            executor.run(todo, ctx, on_result, failure_row=make_failure_row)
+    finally:
+        if sim is not None:
+            sim.stop()
+    rows = list(index.rows.values())
+    counts = {s: sum(r["status"] == s for r in rows) for s in RUN_STATUSES}
+    summary = _summarise(rows)
+    wall = time.perf_counter() - t0
+    atomic_write_json({"study_id": config.study_id, "runs": len(rows), "counts": counts, "cells": summary,
+                       "executed": len(todo), "wall_s": wall,
+                       "simulated": any(parse_backend(b).simulated for b in config.backends)},
+                      layout.root / "summary.json")
+    return StudyResult(layout.root, len(runs), skipped, len(todo), counts, wall, summary)
+
+
+class _Progress:
+    """A rich progress bar over runs, with live status counts (silent when disabled)."""
+
+    def __init__(self, total: int, done: int, index: RunIndex, enabled: bool, console=None):
+        self.enabled = enabled
+        self.counts = {s: 0 for s in RUN_STATUSES}
+        for r in index.rows.values():
+            self.counts[r["status"]] = self.counts.get(r["status"], 0) + 1
+        if not enabled:
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        self.progress = Progress(
+            TextColumn("[bold]runs"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console, transient=False,
+        )
+        self.task = self.progress.add_task("runs", total=total, completed=done, status=self._status())
+
+    def _status(self) -> str:
+        c = self.counts
+        return (f"[green]{c['success']} ok[/] [yellow]{c['failure']} fail[/] "
+                f"[red]{c['exception'] + c['crashed']} exc[/] [magenta]{c['timeout']} timeout[/]")
+
+    def advance(self, row: dict[str, Any]) -> None:
+        self.counts[row["status"]] = self.counts.get(row["status"], 0) + 1
+        if self.enabled:
+            self.progress.update(self.task, advance=1, status=self._status())
+
+    def __enter__(self):
+        if self.enabled:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            self.progress.stop()
+        return False

@@ -1,0 +1,318 @@
+"""maestro's unified span schema: every attribute name, span type and enum in one place.
+
+This module imports nothing of maestro's; every other part speaks through these names.
+
+The schema follows the MAESTRO paper's Listing 1 and the OpenTelemetry GenAI semantic
+conventions (Development stability at the time of writing). Two deliberate differences
+from the paper:
+
+* The paper's ``gen_ai.operation.name = "call_llm"`` is written as the current OTel
+  operation name ``chat`` (``generate_content`` for Gemini-shaped calls). Analysis code
+  should test ``maestro.span.type == "llm"`` rather than an operation name.
+* The paper's ``gen_ai.system`` is superseded by ``gen_ai.provider.name``; maestro writes
+  the latter. ``GEN_AI_SYSTEM`` is kept so traces from older tools can be read.
+
+maestro adds what neither the paper nor OTel defines: run identity (``maestro.*``),
+explicit agent-to-agent message records, HTTP attempt counts and whether token usage was
+estimated.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "SpanType",
+    "Operation",
+    "RunStatus",
+    "Judgement",
+    "RetryTrigger",
+    "FailureCategory",
+    "PAPER_OPERATION_ALIASES",
+    "SECRET_ENV_MARKERS",
+]
+
+SCHEMA_VERSION = 1
+"""Version of the span schema and of the on-disk trace layout. Stored in every artefact
+(parquet key-value metadata ``maestro.schema_version``, ``study.json``, ``runs.parquet``).
+Bump when a column changes meaning or type; readers refuse versions they do not know."""
+
+SCHEMA_VERSION_METADATA_KEY = b"maestro.schema_version"
+"""Parquet key-value metadata key that carries SCHEMA_VERSION in every file maestro writes."""
+
+ARTEFACT_METADATA_KEY = b"maestro.artefact"
+"""Parquet key-value metadata key naming what a file holds (``spans``, ``resources``, ``runs``)."""
+
+
+class SpanType(str, Enum):
+    """maestro's coarse classification of a span, stored as ``maestro.span.type``."""
+
+    RUN = "run"
+    """The root span of one run (one task through one MAS)."""
+    AGENT = "agent"
+    """One turn of one agent (a LangGraph node execution, an AutoGen agent reply, ...)."""
+    LLM = "llm"
+    """One model call (the paper's ``call_llm``)."""
+    TOOL = "tool"
+    """One tool execution."""
+    MESSAGE = "message"
+    """One agent-to-agent message: zero-duration record with source, target and bytes."""
+    OTHER = "other"
+    """Anything else a framework or user emits."""
+
+
+class Operation(str, Enum):
+    """Values of ``gen_ai.operation.name`` (OTel GenAI conventions)."""
+
+    CHAT = "chat"
+    """An LLM chat call. The paper calls this ``call_llm``."""
+    GENERATE_CONTENT = "generate_content"
+    """A Gemini-shaped LLM call; analysed exactly like ``chat``."""
+    INVOKE_AGENT = "invoke_agent"
+    """An agent turn."""
+    EXECUTE_TOOL = "execute_tool"
+    """A tool call."""
+    INVOKE_WORKFLOW = "invoke_workflow"
+    """A whole run of a multi-agent workflow (maestro's run root)."""
+    EMBEDDINGS = "embeddings"
+    """An embeddings call; analysed as an LLM call."""
+
+
+PAPER_OPERATION_ALIASES = {"call_llm": Operation.CHAT.value}
+"""Operation names used in the paper mapped to the OTel names maestro writes."""
+
+
+class RunStatus(str, Enum):
+    """How a run ended, as the runner saw it (``run.outcome`` plus maestro's detail)."""
+
+    SUCCESS = "success"
+    """The MAS returned an answer (whether it is correct is ``run.judgement``)."""
+    FAILURE = "failure"
+    """The MAS returned but reported failure (no answer, or an explicit failure)."""
+    EXCEPTION = "exception"
+    """The MAS raised; the reason holds the exception type and message."""
+    TIMEOUT = "timeout"
+    """The run exceeded its time cap and was stopped (or killed)."""
+    CRASHED = "crashed"
+    """The worker process died without reporting (segfault, OOM kill)."""
+
+
+class Judgement(str, Enum):
+    """Values of ``run.judgement``."""
+
+    CORRECT = "correct"
+    WRONG = "wrong"
+    UNKNOWN = "unknown"
+
+
+class RetryTrigger(str, Enum):
+    """Values of ``agent.retry.trigger`` (paper Listing 1)."""
+
+    QUALITY = "quality"
+    RELEVANCE_GUARD = "relevance_guard"
+    GUARD_FAIL = "guard_fail"
+    TIMEOUT = "timeout"
+    SYSTEM = "system"
+    UPSTREAM = "upstream"
+
+
+class FailureCategory(str, Enum):
+    """Values of ``agent.failure.category`` (paper Listing 1)."""
+
+    GUARD = "guard"
+    QUALITY = "quality"
+    SYSTEM = "system"
+    TIMEOUT = "timeout"
+    UPSTREAM = "upstream"
+
+
+# --- OTel GenAI attributes (Listing 1, "attributes") -----------------------------------
+GEN_AI_OPERATION_NAME = "gen_ai.operation.name"
+"""Operation: one of ``Operation``."""
+GEN_AI_PROVIDER_NAME = "gen_ai.provider.name"
+"""Model provider as maestro resolved it (``openai``, ``gcp.gemini``, ``maestro.sim``)."""
+GEN_AI_SYSTEM = "gen_ai.system"
+"""Deprecated predecessor of ``gen_ai.provider.name`` (paper Listing 1); read, never written."""
+GEN_AI_AGENT_NAME = "gen_ai.agent.name"
+"""Name of the agent a span belongs to."""
+GEN_AI_AGENT_ID = "gen_ai.agent.id"
+"""Framework id of the agent, when it has one."""
+GEN_AI_AGENT_DESCRIPTION = "gen_ai.agent.description"
+"""Free-text description of the agent."""
+GEN_AI_REQUEST_MODEL = "gen_ai.request.model"
+"""Model name the request asked for."""
+GEN_AI_RESPONSE_MODEL = "gen_ai.response.model"
+"""Model name the provider says answered."""
+GEN_AI_RESPONSE_ID = "gen_ai.response.id"
+"""Provider's id of the completion."""
+GEN_AI_REQUEST_MAX_TOKENS = "gen_ai.request.max_tokens"
+"""Output-token cap sent with the request."""
+GEN_AI_CONVERSATION_ID = "gen_ai.conversation.id"
+"""Conversation/session id where the framework has one."""
+GEN_AI_TOOL_NAME = "gen_ai.tool.name"
+"""Tool name."""
+GEN_AI_TOOL_TYPE = "gen_ai.tool.type"
+"""``FunctionTool`` or ``Builtin`` (paper) / OTel ``function``, ``extension``, ``datastore``."""
+GEN_AI_TOOL_CALL_ID = "gen_ai.tool.call.id"
+"""Id of the tool call (the model's id, or the framework's run id when the model gave none)."""
+GEN_AI_TOOL_DESCRIPTION = "gen_ai.tool.description"
+"""Tool description."""
+GEN_AI_USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
+"""Prompt tokens of one LLM call (set on LLM spans only; parents never sum them)."""
+GEN_AI_USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
+"""Completion tokens of one LLM call."""
+GEN_AI_USAGE_TOTAL_TOKENS = "gen_ai.usage.total_tokens"
+"""Input plus output tokens of one LLM call."""
+GEN_AI_LLM_CALL_COUNT = "gen_ai.llm.call.count"
+"""On agent and run spans: LLM calls made beneath them."""
+GEN_AI_MCP_CALL_COUNT = "gen_ai.mcp.call.count"
+"""On agent and run spans: MCP tool calls made beneath them."""
+GEN_AI_RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons"
+"""Finish reasons of the completion's choices."""
+GEN_AI_INPUT_MESSAGES = "gen_ai.input.messages"
+"""Prompt content (JSON). Only with content capture on; redacted."""
+GEN_AI_OUTPUT_MESSAGES = "gen_ai.output.messages"
+"""Completion content (JSON). Only with content capture on; redacted."""
+GEN_AI_SYSTEM_INSTRUCTIONS = "gen_ai.system_instructions"
+"""System prompt. Only with content capture on; redacted."""
+GEN_AI_TOOL_CALL_ARGUMENTS = "gen_ai.tool.call.arguments"
+"""Tool arguments (JSON). Only with content capture on; redacted."""
+GEN_AI_TOOL_CALL_RESULT = "gen_ai.tool.call.result"
+"""Tool result. Only with content capture on; redacted."""
+
+CONTENT_ATTRIBUTES = frozenset(
+    {
+        GEN_AI_INPUT_MESSAGES,
+        GEN_AI_OUTPUT_MESSAGES,
+        GEN_AI_SYSTEM_INSTRUCTIONS,
+        GEN_AI_TOOL_CALL_ARGUMENTS,
+        GEN_AI_TOOL_CALL_RESULT,
+    }
+)
+"""Attributes that carry message content: written only when a study opts in."""
+
+# --- MCP and ADK-native attributes (Listing 1), kept for traces that carry them ----------
+MCP_SERVER = "mcp.server"
+"""MCP server name of a tool call."""
+MCP_TOOL = "mcp.tool"
+"""MCP tool name."""
+GCP_VERTEX_AGENT_LLM_REQUEST = "gcp.vertex.agent.llm_request"
+"""ADK legacy: raw LLM request JSON (content; dropped unless capture is on)."""
+GCP_VERTEX_AGENT_LLM_RESPONSE = "gcp.vertex.agent.llm_response"
+"""ADK legacy: raw LLM response JSON (content; dropped unless capture is on)."""
+GCP_VERTEX_AGENT_TOOL_CALL_ARGS = "gcp.vertex.agent.tool_call_args"
+"""ADK legacy: tool arguments (content)."""
+GCP_VERTEX_AGENT_TOOL_RESPONSE = "gcp.vertex.agent.tool_response"
+"""ADK legacy: tool response (content)."""
+GCP_VERTEX_AGENT_INVOCATION_ID = "gcp.vertex.agent.invocation_id"
+"""ADK invocation id."""
+GCP_VERTEX_AGENT_SESSION_ID = "gcp.vertex.agent.session_id"
+"""ADK session id."""
+GCP_VERTEX_AGENT_EVENT_ID = "gcp.vertex.agent.event_id"
+"""ADK event id."""
+
+# --- Paper's agent/run attributes (Listing 1) --------------------------------------------
+AGENT_LOG = "agent.log"
+"""Optional log line attached by an agent."""
+AGENT_RETRY_ATTEMPT_NUMBER = "agent.retry.attempt_number"
+"""1 for a first attempt, 2+ for retries of the same logical step."""
+AGENT_RETRY_TRIGGER = "agent.retry.trigger"
+"""Why a retry happened: one of ``RetryTrigger``."""
+AGENT_RETRY_PREVIOUS_SPAN_ID = "agent.retry.previous_span_id"
+"""Span id of the attempt this one retries (retry lineage)."""
+AGENT_RETRY_REASON = "agent.retry.reason"
+"""Free-text retry reason."""
+RUN_OUTCOME = "run.outcome"
+"""On the run span: ``success`` or ``failure`` (paper); maestro's finer status is ``maestro.run.status``."""
+RUN_OUTCOME_REASON = "run.outcome_reason"
+"""Why the run ended as it did (exception text, timeout, ...)."""
+RUN_JUDGEMENT = "run.judgement"
+"""On the run span: ``correct``, ``wrong`` or ``unknown`` against the gold answer."""
+RUN_JUDGEMENT_REASON = "run.judgement_reason"
+"""How the judgement was reached (e.g. ``exact_match=1 f1=1.00``)."""
+AGENT_FAILURE_CATEGORY = "agent.failure.category"
+"""On a failing span: one of ``FailureCategory``."""
+AGENT_FAILURE_REASON = "agent.failure.reason"
+"""Free-text failure reason."""
+AGENT_OUTPUT_USELESS = "agent.output.useless"
+"""True when an agent produced output that later steps discarded."""
+AGENT_OUTPUT_USELESS_REASON = "agent.output.useless_reason"
+"""Why the output was useless."""
+
+# --- Communication (Listing 1) -----------------------------------------------------------
+COMMUNICATION_IS_IN_PROCESS_CALL = "communication.is_in_process_call"
+"""True for messages passed in memory (agent-to-agent in one process), false for HTTP."""
+COMMUNICATION_INPUT_MESSAGE_SIZE_BYTES = "communication.input_message_size_bytes"
+"""Bytes sent: HTTP request body for LLM spans; serialised message for message spans."""
+COMMUNICATION_OUTPUT_MESSAGE_SIZE_BYTES = "communication.output_message_size_bytes"
+"""Bytes received: HTTP response body (all attempts, all stream chunks) for LLM spans."""
+COMMUNICATION_TOTAL_MESSAGE_SIZE_BYTES = "communication.total_message_size_bytes"
+"""Input plus output bytes."""
+
+# --- maestro's own attributes ------------------------------------------------------------
+MAESTRO_SPAN_TYPE = "maestro.span.type"
+"""One of ``SpanType``; the column analysis filters on."""
+MAESTRO_STUDY_ID = "maestro.study.id"
+"""Study the run belongs to (resource attribute)."""
+MAESTRO_RUN_ID = "maestro.run.id"
+"""Run id, unique within a study and stable across resumes (resource attribute)."""
+MAESTRO_INSTANCE = "maestro.instance"
+"""MAS instance name, e.g. ``crag`` (resource attribute)."""
+MAESTRO_FRAMEWORK = "maestro.framework"
+"""``langgraph``, ``autogen``, ``adk`` or ``custom`` (resource attribute)."""
+MAESTRO_REPEAT = "maestro.repeat"
+"""Repeat index of the run within its configuration cell (resource attribute)."""
+MAESTRO_SEED = "maestro.seed"
+"""Seed of the run: fixes the simulated model's responses (resource attribute)."""
+MAESTRO_BACKEND = "maestro.backend"
+"""Backend spec, e.g. ``sim/strong`` or ``openai/gpt-4o-mini`` (resource attribute)."""
+MAESTRO_BACKEND_SIMULATED = "maestro.backend.simulated"
+"""True when the backend is maestro's simulated service (resource attribute)."""
+MAESTRO_TOOLS_ENABLED = "maestro.tools.enabled"
+"""Whether the run's external tools (web search) were on (resource attribute)."""
+MAESTRO_TASK_ID = "maestro.task.id"
+"""Task id within the study's task set (resource attribute)."""
+MAESTRO_RUN_STATUS = "maestro.run.status"
+"""On the run span: one of ``RunStatus``."""
+MAESTRO_MESSAGE_SOURCE = "maestro.message.source"
+"""On message spans: sending agent (``__start__`` for the run's input)."""
+MAESTRO_MESSAGE_TARGET = "maestro.message.target"
+"""On message spans: receiving agent (``__end__`` for the run's output)."""
+MAESTRO_USAGE_ESTIMATED = "maestro.usage.estimated"
+"""True when token counts were estimated from text because the provider reported none."""
+MAESTRO_HTTP_ATTEMPTS = "maestro.http.attempts"
+"""On LLM spans: HTTP requests made for this call (retries included)."""
+MAESTRO_HTTP_STATUS_CODES = "maestro.http.status_codes"
+"""On LLM spans: HTTP status of each attempt, in order (e.g. ``[429, 200]``)."""
+MAESTRO_NODE_STEP = "maestro.node.step"
+"""On agent spans from step-based frameworks (LangGraph): the superstep number."""
+
+# --- Resource attributes (Listing 1, "resource") -----------------------------------------
+SERVICE_NAME = "service.name"
+SERVICE_VERSION = "service.version"
+DEPLOYMENT_ENVIRONMENT = "deployment.environment"
+TELEMETRY_SDK_NAME = "telemetry.sdk.name"
+TELEMETRY_SDK_LANGUAGE = "telemetry.sdk.language"
+TELEMETRY_SDK_VERSION = "telemetry.sdk.version"
+HOST_NAME = "host.name"
+
+RUN_IDENTITY_ATTRIBUTES = (
+    MAESTRO_STUDY_ID,
+    MAESTRO_RUN_ID,
+    MAESTRO_INSTANCE,
+    MAESTRO_FRAMEWORK,
+    MAESTRO_REPEAT,
+    MAESTRO_SEED,
+    MAESTRO_BACKEND,
+    MAESTRO_BACKEND_SIMULATED,
+    MAESTRO_TOOLS_ENABLED,
+    MAESTRO_TASK_ID,
+)
+"""Resource attributes that identify a run; every span of the run carries them."""
+
+SECRET_ENV_MARKERS = ("KEY", "TOKEN", "SECRET")
+"""Env vars whose names contain one of these have their values redacted from content."""
+
+REDACTED = "[REDACTED]"
+"""What a redacted secret is replaced with."""

@@ -1,0 +1,193 @@
+"""Reading and validating a study folder.
+
+``load_study(path)`` returns the study's runs, spans and resource samples as pandas
+DataFrames. Every file is checked before it is read: a malformed or truncated parquet
+file, a file maestro did not write, or one written by an unknown schema version raises
+``TraceFormatError`` naming the file and what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from maestro.semconv import ARTEFACT_METADATA_KEY, SCHEMA_VERSION, SCHEMA_VERSION_METADATA_KEY
+from maestro.store.layout import TMP_SUFFIX, StudyLayout, atomic_write_table, file_metadata, table_from_rows
+from maestro.store.schema import RESOURCE_COLUMNS, RUN_COLUMNS, SPAN_COLUMNS, Column
+
+__all__ = ["TraceFormatError", "Study", "load_study", "read_study_json", "validate_parquet", "RunIndex", "STUDY_FORMAT"]
+
+STUDY_FORMAT = "maestro.study"
+"""Value of the ``format`` key of every study.json."""
+
+
+class TraceFormatError(ValueError):
+    """A file in a study folder is not what maestro expects. The message names the file."""
+
+    def __init__(self, path: str | os.PathLike[str], problem: str):
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+@dataclass
+class Study:
+    """A loaded study."""
+
+    path: Path
+    """The study folder."""
+    info: dict[str, Any]
+    """Contents of study.json (config, versions, seeds, price snapshot)."""
+    runs: pd.DataFrame
+    """One row per run (columns: docs/trace-format.md, runs.parquet)."""
+    spans: pd.DataFrame
+    """All spans of all runs."""
+    resources: pd.DataFrame
+    """All resource samples of all runs."""
+    warnings: list[str] = field(default_factory=list)
+    """Non-fatal findings (e.g. spans of runs missing from runs.parquet)."""
+
+    @property
+    def study_id(self) -> str:
+        return self.info.get("study_id", self.path.name)
+
+    def __repr__(self) -> str:
+        return (f"Study({self.study_id!r}, runs={len(self.runs)}, spans={len(self.spans)}, "
+                f"resources={len(self.resources)})")
+
+
+def read_study_json(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Parse and check a study.json."""
+    path = Path(path)
+    if not path.is_file():
+        raise TraceFormatError(path, "missing: not a maestro study folder (no study.json)")
+    try:
+        info = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise TraceFormatError(path, f"not valid JSON ({e})") from e
+    if not isinstance(info, dict) or info.get("format") != STUDY_FORMAT:
+        raise TraceFormatError(path, f"not a maestro study file (expected \"format\": \"{STUDY_FORMAT}\")")
+    version = info.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise TraceFormatError(path, f"schema version {version!r}; this maestro reads version {SCHEMA_VERSION}")
+    return info
+
+
+def validate_parquet(path: Path, artefact: str, columns: list[Column]) -> pa.Schema:
+    """Check one parquet file's footer: readable, written by maestro for ``artefact``, right
+    schema version, every expected column present with the expected type."""
+    try:
+        schema = pq.read_schema(path)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise TraceFormatError(path, f"not a readable parquet file (truncated or corrupt: {e})") from e
+    meta = schema.metadata or {}
+    if meta.get(ARTEFACT_METADATA_KEY) != artefact.encode():
+        found = meta.get(ARTEFACT_METADATA_KEY, b"none").decode(errors="replace")
+        raise TraceFormatError(path, f"not a maestro {artefact} file (artefact metadata: {found})")
+    version = meta.get(SCHEMA_VERSION_METADATA_KEY, b"").decode(errors="replace")
+    if version != str(SCHEMA_VERSION):
+        raise TraceFormatError(path, f"schema version {version!r}; this maestro reads version {SCHEMA_VERSION}")
+    for c in columns:
+        idx = schema.get_field_index(c.name)
+        if idx < 0:
+            raise TraceFormatError(path, f"missing column {c.name!r}")
+        if schema.field(idx).type != c.type:
+            raise TraceFormatError(path, f"column {c.name!r} has type {schema.field(idx).type}, expected {c.type}")
+    return schema
+
+
+def _read_table(path: Path) -> pa.Table:
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise TraceFormatError(path, f"cannot read data (truncated or corrupt: {e})") from e
+
+
+def _read_folder(folder: Path, artefact: str, columns: list[Column]) -> pd.DataFrame:
+    tables = []
+    if folder.is_dir():
+        for p in sorted(folder.iterdir()):
+            if p.name.startswith(".") and p.name.endswith(TMP_SUFFIX):
+                continue  # a writer's temporary file: never data
+            if p.suffix != ".parquet" or not p.is_file():
+                raise TraceFormatError(p, f"unexpected file in {folder.name}/ (only <run_id>.parquet files belong here)")
+            validate_parquet(p, artefact, columns)
+            tables.append(_read_table(p).select([c.name for c in columns]))
+    if not tables:
+        return table_from_rows(columns, [], {}).to_pandas()
+    return pa.concat_tables(tables).to_pandas()
+
+
+def load_study(path: str | os.PathLike[str], *, spans: bool = True, resources: bool = True) -> Study:
+    """Load a study folder (``traces/<study_id>``).
+
+    Args:
+        path: the study folder.
+        spans / resources: set False to skip reading those tables (faster for run-level work).
+
+    Raises:
+        TraceFormatError: a file is missing, malformed, truncated, foreign or of another schema version.
+    """
+    layout = StudyLayout(path)
+    if not layout.root.is_dir():
+        raise TraceFormatError(layout.root, "no such study folder")
+    info = read_study_json(layout.study_json)
+    for p in layout.root.iterdir():
+        if p.name in ("study.json", "runs.parquet", "spans", "resources") or p.name.startswith("."):
+            continue
+        if p.name in ("summary.txt", "summary.json", "report", "figures", "README.md"):
+            continue  # outputs maestro writes beside the data
+        raise TraceFormatError(p, "unexpected file in the study folder")
+    if layout.runs_parquet.exists():
+        validate_parquet(layout.runs_parquet, "runs", RUN_COLUMNS)
+        runs = _read_table(layout.runs_parquet).to_pandas()
+    else:
+        runs = table_from_rows(RUN_COLUMNS, [], {}).to_pandas()
+    span_df = _read_folder(layout.spans_dir, "spans", SPAN_COLUMNS) if spans else None
+    res_df = _read_folder(layout.resources_dir, "resources", RESOURCE_COLUMNS) if resources else None
+    study = Study(layout.root, info, runs, span_df, res_df)
+    if layout.spans_dir.is_dir():
+        orphans = {p.stem for p in layout.spans_dir.glob("*.parquet")} - set(runs["run_id"])
+        if orphans:
+            study.warnings.append(
+                f"{len(orphans)} run(s) have spans but no row in runs.parquet (interrupted; a resume reruns them)"
+            )
+    return study
+
+
+class RunIndex:
+    """``runs.parquet`` kept in memory, upserted by run id and rewritten atomically.
+
+    The runner owns it; each finished run rewrites the file (temp + rename), so a killed
+    study never leaves a half-written index.
+    """
+
+    def __init__(self, layout: StudyLayout):
+        self.layout = layout
+        self.rows: dict[str, dict[str, Any]] = {}
+        if layout.runs_parquet.exists():
+            validate_parquet(layout.runs_parquet, "runs", RUN_COLUMNS)
+            for row in _read_table(layout.runs_parquet).to_pylist():
+                self.rows[row["run_id"]] = row
+
+    def __contains__(self, run_id: str) -> bool:
+        return run_id in self.rows
+
+    def get(self, run_id: str) -> dict[str, Any] | None:
+        return self.rows.get(run_id)
+
+    def upsert(self, row: dict[str, Any], write: bool = True) -> None:
+        self.rows[row["run_id"]] = row
+        if write:
+            self.write()
+
+    def write(self) -> None:
+        rows = sorted(self.rows.values(), key=lambda r: r["run_id"])
+        atomic_write_table(table_from_rows(RUN_COLUMNS, rows, file_metadata("runs")), self.layout.runs_parquet)

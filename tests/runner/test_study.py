@@ -1,0 +1,164 @@
+"""The study runner end to end: real worker processes, the simulated service over HTTP,
+LangGraph CRAG, parquet on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+import maestro
+from maestro.runner import pool
+from maestro.runner.config import study_config_from_dict
+from maestro.runner.study import run_study
+
+pytestmark = pytest.mark.slow
+
+
+def _config(tmp_path, **kw):
+    body = {"id": "crag-t", "instances": ["crag"], "backends": ["sim/strong"], "tools": "both", "repeats": 2,
+            "tasks": 2, "time_factor": 0, "workers": 2, "out": str(tmp_path), "timeout_s": 120}
+    body.update(kw)
+    return study_config_from_dict(body)
+
+
+def _edge_sequence(spans, run_id):
+    msgs = spans[(spans.run_id == run_id) & (spans.span_type == "message")].sort_values(["start_time_ns", "name"])
+    return tuple(zip(msgs.message_source, msgs.message_target))
+
+
+def _tree(spans, run_id):
+    """Span tree without times or ids: (name, parent name, attributes) in start order."""
+    s = spans[spans.run_id == run_id].sort_values(["start_time_ns", "name"])
+    names = dict(zip(s.span_id, s.name))
+    cols = ["span_type", "agent_name", "input_tokens", "output_tokens", "input_bytes", "output_bytes", "tool_name",
+            "message_source", "message_target", "status_code"]
+    return [(r.name, names.get(r.parent_span_id), tuple(str(getattr(r, c)) for c in cols)) for r in s.itertuples()]
+
+
+@pytest.fixture(scope="module")
+def crag_study(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("crag")
+    result = run_study(_config(tmp), progress=False)
+    return result, maestro.load_study(result.path)
+
+
+def test_crag_study_writes_a_complete_loadable_study(crag_study):
+    import duckdb
+
+    result, study = crag_study
+    assert result.total == result.executed == 8 and result.skipped == 0
+    root = result.path
+    assert (root / "study.json").is_file() and (root / "runs.parquet").is_file()
+    assert len(list((root / "spans").glob("*.parquet"))) == 8 == len(list((root / "resources").glob("*.parquet")))
+    info = json.loads((root / "study.json").read_text())
+    assert info["simulated"] and info["schema_version"] == maestro.semconv.SCHEMA_VERSION
+    assert info["prices"]["as_of"] and "langgraph" in info["package_versions"]
+    assert len(info["run_seeds"]) == 8
+    runs = study.runs
+    assert set(runs.status) <= {"success", "failure"} and runs.clean.all()
+    assert (runs.spans_written == runs.spans_created).all() and (runs.spans_dropped == 0).all()
+    assert (runs.input_tokens > 0).all() and (runs.cost_usd > 0).all() and (runs.resource_samples > 0).all()
+    n = duckdb.sql(f"select count(distinct run_id) from read_parquet('{root}/spans/*.parquet')").fetchall()[0][0]
+    assert n == 8
+
+
+def test_crag_span_tree_shape(crag_study):
+    _, study = crag_study
+    spans, runs = study.spans, study.runs
+    for run_id in runs.run_id:
+        s = spans[spans.run_id == run_id]
+        roots = s[s.parent_span_id.isna()]
+        assert len(roots) == 1 and roots.iloc[0].span_type == "run" and s.trace_id.nunique() == 1
+        agents = s[s.span_type == "agent"]
+        assert (agents.name == "invoke_agent " + agents.agent_name).all()
+        assert set(agents.agent_name) <= {"retrieve", "grade_documents", "generate", "transform_query", "web_search"}
+        llm = s[s.span_type == "llm"]
+        parents = dict(zip(s.span_id, s.span_type))
+        assert len(llm) and all(parents[p] == "agent" for p in llm.parent_span_id)
+        assert (llm.input_tokens > 0).all() and (llm.output_tokens > 0).all() and llm.request_model.notna().all()
+        assert (llm.input_bytes > 0).all() and (llm.output_bytes > 0).all()
+        row = runs[runs.run_id == run_id].iloc[0]
+        # every model byte the transport saw was attributed to an LLM span
+        assert llm.input_bytes.sum() == row.llm_request_bytes and llm.output_bytes.sum() == row.llm_response_bytes
+        tools = s[s.span_type == "tool"]
+        assert "local_retriever" in set(tools.tool_name) and tools.tool_call_id.notna().all()
+        if row.tools_enabled:
+            assert "web_search" in set(agents.agent_name) and "web_search" in set(tools.tool_name)
+        else:
+            assert "web_search" not in set(agents.agent_name) and "web_search" not in set(tools.tool_name)
+        edges = _edge_sequence(spans, run_id)
+        assert edges[0][0] == "__start__" and edges[-1][1] == "__end__"
+        seen_agents = set(agents.agent_name) | {"__start__", "__end__"}
+        assert {a for e in edges for a in e} == seen_agents
+
+
+def test_same_seed_same_tree_and_seeds_vary_edges(crag_study, tmp_path):
+    _, first = crag_study
+    again = run_study(_config(tmp_path, id="crag-again"), progress=False)
+    second = maestro.load_study(again.path)
+    for run_id in first.runs.run_id:
+        assert _tree(first.spans, run_id) == _tree(second.spans, run_id), run_id
+    many = maestro.load_study(run_study(_config(tmp_path, id="crag-seeds", repeats=10, tasks=1, tools=False),
+                                        progress=False).path)
+    sequences = {_edge_sequence(many.spans, r) for r in many.runs.run_id}
+    assert len(many.runs) == 10 and len(sequences) >= 2
+
+
+def test_exception_timeout_crash_and_hard_kill_are_recorded(tmp_path, monkeypatch):
+    monkeypatch.setattr(pool, "HARD_KILL_GRACE_S", 1.0)
+    cfg = _config(tmp_path, id="faults", instances=["fake_mas"], tools=True, repeats=1, tasks=5, timeout_s=1.5,
+                  workers=3)
+    t0 = time.perf_counter()
+    result = run_study(cfg, progress=False)
+    assert time.perf_counter() - t0 < 30
+    runs = maestro.load_study(result.path, spans=False).runs.set_index("task_id")
+    assert runs.loc["ok", "status"] == "success" and runs.loc["ok", "judgement"] == "correct"
+    assert runs.loc["raise", "status"] == "exception" and "ValueError: the MAS gave up" in runs.loc["raise", "outcome_reason"]
+    assert "Traceback" in runs.loc["raise", "error"]
+    assert runs.loc["hang", "status"] == "timeout" and "exceeded 1.5 s" in runs.loc["hang", "outcome_reason"]
+    assert runs.loc["crash", "status"] == "crashed" and "exit code 3" in runs.loc["crash", "outcome_reason"]
+    assert runs.loc["freeze", "status"] == "timeout" and "killed" in runs.loc["freeze", "outcome_reason"]
+    # the watchdog kept what the hung run had recorded: root + the open agent span, closed as errors
+    hang = pq.read_table(result.path / "spans" / f"{runs.loc['hang', 'run_id']}.parquet").to_pylist()
+    assert sorted(r["name"] for r in hang) == ["invoke_agent solo", "invoke_workflow fake_mas"]
+    assert all(r["status_code"] == "ERROR" for r in hang)
+    assert result.counts == {"success": 1, "failure": 0, "exception": 1, "timeout": 2, "crashed": 1}
+
+
+def test_sigkill_then_resume_completes_only_missing_runs(tmp_path):
+    study_file = tmp_path / "s.toml"
+    study_file.write_text(
+        f'[study]\nid = "killed"\ninstances = ["crag"]\nbackends = ["sim/strong"]\ntools = "both"\nrepeats = 6\n'
+        f'tasks = 2\ntime_factor = 0.05\nworkers = 2\nout = "{tmp_path}"\n'
+    )
+    maestro_bin = Path(sys.executable).with_name("maestro")
+    proc = subprocess.Popen([str(maestro_bin), "study", "run", str(study_file), "--no-progress"],
+                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    runs_file = tmp_path / "killed" / "runs.parquet"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if runs_file.exists() and pq.read_metadata(runs_file).num_rows >= 4:
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = pq.read_table(runs_file).to_pylist()
+    assert 4 <= len(before) < 24, "the kill must land mid-study"
+    result = run_study(maestro.load_study_config(study_file), progress=False)
+    assert result.skipped == len(before) and result.executed == 24 - len(before)
+    study = maestro.load_study(result.path)
+    assert len(study.runs) == 24 and study.runs.run_id.is_unique
+    assert study.spans.groupby("run_id").trace_id.nunique().eq(1).all()
+    assert set(study.spans.run_id) == set(study.runs.run_id) and not study.warnings
+    assert not list((tmp_path / "killed").rglob("*.tmp"))
+    kept = {r["run_id"]: r["started_at_ns"] for r in before}
+    after = study.runs.set_index("run_id").started_at_ns
+    assert all(after[k] == v for k, v in kept.items())  # finished runs were not rerun

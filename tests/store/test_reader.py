@@ -1,0 +1,103 @@
+"""load_study: round trip, engines, and errors that name the culprit file."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from maestro import semconv as sc
+from maestro.store import RunIndex, StudyLayout, TraceFormatError, atomic_write_json, load_study
+from maestro.store.schema import RUN_COLUMNS, SPAN_COLUMNS
+
+
+@pytest.fixture
+def study(make_telemetry, layout):
+    atomic_write_json({"format": "maestro.study", "schema_version": sc.SCHEMA_VERSION, "study_id": layout.study_id},
+                      layout.study_json)
+    index = RunIndex(layout)
+    for run_id in ("run-1", "run-2"):
+        t = make_telemetry(run_id, sample_resources=True, sample_interval_s=0.01).start()
+        h = t.start_span("chat m", {sc.MAESTRO_SPAN_TYPE: "llm", sc.GEN_AI_USAGE_INPUT_TOKENS: 3})
+        t.end_span(h)
+        stats = t.finish()
+        index.upsert({"schema_version": sc.SCHEMA_VERSION, "study_id": layout.study_id, "run_id": run_id,
+                      "status": "success", "input_tokens": stats.input_tokens, "spans_written": stats.spans_written})
+    return layout
+
+
+def test_round_trip(study):
+    s = load_study(study.root)
+    assert list(s.runs["run_id"]) == ["run-1", "run-2"]
+    assert len(s.spans) == 4 and set(s.spans["run_id"]) == {"run-1", "run-2"}
+    assert list(s.spans.columns) == [c.name for c in SPAN_COLUMNS]
+    assert list(s.runs.columns) == [c.name for c in RUN_COLUMNS]
+    assert len(s.resources) >= 2
+    assert s.spans.loc[s.spans["name"] == "chat m", "input_tokens"].tolist() == [3, 3]
+
+
+def test_folders_read_by_other_engines(study):
+    import duckdb
+    import polars as pl
+    import pyarrow.dataset as ds
+
+    assert ds.dataset(study.spans_dir, format="parquet").count_rows() == 4
+    assert pl.read_parquet(study.spans_dir / "*.parquet").height == 4
+    n = duckdb.sql(f"select count(*) from read_parquet('{study.spans_dir}/*.parquet') where span_type='llm'").fetchall()[0][0]
+    assert n == 2
+    runs = duckdb.sql(f"select run_id, input_tokens from '{study.runs_parquet}' order by run_id").fetchall()
+    assert runs == [("run-1", 3), ("run-2", 3)]
+
+
+@pytest.mark.parametrize(
+    "damage, culprit, words",
+    [
+        pytest.param(lambda L: L.spans_file("run-1").write_bytes(L.spans_file("run-1").read_bytes()[:200]),
+                     lambda L: L.spans_file("run-1"), "truncated or corrupt", id="truncated-spans"),
+        pytest.param(lambda L: (L.spans_dir / "notes.txt").write_text("hi"),
+                     lambda L: L.spans_dir / "notes.txt", "unexpected file", id="foreign-file-in-spans"),
+        pytest.param(lambda L: pq.write_table(pa.table({"a": [1]}), L.spans_dir / "other.parquet"),
+                     lambda L: L.spans_dir / "other.parquet", "not a maestro spans file", id="foreign-parquet"),
+        pytest.param(lambda L: (L.root / "stray.csv").write_text("a,b"),
+                     lambda L: L.root / "stray.csv", "unexpected file", id="foreign-file-in-study"),
+        pytest.param(lambda L: L.study_json.write_text("{not json"),
+                     lambda L: L.study_json, "not valid JSON", id="bad-study-json"),
+        pytest.param(lambda L: L.study_json.write_text(json.dumps({"format": "maestro.study", "schema_version": 999})),
+                     lambda L: L.study_json, "schema version 999", id="future-schema"),
+        pytest.param(lambda L: L.runs_parquet.write_bytes(b"PAR1garbage"),
+                     lambda L: L.runs_parquet, "not a readable parquet file", id="garbage-runs"),
+    ],
+)
+def test_bad_files_are_named(study, damage, culprit, words):
+    damage(study)
+    with pytest.raises(TraceFormatError) as e:
+        load_study(study.root)
+    assert str(culprit(study)) in str(e.value)
+    assert words in str(e.value)
+
+
+def test_wrong_column_type_is_named(study):
+    t = pq.read_table(study.spans_file("run-1"))
+    idx = t.schema.get_field_index("input_tokens")
+    t = t.set_column(idx, pa.field("input_tokens", pa.string()), t.column(idx).cast(pa.string()))
+    pq.write_table(t.replace_schema_metadata(pq.read_schema(study.spans_file("run-1")).metadata), study.spans_file("run-1"))
+    with pytest.raises(TraceFormatError, match="input_tokens.*type string"):
+        load_study(study.root)
+
+
+def test_temporaries_are_ignored_and_orphans_reported(study):
+    (study.spans_dir / ".run-9.parquet.123.tmp").write_bytes(b"partial")
+    # spans of a run that never got its runs.parquet row (a killed study)
+    pq.write_table(pq.read_table(study.spans_file("run-1")), study.spans_dir / "run-3.parquet")
+    s = load_study(study.root)
+    assert len(s.runs) == 2 and "interrupted" in s.warnings[0]
+    assert StudyLayout(study.root).remove_temporaries()
+
+
+def test_not_a_study(tmp_path):
+    with pytest.raises(TraceFormatError, match="no study.json"):
+        load_study(tmp_path)
+    with pytest.raises(TraceFormatError, match="no such study folder"):
+        load_study(tmp_path / "nope")
