@@ -189,9 +189,32 @@ def to_jsonable(obj: Any) -> Any:
     return str(obj)
 
 
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "page_content"):  # langchain Document
+        return {"page_content": obj.page_content, "metadata": getattr(obj, "metadata", {})}
+    if hasattr(obj, "model_dump"):
+        try:
+            return obj.model_dump()
+        except Exception:
+            return str(obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.asdict(obj)
+    if isinstance(obj, (set, frozenset)):
+        return list(obj)
+    return str(obj)
+
+
 def serialised_size(obj: Any) -> int:
-    """Bytes of ``obj`` serialised as compact UTF-8 JSON: the size of an in-process message."""
-    return len(json.dumps(to_jsonable(obj), separators=(",", ":"), ensure_ascii=False).encode())
+    """Bytes of ``obj`` serialised as compact UTF-8 JSON: the size of an in-process message.
+
+    Uses the C JSON encoder with a fallback for framework objects: this runs at every
+    agent hand-over, so it must stay cheap.
+    """
+    try:
+        text = json.dumps(obj, default=_json_default, separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError):  # e.g. non-string dict keys, circular references
+        text = json.dumps(to_jsonable(obj), separators=(",", ":"), ensure_ascii=False, default=str)
+    return len(text.encode())
 
 
 def messages_for_capture(messages: Any) -> str:

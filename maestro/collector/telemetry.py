@@ -251,8 +251,8 @@ class RunTelemetry:
                 sc.DEPLOYMENT_ENVIRONMENT: os.environ.get("MAESTRO_ENVIRONMENT", "local"),
                 sc.TELEMETRY_SDK_NAME: "opentelemetry",
                 sc.TELEMETRY_SDK_LANGUAGE: "python",
-                sc.TELEMETRY_SDK_VERSION: _sdk_version(),
-                sc.HOST_NAME: socket.gethostname(),
+                sc.TELEMETRY_SDK_VERSION: _SDK_VERSION,
+                sc.HOST_NAME: _HOST_NAME,
                 **identity.resource_attributes(),
             }
         )
@@ -484,3 +484,8 @@ def _sdk_version() -> str:
         return version("opentelemetry-sdk")
     except Exception:
         return "unknown"
+
+
+# Looked up once per process: both are constant and the lookups cost ~1 ms per run.
+_SDK_VERSION = _sdk_version()
+_HOST_NAME = socket.gethostname()

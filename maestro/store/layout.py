@@ -124,12 +124,10 @@ def _tmp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}{TMP_SUFFIX}")
 
 
-def _fsync_rename(tmp: Path, path: Path) -> None:
-    fd = os.open(tmp, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def _rename(tmp: Path, path: Path) -> None:
+    # An atomic rename is what protects readers and killed studies (the page cache survives
+    # a killed process). No fsync: it would cost milliseconds per run and only guards
+    # against power loss, which a resumable study tolerates by rerunning the run.
     os.replace(tmp, path)
 
 
@@ -139,8 +137,8 @@ def atomic_write_table(table: pa.Table, path: str | os.PathLike[str]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_path(path)
     try:
-        pq.write_table(table, tmp, compression="zstd")
-        _fsync_rename(tmp, path)
+        pq.write_table(table, tmp, compression="snappy")
+        _rename(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return path
@@ -153,7 +151,7 @@ def atomic_write_json(obj: Any, path: str | os.PathLike[str]) -> Path:
     tmp = _tmp_path(path)
     try:
         tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
-        _fsync_rename(tmp, path)
+        _rename(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return path
@@ -183,16 +181,16 @@ class StreamingParquetWriter:
         arrays = [pa.array(data.get(c.name, [None] * n), type=c.type) for c in self.columns]
         batch = pa.RecordBatch.from_arrays(arrays, schema=self.schema)
         if self._writer is None:
-            self._writer = pq.ParquetWriter(self._tmp, self.schema, compression="zstd")
+            self._writer = pq.ParquetWriter(self._tmp, self.schema, compression="snappy")
         self._writer.write_batch(batch)
         self.rows_written += n
 
     def close(self) -> Path:
         """Finish the file (an empty table if nothing was written) and rename it into place."""
         if self._writer is None:
-            self._writer = pq.ParquetWriter(self._tmp, self.schema, compression="zstd")
+            self._writer = pq.ParquetWriter(self._tmp, self.schema, compression="snappy")
         self._writer.close()
-        _fsync_rename(self._tmp, self.path)
+        _rename(self._tmp, self.path)
         return self.path
 
     def abort(self) -> None:

@@ -142,3 +142,10 @@ TABLES = {"spans": SPAN_COLUMNS, "resources": RESOURCE_COLUMNS, "runs": RUN_COLU
 def arrow_schema(columns: list[Column], metadata: dict[bytes, bytes] | None = None) -> pa.Schema:
     """Arrow schema for a column list, with optional key-value metadata."""
     return pa.schema([pa.field(c.name, c.type) for c in columns], metadata=metadata)
+
+
+def markdown_table(columns: list[Column]) -> str:
+    """The columns as a Markdown table (docs/trace-format.md embeds these verbatim)."""
+    lines = ["| column | type | meaning |", "|---|---|---|"]
+    lines += [f"| `{c.name}` | {c.type} | {c.doc} |" for c in columns]
+    return "\n".join(lines)
