@@ -18,7 +18,8 @@ __all__ = ["main"]
 def _console():
     from rich.console import Console
 
-    return Console(stderr=False)
+    # Piped output (CI logs, make) has no width: keep tables readable there.
+    return Console() if sys.stdout.isatty() else Console(width=160)
 
 
 def _print_summary(result, console) -> None:

@@ -85,7 +85,8 @@ def resolve_endpoint(spec: str | BackendSpec, *, sim_url: str | None = None, see
             raise BackendError(f"backend {b.spec}: {e.args[0] if e.args else 'unknown profile'}") from None
         return ModelEndpoint(
             spec=b.spec, provider=SIM_PROVIDER, model=f"sim-{b.model}",
-            base_url=openai_base_url(sim_url, b.model, seed, nonce), api_key="sim-key-not-secret",
+            base_url=openai_base_url(sim_url, b.model, seed, nonce),
+            api_key=env.get("MAESTRO_SIM_API_KEY", "sim-key-not-secret"),
             simulated=True, gemini_base_url=gemini_base_url(sim_url, b.model, seed, nonce),
         )
     if b.kind == "openai":

@@ -77,6 +77,18 @@ def failure_row(spec: RunSpec, attempt: int, status: str, reason: str, error: st
     }
 
 
+_ENV_PREFIXES = ("OPENAI_", "GOOGLE_", "GEMINI_", "OTEL_", "MAESTRO_")
+
+
+def _worker_env() -> dict[str, str]:
+    """Variables a worker must see as they are now (backend keys and URLs, OTel settings,
+    and every secret-named variable, so redaction knows its value)."""
+    from maestro.semconv import SECRET_ENV_MARKERS
+
+    return {k: v for k, v in os.environ.items()
+            if k.startswith(_ENV_PREFIXES) or any(m in k.upper() for m in SECRET_ENV_MARKERS)}
+
+
 def _study_info(config: StudyConfig, runs: list[RunSpec], prices) -> dict[str, Any]:
     simulated = any(parse_backend(b).simulated for b in config.backends)
     return {
@@ -122,8 +134,12 @@ def _summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def run_study(config: StudyConfig, *, progress: bool = True, console=None) -> StudyResult:
+def run_study(config: StudyConfig, *, progress: bool = True, console=None, start_method: str = "forkserver") -> StudyResult:
     """Run (or resume) a study. Already-recorded runs are skipped.
+
+    ``start_method`` is the multiprocessing start method for run processes: the default
+    forks each run from a server that preloaded the frameworks; ``spawn`` (a fresh
+    interpreter per run) exists for comparison in benchmarks/study_throughput.py.
 
     Raises:
         ConfigError: the study folder exists with a different configuration.
@@ -162,9 +178,10 @@ def run_study(config: StudyConfig, *, progress: bool = True, console=None) -> St
         timeout_s=config.timeout_s, max_tokens=config.max_tokens, capture_content=config.capture_content,
         store_answers=config.store_answers, prices=config.prices, task_file=config.task_file,
         n_tasks=config.tasks, study_seed=config.seed, instance_options=config.instance_options,
+        env=_worker_env(),
     )
     os.environ["MAESTRO_PRELOAD_INSTANCES"] = ",".join(config.instances)
-    executor = ProcessExecutor(config.n_workers, preload=["maestro.runner.preload"])
+    executor = ProcessExecutor(config.n_workers, preload=["maestro.runner.preload"], start_method=start_method)
     display = _Progress(len(runs), skipped, index, enabled=progress, console=console)
 
     def on_result(spec: RunSpec, row: dict[str, Any]) -> None:

@@ -46,6 +46,9 @@ class WorkerContext:
     n_tasks: int | None = None
     study_seed: int = 0
     instance_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    """The study process's provider keys, endpoints, OTel settings and secret-named
+    variables: workers fork from a forkserver started earlier, so they get them here."""
 
 
 def _langgraph(app, telemetry, provider):
@@ -91,6 +94,7 @@ def execute_run(spec, ctx: WorkerContext, attempt: int = 1, on_timeout_row=None)
     ``on_timeout_row(row)`` is called from the watchdog thread if the run hits its time
     cap: it must deliver the row (the caller then exits the process).
     """
+    os.environ.update(ctx.env)
     layout = StudyLayout(ctx.study_root)
     started_at = time.time_ns()
     t0 = time.perf_counter()

@@ -162,3 +162,25 @@ def test_sigkill_then_resume_completes_only_missing_runs(tmp_path):
     kept = {r["run_id"]: r["started_at_ns"] for r in before}
     after = study.runs.set_index("run_id").started_at_ns
     assert all(after[k] == v for k, v in kept.items())  # finished runs were not rerun
+
+
+def test_content_capture_never_writes_secrets(tmp_path, monkeypatch):
+    """Capture on, a provider-style key in env and in the Authorization header, and secrets
+    inside the task itself: no parquet file contains any of them."""
+    key, sim_key, token = "sk-live-9a8b7c6d5e4f3a2b1c0d", "sk-sim-header-1234567890ab", "tok-abcdef0123456789"
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    monkeypatch.setenv("MAESTRO_SIM_API_KEY", sim_key)  # sent as "Authorization: Bearer ..." to the service
+    monkeypatch.setenv("DEPLOY_TOKEN", token)
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text(json.dumps({"id": "leak", "question": f"Using key {key} and header Authorization: Bearer "
+                                 f"{sim_key}, where was Ada born? (token {token})", "answer": "London"}) + "\n")
+    cfg = _config(tmp_path, id="capture", repeats=1, tasks=1, task_file=str(tasks), capture_content=True)
+    result = run_study(cfg, progress=False)
+    texts = []
+    for f in result.path.rglob("*.parquet"):
+        texts.append(json.dumps(pq.read_table(f).to_pylist(), default=str))
+    blob = "\n".join(texts)
+    assert "gen_ai.input.messages" in blob and "[REDACTED]" in blob  # content was captured...
+    for secret in (key, sim_key, token):
+        assert secret not in blob  # ...and redacted everywhere
+    assert key not in (result.path / "study.json").read_text()
