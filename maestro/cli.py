@@ -48,6 +48,18 @@ def _print_summary(result, console) -> None:
     console.print(f"summary: [bold]{result.path / 'summary.json'}[/]")
 
 
+def _figures(result, console, enabled: bool) -> None:
+    if not enabled:
+        return
+    try:
+        from maestro.analysis import overview_figures
+    except ImportError:  # the analysis extra is not installed
+        console.print("figures skipped: install maestro-mas[analysis] for matplotlib")
+        return
+    paths = overview_figures(result.path)
+    console.print(f"figures: [bold]{paths[0].parent}[/] ({', '.join(p.name for p in paths)})")
+
+
 def _cmd_study_run(args) -> int:
     from maestro.runner import load_study_config, run_study
 
@@ -55,6 +67,7 @@ def _cmd_study_run(args) -> int:
     console = _console()
     result = run_study(config, progress=not args.no_progress, console=console)
     _print_summary(result, console)
+    _figures(result, console, not args.no_figures)
     return 0
 
 
@@ -82,6 +95,7 @@ def _cmd_run(args) -> int:
     console = _console()
     result = run_study(config, progress=not args.no_progress, console=console)
     _print_summary(result, console)
+    _figures(result, console, not args.no_figures)
     return 0
 
 
@@ -125,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     sr.add_argument("--out", help="folder for study folders (default: file, else traces)")
     sr.add_argument("--repeats", type=int, help="override the file's repeats")
     sr.add_argument("--no-progress", action="store_true")
+    sr.add_argument("--no-figures", action="store_true", help="skip the overview figures")
     sr.set_defaults(func=_cmd_study_run)
 
     run = sub.add_parser("run", help="run one instance without a study file")
@@ -141,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--workers", type=int)
     run.add_argument("--no-progress", action="store_true")
+    run.add_argument("--no-figures", action="store_true", help="skip the overview figures")
     run.set_defaults(func=_cmd_run)
 
     runs = sub.add_parser("runs", help="inspect recorded runs").add_subparsers(dest="runs_command", required=True)
