@@ -56,32 +56,37 @@ def overview_figures(study: str | os.PathLike[str] | Study, out: str | os.PathLi
     labels = [_label(r) for _, r in cells.iterrows()]
     written = []
 
-    fig, axes = plt.subplots(1, 2, figsize=(max(8, 2.2 * len(cells)), 4.5))
-    axes[0].bar(labels, cells["accuracy"].fillna(0), color="#4c72b0")
-    axes[0].set_ylim(0, 1)
-    axes[0].set_ylabel("accuracy (correct / judged runs)")
-    axes[1].bar(labels, cells["mean_cost_usd"].fillna(0), color="#dd8452")
-    axes[1].set_ylabel("mean cost per run (USD)")
-    for ax in axes:
-        ax.tick_params(axis="x", labelsize=7)
-    fig.suptitle(f"{study.study_id}: accuracy and cost per configuration{suffix}")
-    fig.tight_layout()
-    written.append(out_dir / "accuracy_cost.png")
-    fig.savefig(written[-1], dpi=110)
-    plt.close(fig)
+    def save(name: str, title: str, draw_left, draw_right) -> None:
+        fig, axes = plt.subplots(1, 2, figsize=(max(8, 2.2 * len(cells)), 4.5))
+        draw_left(axes[0])
+        draw_right(axes[1])
+        for ax in axes:
+            ax.tick_params(axis="x", labelsize=7)
+        fig.suptitle(f"{study.study_id}: {title}{suffix}")
+        fig.tight_layout()
+        fig.savefig(out_dir / name, dpi=110)
+        plt.close(fig)
+        written.append(out_dir / name)
 
-    runs = study.runs
-    groups = [g for _, g in runs.groupby(CELL)]
-    fig, axes = plt.subplots(1, 2, figsize=(max(8, 2.2 * len(cells)), 4.5))
-    axes[0].boxplot([g["duration_s"].dropna() for g in groups], tick_labels=labels)
-    axes[0].set_ylabel("run duration (s)")
-    axes[1].boxplot([g["total_tokens"].dropna() for g in groups], tick_labels=labels)
-    axes[1].set_ylabel("tokens per run")
-    for ax in axes:
-        ax.tick_params(axis="x", labelsize=7)
-    fig.suptitle(f"{study.study_id}: latency and tokens per configuration{suffix}")
-    fig.tight_layout()
-    written.append(out_dir / "latency_tokens.png")
-    fig.savefig(written[-1], dpi=110)
-    plt.close(fig)
+    def bars(column: str, ylabel: str, color: str, ylim=None):
+        def draw(ax):
+            ax.bar(labels, cells[column].fillna(0), color=color)
+            ax.set_ylabel(ylabel)
+            if ylim:
+                ax.set_ylim(*ylim)
+        return draw
+
+    groups = [g for _, g in study.runs.groupby(CELL)]
+
+    def boxes(column: str, ylabel: str):
+        def draw(ax):
+            ax.boxplot([g[column].dropna() for g in groups], tick_labels=labels)
+            ax.set_ylabel(ylabel)
+        return draw
+
+    save("accuracy_cost.png", "accuracy and cost per configuration",
+         bars("accuracy", "accuracy (correct / judged runs)", "#4c72b0", (0, 1)),
+         bars("mean_cost_usd", "mean cost per run (USD)", "#dd8452"))
+    save("latency_tokens.png", "latency and tokens per configuration",
+         boxes("duration_s", "run duration (s)"), boxes("total_tokens", "tokens per run"))
     return written

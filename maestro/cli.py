@@ -114,7 +114,7 @@ def _cmd_runs_ls(args) -> int:
     for c in cols:
         table.add_column(c)
     for _, r in runs.sort_values("run_id").head(args.limit).iterrows():
-        table.add_row(*[("-" if r[c] is None or r[c] != r[c] else (f"{r[c]:.2f}" if isinstance(r[c], float) else str(r[c])))
+        table.add_row(*[("-" if r[c] is None or r[c] != r[c] else (f"{r[c]:.4g}" if isinstance(r[c], float) else str(r[c])))
                         for c in cols])
     console.print(table)
     for w in study.warnings:

@@ -159,9 +159,11 @@ def execute_run(spec, ctx: WorkerContext, attempt: int = 1, on_timeout_row=None)
     watchdog.daemon = True
     watchdog.start()
     status, reason, answer, error, judge = "exception", None, None, None, None
+    where = f"backend {spec.backend}"
     try:
         endpoint = resolve_endpoint(backend, sim_url=ctx.sim_url, seed=spec.seed, nonce=f"a{attempt}")
         endpoint_model, endpoint_provider = endpoint.model, endpoint.provider
+        where = f"backend {spec.backend} at {endpoint.base_url}"
         run_ctx = RunContext(endpoint=endpoint, tools_enabled=spec.tools_enabled, seed=spec.seed,
                              max_tokens=ctx.max_tokens, timeout_s=ctx.timeout_s,
                              options=ctx.instance_options.get(spec.instance, {}))
@@ -173,7 +175,8 @@ def execute_run(spec, ctx: WorkerContext, attempt: int = 1, on_timeout_row=None)
         reason = result.reason
         judge = instance.judge(task, answer)
     except BaseException as exc:  # noqa: BLE001 - a MAS may raise anything; record it
-        status, reason, error = "exception", f"{type(exc).__name__}: {exc}", _short_tb(exc)
+        # Name the culprit: a dead or misconfigured endpoint shows up here as a client error.
+        status, reason, error = "exception", f"{type(exc).__name__}: {exc} ({where})", _short_tb(exc)
         if isinstance(exc, KeyboardInterrupt):
             raise
     if not done.acquire(blocking=False):

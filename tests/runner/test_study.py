@@ -184,3 +184,20 @@ def test_content_capture_never_writes_secrets(tmp_path, monkeypatch):
     for secret in (key, sim_key, token):
         assert secret not in blob  # ...and redacted everywhere
     assert key not in (result.path / "study.json").read_text()
+
+
+def test_dead_endpoint_is_named_and_study_goes_on(tmp_path, monkeypatch):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-dead-endpoint-000")
+    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{port}/v1")
+    cfg = _config(tmp_path, id="dead", backends=["openai/gpt-4o-mini"], tools=False, repeats=1, tasks=2,
+                  instance_options={"crag": {"max_retries": 0}})
+    result = run_study(cfg, progress=False)
+    runs = maestro.load_study(result.path, spans=False).runs
+    assert len(runs) == 2 and (runs.status == "exception").all()
+    assert runs.outcome_reason.str.contains(f"backend openai/gpt-4o-mini at http://127.0.0.1:{port}/v1").all()
+    assert not runs.outcome_reason.str.contains("sk-test-dead-endpoint-000").any()
