@@ -261,11 +261,6 @@ class ParquetSpanExporter(SpanExporter):
         self._writer.close()
         self._closed = True
 
-    def abort(self) -> None:
-        """Discard the partial file (used only when the run's data must not be kept)."""
-        self._closed = True
-        self._writer.abort()
-
 
 class FilteringSpanExporter(SpanExporter):
     """Applies the content policy before handing spans to another exporter (e.g. OTLP),

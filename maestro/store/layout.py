@@ -192,12 +192,3 @@ class StreamingParquetWriter:
         self._writer.close()
         _rename(self._tmp, self.path)
         return self.path
-
-    def abort(self) -> None:
-        """Drop the temporary file."""
-        if self._writer is not None:
-            try:
-                self._writer.close()
-            except Exception:
-                pass
-        self._tmp.unlink(missing_ok=True)
