@@ -30,6 +30,7 @@ __all__ = [
     "RetryTrigger",
     "FailureCategory",
     "PAPER_OPERATION_ALIASES",
+    "OPERATION_SPAN_TYPES",
     "SECRET_ENV_MARKERS",
 ]
 
@@ -81,6 +82,19 @@ class Operation(str, Enum):
 
 PAPER_OPERATION_ALIASES = {"call_llm": Operation.CHAT.value}
 """Operation names used in the paper mapped to the OTel names maestro writes."""
+
+OPERATION_SPAN_TYPES = {
+    Operation.INVOKE_WORKFLOW.value: SpanType.RUN.value,
+    Operation.INVOKE_AGENT.value: SpanType.AGENT.value,
+    Operation.CHAT.value: SpanType.LLM.value,
+    Operation.GENERATE_CONTENT.value: SpanType.LLM.value,
+    Operation.EMBEDDINGS.value: SpanType.LLM.value,
+    "text_completion": SpanType.LLM.value,
+    "call_llm": SpanType.LLM.value,
+    Operation.EXECUTE_TOOL.value: SpanType.TOOL.value,
+}
+"""Span type of spans that carry an operation name but no ``maestro.span.type`` (spans
+of frameworks and other instrumentations)."""
 
 
 class RunStatus(str, Enum):

@@ -194,7 +194,7 @@ class MaestroCallbackHandler(BaseCallbackHandler):
         self._forget(run_id)
 
     # -- models ------------------------------------------------------------------------
-    def _start_llm(self, serialized, run_id, parent_run_id, metadata, kwargs, capture_value):
+    def _start_llm(self, serialized, run_id, parent_run_id, metadata, kwargs, capture_value, messages):
         model = extract.model_name(serialized, kwargs, metadata) or "unknown"
         attrs = {
             sc.GEN_AI_OPERATION_NAME: sc.Operation.CHAT.value,
@@ -217,7 +217,7 @@ class MaestroCallbackHandler(BaseCallbackHandler):
         handle = self.t.start_span(f"chat {model}", attrs, self._parent(parent_run_id), SpanKind.CLIENT)
         ledger = HttpLedger()
         bind_ledger(ledger)
-        self._llm[run_id] = (handle, ledger, None)
+        self._llm[run_id] = (handle, ledger, messages)
         self._handles[run_id] = handle
         if agent:
             self._agents[run_id] = agent
@@ -225,16 +225,14 @@ class MaestroCallbackHandler(BaseCallbackHandler):
     @_guarded
     def on_chat_model_start(self, serialized, messages, *, run_id, parent_run_id=None, tags=None, metadata=None, **kwargs):
         capture = extract.messages_for_capture(messages) if self.capture else None
-        self._start_llm(serialized, run_id, parent_run_id, metadata, kwargs, capture)
-        self._llm[run_id] = self._llm[run_id][:2] + (messages,)
+        self._start_llm(serialized, run_id, parent_run_id, metadata, kwargs, capture, messages)
 
     @_guarded
     def on_llm_start(self, serialized, prompts, *, run_id, parent_run_id=None, tags=None, metadata=None, **kwargs):
         capture = None
         if self.capture:
             capture = json.dumps([{"role": "user", "content": p} for p in prompts])
-        self._start_llm(serialized, run_id, parent_run_id, metadata, kwargs, capture)
-        self._llm[run_id] = self._llm[run_id][:2] + ([[_Prompt(p) for p in prompts]],)
+        self._start_llm(serialized, run_id, parent_run_id, metadata, kwargs, capture, [[_Prompt(p) for p in prompts]])
 
     def _llm_attributes(self, ledger: HttpLedger) -> dict[str, Any]:
         return {

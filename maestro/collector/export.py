@@ -136,16 +136,6 @@ _FLAT = (
     (sc.AGENT_FAILURE_REASON, "failure_reason"),
 )
 
-_OPERATION_TYPES = {
-    sc.Operation.INVOKE_WORKFLOW.value: sc.SpanType.RUN.value,
-    sc.Operation.INVOKE_AGENT.value: sc.SpanType.AGENT.value,
-    sc.Operation.CHAT.value: sc.SpanType.LLM.value,
-    sc.Operation.GENERATE_CONTENT.value: sc.SpanType.LLM.value,
-    sc.Operation.EMBEDDINGS.value: sc.SpanType.LLM.value,
-    "call_llm": sc.SpanType.LLM.value,
-    sc.Operation.EXECUTE_TOOL.value: sc.SpanType.TOOL.value,
-}
-
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, tuple):
@@ -177,7 +167,7 @@ def span_to_row(span: ReadableSpan, content: ContentPolicy) -> dict[str, Any]:
                 value = json.dumps(list(value))
             row[col] = value
     if row.get("span_type") is None:
-        row["span_type"] = _OPERATION_TYPES.get(row.get("operation"), sc.SpanType.OTHER.value)
+        row["span_type"] = sc.OPERATION_SPAN_TYPES.get(row.get("operation"), sc.SpanType.OTHER.value)
     if row.get("agent_name") is None and sc.GEN_AI_SYSTEM in attrs and row.get("provider") is None:
         row["provider"] = attrs[sc.GEN_AI_SYSTEM]
     row["attributes_json"] = json.dumps(attrs, default=_json_default, separators=(",", ":")) if attrs else None

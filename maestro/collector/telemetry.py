@@ -22,7 +22,6 @@ import random
 import socket
 import threading
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,26 +112,36 @@ class RunStats:
     llm_request_bytes: int = 0
     llm_response_bytes: int = 0
     a2a_bytes: int = 0
-    tokens_by_model: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
-    """Model -> [input, output] tokens, for pricing."""
     http_request_bytes_total: int = 0
     """All HTTP request bytes of the process during the run (adapter-attributed or not)."""
     http_response_bytes_total: int = 0
     resources: dict[str, Any] = field(default_factory=dict)
     """mean/peak/min CPU and RSS (see resources.summarise)."""
 
+    def run_columns(self) -> dict[str, Any]:
+        """The run-record (runs.parquet) columns these totals fill."""
+        return {
+            "input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
+            "total_tokens": self.input_tokens + self.output_tokens,
+            "usage_estimated_calls": self.usage_estimated_calls,
+            "llm_calls": self.llm_calls, "tool_calls": self.tool_calls, "agent_turns": self.agent_turns,
+            "messages": self.messages,
+            "llm_request_bytes": self.http_request_bytes_total, "llm_response_bytes": self.http_response_bytes_total,
+            "a2a_bytes": self.a2a_bytes,
+            **self.resources,
+            "spans_created": self.spans_created, "spans_written": self.spans_written,
+            "spans_dropped": self.spans_dropped, "clean": self.spans_dropped == 0,
+        }
+
     def add(self, attrs) -> None:
         get = attrs.get
-        kind = get(sc.MAESTRO_SPAN_TYPE) or _type_from_operation(get(sc.GEN_AI_OPERATION_NAME))
+        kind = get(sc.MAESTRO_SPAN_TYPE) or sc.OPERATION_SPAN_TYPES.get(get(sc.GEN_AI_OPERATION_NAME))
         if kind == "llm":
             self.llm_calls += 1
             i = get(sc.GEN_AI_USAGE_INPUT_TOKENS) or 0
             o = get(sc.GEN_AI_USAGE_OUTPUT_TOKENS) or 0
             self.input_tokens += i
             self.output_tokens += o
-            tm = self.tokens_by_model[get(sc.GEN_AI_REQUEST_MODEL) or ""]
-            tm[0] += i
-            tm[1] += o
             if get(sc.MAESTRO_USAGE_ESTIMATED):
                 self.usage_estimated_calls += 1
             self.llm_request_bytes += get(sc.COMMUNICATION_INPUT_MESSAGE_SIZE_BYTES) or 0
@@ -144,16 +153,6 @@ class RunStats:
         elif kind == "message":
             self.messages += 1
             self.a2a_bytes += get(sc.COMMUNICATION_TOTAL_MESSAGE_SIZE_BYTES) or 0
-
-
-def _type_from_operation(op: str | None) -> str | None:
-    if op in ("chat", "generate_content", "call_llm", "embeddings", "text_completion"):
-        return "llm"
-    if op == "execute_tool":
-        return "tool"
-    if op == "invoke_agent":
-        return "agent"
-    return None
 
 
 class _RunSpanProcessor(SpanProcessor):

@@ -64,13 +64,7 @@ def trace_run(
             "schema_version": SCHEMA_VERSION, **identity.columns(), "simulated": identity.simulated,
             "status": status, "outcome": "success" if status == "success" else "failure",
             "outcome_reason": telemetry.redact(reason), "judgement": "unknown", "started_at_ns": started,
-            "duration_s": time.perf_counter() - t0, "input_tokens": stats.input_tokens,
-            "output_tokens": stats.output_tokens, "total_tokens": stats.input_tokens + stats.output_tokens,
-            "usage_estimated_calls": stats.usage_estimated_calls, "llm_calls": stats.llm_calls,
-            "tool_calls": stats.tool_calls, "agent_turns": stats.agent_turns, "messages": stats.messages,
-            "llm_request_bytes": stats.http_request_bytes_total, "llm_response_bytes": stats.http_response_bytes_total,
-            "a2a_bytes": stats.a2a_bytes, **stats.resources, "spans_created": stats.spans_created,
-            "spans_written": stats.spans_written, "spans_dropped": stats.spans_dropped,
-            "clean": stats.spans_dropped == 0, "attempt": 1, "task_meta_json": json.dumps({}),
+            "duration_s": time.perf_counter() - t0, **stats.run_columns(),
+            "attempt": 1, "task_meta_json": json.dumps({}),
         }
         RunIndex(layout).upsert(row)

@@ -39,7 +39,8 @@ ResultCallback = Callable[[RunSpec, dict[str, Any]], None]
 class Executor(Protocol):
     """Runs RunSpecs and reports one row per run through ``on_result``."""
 
-    def run(self, specs: Iterable[tuple[RunSpec, int]], ctx: WorkerContext, on_result: ResultCallback) -> None:
+    def run(self, specs: Iterable[tuple[RunSpec, int]], ctx: WorkerContext, on_result: ResultCallback,
+            failure_row: Callable[[RunSpec, int, str, str, str | None], dict[str, Any]]) -> None:
         ...
 
 
@@ -79,7 +80,9 @@ class ProcessExecutor:
             self.mp.set_forkserver_preload(preload)
 
     def run(self, specs: Iterable[tuple[RunSpec, int]], ctx: WorkerContext, on_result: ResultCallback,
-            failure_row: Callable[[RunSpec, int, str, str, str | None], dict[str, Any]] | None = None) -> None:
+            failure_row: Callable[[RunSpec, int, str, str, str | None], dict[str, Any]]) -> None:
+        """Run every spec; ``failure_row(spec, attempt, status, reason, error)`` builds the row
+        of a run whose worker could not report (crashed, or killed past its deadline)."""
         pending = deque(specs)
         active: dict[Any, tuple[Any, Any, RunSpec, int, float]] = {}
         deadline_s = ctx.timeout_s + HARD_KILL_GRACE_S

@@ -115,10 +115,6 @@ def execute_run(spec, ctx: WorkerContext, attempt: int = 1, on_timeout_row=None)
 
     def row_for(status: str, reason: str | None, answer: str | None, judge, error: str | None,
                 stats: RunStats, model: str, provider: str) -> dict[str, Any]:
-        cost = 0.0
-        priced = prices.price(spec.backend)
-        if priced is not None:
-            cost = sum(i * priced[0] + o * priced[1] for i, o in stats.tokens_by_model.values()) / 1e6
         return {
             "schema_version": SCHEMA_VERSION, **identity.columns(),
             "model": model, "provider": provider, "simulated": backend.simulated,
@@ -130,17 +126,9 @@ def execute_run(spec, ctx: WorkerContext, attempt: int = 1, on_timeout_row=None)
             "exact_match": judge.exact_match if judge else None, "f1": judge.f1 if judge else None,
             "answer": redact(answer) if ctx.store_answers else None, "gold": task.gold,
             "started_at_ns": started_at, "duration_s": time.perf_counter() - t0,
-            "input_tokens": stats.input_tokens, "output_tokens": stats.output_tokens,
-            "total_tokens": stats.input_tokens + stats.output_tokens,
-            "usage_estimated_calls": stats.usage_estimated_calls,
-            "cost_usd": cost if priced is not None else None,
-            "llm_calls": stats.llm_calls, "tool_calls": stats.tool_calls, "agent_turns": stats.agent_turns,
-            "messages": stats.messages,
-            "llm_request_bytes": stats.http_request_bytes_total, "llm_response_bytes": stats.http_response_bytes_total,
-            "a2a_bytes": stats.a2a_bytes,
-            **stats.resources,
-            "spans_created": stats.spans_created, "spans_written": stats.spans_written,
-            "spans_dropped": stats.spans_dropped, "clean": stats.spans_dropped == 0,
+            # Tokens live on LLM spans only, so the run's sums are exactly what was billed.
+            "cost_usd": prices.cost(spec.backend, stats.input_tokens, stats.output_tokens),
+            **stats.run_columns(),
             "attempt": attempt, "worker_pid": os.getpid(), "error": redact(error),
         }
 
