@@ -16,6 +16,11 @@ __all__ = ["INSTANCE_MODULES", "get_instance", "instance_module", "list_instance
 
 INSTANCE_MODULES: dict[str, str] = {
     "crag": "maestro.instances.crag",
+    "travel_planning": "maestro.instances.travel_planning",
+    "marketing": "maestro.instances.marketing",
+    "plan_execute": "maestro.instances.plan_execute",
+    "lats": "maestro.instances.lats",
+    "tot": "maestro.instances.tot",
 }
 """Instance name -> module path."""
 

@@ -3,6 +3,7 @@
     maestro study run FILE            run or resume a study from a TOML file
     maestro run INSTANCE [...]        run one instance without a study file
     maestro runs ls STUDY             list a study's runs
+    maestro report STUDY [--out DIR]  every analysis figure as PNG plus one HTML page
     maestro sim serve [...]           run the simulated LLM service standalone
 """
 
@@ -122,6 +123,31 @@ def _cmd_runs_ls(args) -> int:
     return 0
 
 
+def _cmd_report(args) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from maestro.analysis.report import FIGURES, write_report
+
+    console = _console()
+    with Progress(TextColumn("[bold]report[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
+                  console=console, transient=True, disable=args.no_progress) as progress:
+        task = progress.add_task("loading study", total=len(FIGURES))
+
+        def step(name: str, i: int, n: int) -> None:
+            progress.update(task, completed=i, description=name)
+
+        result = write_report(args.study, args.out, judges=args.judge, on_figure=step)
+    label = " (SIMULATED backends)" if result.simulated else ""
+    console.print(f"report of {', '.join(result.study_ids)}{label}")
+    console.print(f"figures: [bold]{result.out}[/] ({len(result.figures)} PNG files"
+                  + (f"; {len(result.placeholders)} without data: {', '.join(result.placeholders)}"
+                     if result.placeholders else "") + ")")
+    console.print(f"page: [bold]{result.html}[/]")
+    for p in result.problems:
+        console.print(f"[yellow]warning:[/] {p}")
+    return 0
+
+
 def _cmd_sim_serve(rest: list[str]) -> int:
     from maestro.sim.cli import serve_main
 
@@ -165,6 +191,14 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("--status", help="only runs with this status")
     ls.add_argument("--limit", type=int, default=50)
     ls.set_defaults(func=_cmd_runs_ls)
+
+    rep = sub.add_parser("report", help="every analysis figure as PNG plus one self-contained HTML page")
+    rep.add_argument("study", type=Path, help="study folder, e.g. traces/demo")
+    rep.add_argument("--out", type=Path, help="report folder (default: STUDY/report)")
+    rep.add_argument("--judge", action="append", help="backend spec of an LLM failure judge, repeatable "
+                     "(two or more give the judge-agreement figure)")
+    rep.add_argument("--no-progress", action="store_true")
+    rep.set_defaults(func=_cmd_report)
 
     sim = sub.add_parser("sim", help="the simulated LLM service").add_subparsers(dest="sim_command", required=True)
     sim.add_parser("serve", help="serve on 127.0.0.1 (options: maestro sim serve --help)", add_help=False)

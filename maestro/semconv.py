@@ -302,6 +302,26 @@ MAESTRO_HTTP_STATUS_CODES = "maestro.http.status_codes"
 MAESTRO_NODE_STEP = "maestro.node.step"
 """On agent spans from step-based frameworks (LangGraph): the superstep number."""
 
+# --- Search-based architectures (LATS, Tree of Thoughts): the explored tree -----------------
+MAESTRO_SEARCH_NODE_ID = "maestro.search.node_id"
+"""On agent spans of a tree search: the search-tree node this step works on (e.g. ``n3``)."""
+MAESTRO_SEARCH_PARENT_NODE_ID = "maestro.search.parent_node_id"
+"""On agent spans of a tree search: the parent of ``maestro.search.node_id`` (absent at the root)."""
+MAESTRO_SEARCH_DEPTH = "maestro.search.depth"
+"""On agent spans of a tree search: depth of the node (the root is 0)."""
+MAESTRO_SEARCH_SCORE = "maestro.search.score"
+"""On agent spans of a tree search: the evaluator's score of the node (0..1)."""
+MAESTRO_SEARCH_VALUE = "maestro.search.value"
+"""On agent spans of a tree search: the node's value after backpropagation or at selection."""
+MAESTRO_SEARCH_VISITS = "maestro.search.visits"
+"""On agent spans of a tree search: the node's visit count after backpropagation or at selection."""
+MAESTRO_SEARCH_ACTION = "maestro.search.action"
+"""On agent spans of a tree search: the kind of action the node holds (``search``, ``answer``...)."""
+
+MAESTRO_SPAN_ATTRIBUTES_EVENT = "maestro.span_attributes"
+"""Name of the framework event (LangChain custom event) with which MAS code annotates the
+span of the agent step that emits it; its data is a dict of ``maestro.*`` attributes."""
+
 # --- Resource attributes (Listing 1, "resource") -----------------------------------------
 SERVICE_NAME = "service.name"
 SERVICE_VERSION = "service.version"

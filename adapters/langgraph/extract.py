@@ -11,6 +11,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from maestro import semconv as sc
 from maestro.tokens import count_message_tokens, count_tokens
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "to_jsonable",
     "messages_for_capture",
     "output_text",
+    "annotation_attributes",
 ]
 
 _PROVIDERS = {
@@ -220,3 +222,23 @@ def serialised_size(obj: Any) -> int:
 def messages_for_capture(messages: Any) -> str:
     """Prompt messages as GenAI-convention JSON (only used with content capture on)."""
     return json.dumps([{"role": r, "content": c} for r, c in _message_pairs(messages)], ensure_ascii=False)
+
+
+_PROTECTED = frozenset((*sc.RUN_IDENTITY_ATTRIBUTES, sc.MAESTRO_SPAN_TYPE))
+_SCALARS = (str, int, float, bool)
+
+
+def annotation_attributes(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The attributes of a ``maestro.span_attributes`` event that may go on a span:
+    ``maestro.*`` keys other than the run identity and span type, with scalar values or
+    lists of scalars (lists of one type, as OTel requires). Everything else is dropped."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if not isinstance(key, str) or not key.startswith("maestro.") or key in _PROTECTED:
+            continue
+        if isinstance(value, _SCALARS):
+            out[key] = value
+        elif isinstance(value, (list, tuple)) and value and all(isinstance(v, _SCALARS) for v in value) \
+                and len({type(v) for v in value}) == 1:
+            out[key] = list(value)
+    return out

@@ -341,6 +341,21 @@ class MaestroCallbackHandler(BaseCallbackHandler):
             handle.attributes[sc.AGENT_RETRY_ATTEMPT_NUMBER] = n + 1
             handle.attributes[sc.AGENT_RETRY_TRIGGER] = sc.RetryTrigger.UPSTREAM.value
 
+    # -- annotations from MAS code ---------------------------------------------------------
+    @_guarded
+    def on_custom_event(self, name, data, *, run_id, tags=None, metadata=None, **kwargs):
+        # A node calls langchain_core.callbacks.dispatch_custom_event(MAESTRO_SPAN_ATTRIBUTES_EVENT,
+        # {...}, config=config) to annotate its own agent span (e.g. the search-tree node it
+        # expands). Only maestro.* attributes with scalar (or list of scalar) values are kept,
+        # and never the run identity or the span type.
+        if name != sc.MAESTRO_SPAN_ATTRIBUTES_EVENT or not isinstance(data, dict):
+            return
+        handle = self._handles.get(run_id)
+        if handle is None:
+            return
+        for key, value in extract.annotation_attributes(data).items():
+            handle.attributes[key] = value
+
 
 @dataclass
 class _Prompt:

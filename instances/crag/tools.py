@@ -1,49 +1,16 @@
 """CRAG's two tools: the local retriever and the offline web search, as LangChain tools.
 
-They are ``StructuredTool`` objects so that calling ``tool.invoke(args, config=config)``
-from a graph node fires LangChain's ``on_tool_start``/``on_tool_end`` callbacks, which is
-what tracing hooks into. Both return a list of ``{"id", "title", "text", "source"}``.
+They are the QA world's shared tools (``maestro.instances.qa_world.tools``), re-exported
+here under CRAG's names. Both return a list of ``{"id", "title", "text", "source"}``.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from langchain_core.tools import StructuredTool
-
-from maestro.instances.qa_world import World, retrieve, web_search
+from maestro.instances.qa_world.tools import (
+    RETRIEVER_TOOL_NAME,
+    WEB_SEARCH_TOOL_NAME,
+    make_retriever_tool,
+    make_web_search_tool,
+)
 
 __all__ = ["RETRIEVER_TOOL_NAME", "WEB_SEARCH_TOOL_NAME", "make_retriever_tool", "make_web_search_tool"]
-
-RETRIEVER_TOOL_NAME = "local_retriever"
-"""Name of the local-corpus search tool."""
-WEB_SEARCH_TOOL_NAME = "web_search"
-"""Name of the web-search tool."""
-
-
-def make_retriever_tool(k: int = 4, *, world: World | None = None) -> StructuredTool:
-    """A tool returning the top ``k`` local-corpus passages for a query."""
-
-    def local_retriever(query: str) -> list[dict[str, Any]]:
-        """Search the team's local knowledge base and return the best matching passages."""
-        return [p.as_doc() for p in retrieve(query, k=k, world=world)]
-
-    return StructuredTool.from_function(
-        func=local_retriever,
-        name=RETRIEVER_TOOL_NAME,
-        description=f"Search the local knowledge base (BM25) and return the top {k} passages for a query.",
-    )
-
-
-def make_web_search_tool(k: int = 3, *, world: World | None = None) -> StructuredTool:
-    """A tool returning the top ``k`` web results for a query (an offline web pool)."""
-
-    def web_search_tool(query: str) -> list[dict[str, Any]]:
-        """Search the web and return the best matching result snippets."""
-        return [p.as_doc() for p in web_search(query, k=k, world=world)]
-
-    return StructuredTool.from_function(
-        func=web_search_tool,
-        name=WEB_SEARCH_TOOL_NAME,
-        description=f"Search the web and return the top {k} result snippets for a query.",
-    )

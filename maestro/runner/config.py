@@ -18,7 +18,8 @@ from typing import Any
 from maestro.backends import BackendError, parse_backend
 from maestro.store.layout import valid_id
 
-__all__ = ["StudyConfig", "RunSpec", "ConfigError", "load_study_config", "expand_runs", "derive_seed"]
+__all__ = ["StudyConfig", "RunSpec", "ConfigError", "load_study_config", "expand_runs", "derive_seed", "tool_settings",
+           "instance_tool_counts"]
 
 
 class ConfigError(ValueError):
@@ -202,15 +203,42 @@ class RunSpec:
     seed: int
 
 
-def expand_runs(config: StudyConfig, tasks_by_instance: dict[str, list]) -> list[RunSpec]:
+def instance_tool_counts(names: tuple[str, ...] | list[str]) -> dict[str, int | None]:
+    """``InstanceInfo.n_tools`` of each instance (None when the instance cannot be loaded;
+    running it will report why)."""
+    from maestro.instances import get_instance
+
+    out: dict[str, int | None] = {}
+    for name in names:
+        try:
+            out[name] = int(get_instance(name).info.n_tools)
+        except Exception:  # noqa: BLE001 - expansion must not fail on an instance's import
+            out[name] = None
+    return out
+
+
+def tool_settings(config: StudyConfig, n_tools: int | None) -> tuple[bool, ...]:
+    """The tool settings an instance runs under: the study's, except that an instance with
+    no tools (``n_tools == 0``) runs once, with tools off (on and off would be the same run)."""
+    return (False,) if n_tools == 0 else config.tools
+
+
+def expand_runs(config: StudyConfig, tasks_by_instance: dict[str, list],
+                tool_counts: dict[str, int | None] | None = None) -> list[RunSpec]:
     """All runs of the study, in a stable order (cell-major, so partial studies are balanced
-    across repeats: repeat 0 of every cell runs before repeat 1 of any)."""
+    across repeats: repeat 0 of every cell runs before repeat 1 of any).
+
+    ``tool_counts`` (instance -> ``n_tools``) defaults to the registered instances' own
+    counts; tool-less instances get only tools-off runs (see :func:`tool_settings`).
+    """
+    if tool_counts is None:
+        tool_counts = instance_tool_counts(config.instances)
     runs = []
     for repeat in range(config.repeats):
         for inst in config.instances:
             for backend in config.backends:
                 slug = parse_backend(backend).slug
-                for tools in config.tools:
+                for tools in tool_settings(config, tool_counts.get(inst)):
                     for task in tasks_by_instance[inst]:
                         run_id = f"{inst}.{slug}.{'tools' if tools else 'notools'}.{task.task_id}.r{repeat:03d}"
                         runs.append(RunSpec(run_id, inst, backend, tools, task.task_id, repeat,

@@ -57,12 +57,24 @@ def _langgraph(app, telemetry, provider):
     return instrument(app, telemetry, provider=provider)
 
 
+def _autogen(app, telemetry, provider):
+    from maestro.adapters.autogen import instrument
+
+    return instrument(app, telemetry, provider=provider)
+
+
+def _adk(app, telemetry, provider):
+    from maestro.adapters.adk import instrument
+
+    return instrument(app, telemetry, provider=provider)
+
+
 def _custom(app, telemetry, provider):
     # Instances of our own that record through maestro.collector.current_telemetry().
     return app
 
 
-ADAPTERS = {"langgraph": _langgraph, "custom": _custom}
+ADAPTERS = {"langgraph": _langgraph, "autogen": _autogen, "adk": _adk, "custom": _custom}
 """Framework -> function(app, telemetry, provider) returning the instrumented app."""
 
 

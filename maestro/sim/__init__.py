@@ -30,6 +30,7 @@ from maestro.sim.policy import (
     clear_policies,
     register_policy,
     registered_policies,
+    unregister_policy,
 )
 from maestro.sim.process import SimProcess, SimStartError, start_sim_subprocess
 from maestro.sim.profiles import BUILTIN_PROFILES, Profile, get_profile, list_profiles, profile_names, register_profile
@@ -76,6 +77,7 @@ __all__ = [
     "SimReply",
     "register_policy",
     "registered_policies",
+    "unregister_policy",
     "clear_policies",
     "FallbackPolicy",
     "FALLBACK_POLICY",

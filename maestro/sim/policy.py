@@ -28,6 +28,7 @@ __all__ = [
     "Policy",
     "register_policy",
     "registered_policies",
+    "unregister_policy",
     "clear_policies",
 ]
 
@@ -182,6 +183,23 @@ def register_policy(policy: Policy) -> Policy:
     _POLICIES = [p for p in _POLICIES if p.name != policy.name]
     _POLICIES.append(policy)
     return policy
+
+
+def unregister_policy(policy: Policy | str) -> bool:
+    """Remove one registered policy, leaving every other in place and in order.
+
+    ``policy`` is the object ``register_policy`` was given, or its name. Given an object,
+    only that object is removed: a different policy registered since under the same name
+    (which replaced it) stays. Returns True when something was removed.
+    """
+    global _POLICIES
+    if isinstance(policy, str):
+        keep = [p for p in _POLICIES if p.name != policy]
+    else:
+        keep = [p for p in _POLICIES if p is not policy]
+    removed = len(keep) != len(_POLICIES)
+    _POLICIES = keep  # rebound, as register_policy does, never mutated in place
+    return removed
 
 
 def registered_policies() -> tuple[Policy, ...]:

@@ -8,6 +8,14 @@ The built-in profiles reproduce the failure signatures the MAESTRO paper reports
 models (Table 3): when a model is wrong, some mostly answer vaguely (``underspecified``),
 some mostly abstain (``abstaining``) and some confidently name a wrong entity
 (``confabulating``).
+
+The four profiles of the architecture study (``strong``, ``underspecified``, ``abstaining``,
+``confabulating``) differ in speed (time to first token, tokens per second), verbosity and
+failure signature, and carry knobs in ``extra`` that instance policies read to make control
+flow depend on the model: ``pe_doubt``/``pe_persist`` (how often a Plan-and-Execute
+replanner distrusts a correct result and how often it keeps doing so: the replanner loop)
+and ``lats_p_guess`` (how often a LATS expansion answers before the evidence is in). Weaker
+profiles loop and guess more.
 """
 
 from __future__ import annotations
@@ -95,6 +103,7 @@ BUILTIN_PROFILES: tuple[Profile, ...] = (
         accuracy=0.9,
         failure_mix=FailureMix(underspecified=1.0, wrong=1.0, empty=0.5),
         strictness=0.6,
+        extra={"pe_doubt": 0.03, "pe_persist": 0.3, "lats_p_guess": 0.05},
     ),
     Profile(
         name="verbose",
@@ -111,10 +120,11 @@ BUILTIN_PROFILES: tuple[Profile, ...] = (
         description="When wrong, mostly vague: answers around the entity without naming it.",
         ttft_s=0.5,
         tokens_per_s=90.0,
-        verbosity=1.4,
+        verbosity=1.8,
         accuracy=0.6,
         failure_mix=FailureMix(underspecified=8.0, wrong=1.0, empty=1.0),
         strictness=0.5,
+        extra={"pe_doubt": 0.2, "pe_persist": 0.75, "lats_p_guess": 0.15},
     ),
     Profile(
         name="abstaining",
@@ -125,6 +135,7 @@ BUILTIN_PROFILES: tuple[Profile, ...] = (
         accuracy=0.6,
         failure_mix=FailureMix(underspecified=1.0, wrong=1.0, empty=8.0),
         strictness=0.7,
+        extra={"pe_doubt": 0.25, "pe_persist": 0.8, "lats_p_guess": 0.1},
     ),
     Profile(
         name="confabulating",
@@ -135,6 +146,7 @@ BUILTIN_PROFILES: tuple[Profile, ...] = (
         accuracy=0.55,
         failure_mix=FailureMix(underspecified=1.0, wrong=8.0, empty=0.5),
         strictness=0.2,
+        extra={"pe_doubt": 0.08, "pe_persist": 0.5, "lats_p_guess": 0.3},
     ),
     Profile(
         name="flaky",

@@ -61,3 +61,20 @@ def test_expansion_is_complete_stable_and_paired():
     assert all(len(s) == 1 for s in seeds.values())
     assert len({next(iter(s)) for s in seeds.values()}) == len(seeds)
     assert [r.repeat for r in runs[:8]] == [0] * 8  # repeat-major order
+
+
+def test_toolless_instances_run_only_with_tools_off():
+    c = _cfg(instances=["crag"], backends=["sim/strong"], tools="both", repeats=2)
+    tasks = {"crag": [Task("t1", "q1")]}
+    with_tools = expand_runs(c, tasks, tool_counts={"crag": 2})
+    assert sorted({r.tools_enabled for r in with_tools}) == [False, True] and len(with_tools) == 4
+    toolless = expand_runs(c, tasks, tool_counts={"crag": 0})
+    # one run per (task, repeat), tools off, no duplicate on/off pair
+    assert [(r.tools_enabled, r.repeat) for r in toolless] == [(False, 0), (False, 1)]
+    assert all(".notools." in r.run_id for r in toolless)
+    only_on = _cfg(instances=["crag"], tools=True, repeats=1)
+    assert [r.tools_enabled for r in expand_runs(only_on, tasks, tool_counts={"crag": 0})] == [False]
+    # unknown tool count (instance failed to load): the study's settings stand
+    assert len(expand_runs(c, tasks, tool_counts={"crag": None})) == 4
+    # by default the registered instance's own count is used (CRAG has two tools)
+    assert len(expand_runs(c, tasks)) == 4

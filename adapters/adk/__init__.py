@@ -1,0 +1,177 @@
+"""maestro adapter for Google ADK (google-adk 2.x).
+
+Wrap a root agent, an ``App`` or a ``Runner`` in one line::
+
+    from maestro.adapters.adk import instrument
+    with maestro.trace_run("my-study") as run:
+        app = instrument(root_agent, run)          # or instrument(my_app, run)
+        result = app.run("Plan a launch for ...")
+        print(result.text)
+
+``instrument`` adds a :class:`MaestroAdkPlugin` to the app's plugins (a copy of your
+``App``; your object is not modified) and returns an :class:`InstrumentedAdk`, which runs
+messages through an ``InMemoryRunner`` (or the runner you passed, with the plugin
+registered on it). While it runs, ADK's own OpenTelemetry spans are suppressed (see
+``native``) so every model call is recorded exactly once, by the plugin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from maestro.adapters.adk import extract
+from maestro.adapters.adk.native import install_gate, suppressed
+from maestro.adapters.adk.plugin import END, START, MaestroAdkPlugin
+from maestro.collector.telemetry import RunTelemetry, current_telemetry
+
+__all__ = ["MaestroAdkPlugin", "InstrumentedAdk", "AdkResult", "instrument", "START", "END"]
+
+log = logging.getLogger(__name__)
+
+FRAMEWORK = "adk"
+
+
+@dataclass
+class AdkResult:
+    """What one message through the agent tree produced."""
+
+    text: str
+    """Text of the last final response ('' when no agent answered in text)."""
+    author: str | None
+    """Agent that gave that final response."""
+    session_id: str
+    """Session the message ran in (pass it again to continue the conversation)."""
+    events: list[Any] = field(default_factory=list, repr=False)
+    """Every event the runner yielded, in order (left out of ``repr``: asyncio formats the
+    result of a finished task, and a full event dump costs milliseconds)."""
+
+    def __repr__(self) -> str:
+        text = self.text if len(self.text) <= 60 else self.text[:57] + "..."
+        return f"AdkResult(author={self.author!r}, text={text!r}, events={len(self.events)})"
+
+
+class InstrumentedAdk:
+    """An ADK app whose runs are traced. ``run``/``run_async``/``stream`` send one user
+    message; anything else is delegated to the wrapped ``App``."""
+
+    def __init__(self, app: Any, runner: Any, plugin: MaestroAdkPlugin, user_id: str = "user"):
+        self.app = app
+        """The App carrying the maestro plugin."""
+        self.runner = runner
+        """The runner (``InMemoryRunner`` unless you passed your own)."""
+        self.plugin = plugin
+        self.user_id = user_id
+
+    async def _session_id(self, user_id: str, session_id: str | None) -> str:
+        service = self.runner.session_service
+        app_name = self.runner.app_name
+        if session_id is not None:
+            existing = await service.get_session(app_name=app_name, user_id=user_id, session_id=session_id)
+            if existing is not None:
+                return session_id
+        session = await service.create_session(app_name=app_name, user_id=user_id, session_id=session_id)
+        return session.id
+
+    async def stream(self, message: Any, *, user_id: str | None = None, session_id: str | None = None,
+                     run_config: Any = None) -> AsyncIterator[Any]:
+        """Yield the runner's events for one user message (text or ``types.Content``)."""
+        from google.genai import types
+
+        user_id = user_id or self.user_id
+        content = message if isinstance(message, types.Content) else types.Content(
+            role="user", parts=[types.Part(text=str(message))])
+        with suppressed():
+            sid = await self._session_id(user_id, session_id)
+            kwargs = {"user_id": user_id, "session_id": sid, "new_message": content}
+            if run_config is not None:
+                kwargs["run_config"] = run_config
+            async for event in self.runner.run_async(**kwargs):
+                yield event
+
+    async def run_async(self, message: Any, *, user_id: str | None = None, session_id: str | None = None,
+                        run_config: Any = None) -> AdkResult:
+        """Run one user message to completion and collect its events."""
+        user_id = user_id or self.user_id
+        sid = await self._session_id(user_id, session_id)
+        events, text, author = [], "", None
+        async for event in self.stream(message, user_id=user_id, session_id=sid, run_config=run_config):
+            events.append(event)
+            try:
+                if event.is_final_response() and event.content is not None:
+                    answer = extract.content_text(event.content)
+                    if answer or not extract.function_calls(event.content):
+                        text, author = answer, event.author
+            except Exception:  # an odd event must not lose the run
+                log.debug("could not read an ADK event", exc_info=True)
+        return AdkResult(text=text, author=author, session_id=sid, events=events)
+
+    def run(self, message: Any, **kwargs: Any) -> AdkResult:
+        """Synchronous ``run_async`` (in a fresh event loop; use ``run_async`` inside one)."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.run_async(message, **kwargs))
+        raise RuntimeError("InstrumentedAdk.run() called inside a running event loop; await run_async() instead")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.app, name)
+
+
+def _runner_types():
+    from google.adk.apps import App
+    from google.adk.runners import InMemoryRunner, Runner
+
+    return App, Runner, InMemoryRunner
+
+
+def instrument(
+    app_or_agent: Any,
+    telemetry: RunTelemetry | None = None,
+    provider: str | None = "",
+    *,
+    capture_content: bool | None = None,
+    app_name: str | None = None,
+) -> InstrumentedAdk:
+    """Trace ``app_or_agent`` (a root agent, an ``App`` or a ``Runner``) into ``telemetry``.
+
+    Args:
+        app_or_agent: your ADK root agent, ``App`` or ``Runner``.
+        telemetry: the run's telemetry; defaults to the active one (``maestro.trace_run``).
+        provider: ``gen_ai.provider.name`` for LLM spans (the runner passes the endpoint's);
+            empty: derived from the model class (ADK's own guess mislabels custom models).
+        capture_content: override the run's content-capture setting.
+        app_name: app name when wrapping a bare agent (default: the agent's name).
+    """
+    telemetry = telemetry or current_telemetry()
+    if telemetry is None:
+        raise RuntimeError(
+            "maestro.adapters.adk.instrument: no active run telemetry; pass one or call it inside "
+            "`with maestro.trace_run(...)`"
+        )
+    App, Runner, InMemoryRunner = _runner_types()
+    plugin = MaestroAdkPlugin(telemetry, provider=provider or None, capture_content=capture_content)
+    install_gate()
+    if isinstance(app_or_agent, Runner):
+        runner = app_or_agent
+        runner.plugin_manager.register_plugin(plugin)
+        app = getattr(runner, "app", None)
+        return InstrumentedAdk(app, runner, plugin)
+    if isinstance(app_or_agent, App):
+        app = app_or_agent.model_copy(update={"plugins": [*app_or_agent.plugins, plugin]})
+    elif hasattr(app_or_agent, "run_async") and hasattr(app_or_agent, "name"):
+        app = App(name=app_name or _app_name(app_or_agent.name), root_agent=app_or_agent, plugins=[plugin])
+    else:
+        raise TypeError(
+            f"maestro.adapters.adk.instrument: expected an ADK agent, App or Runner, got {type(app_or_agent).__name__}"
+        )
+    return InstrumentedAdk(app, InMemoryRunner(app=app), plugin)
+
+
+def _app_name(name: str) -> str:
+    # App names must be identifiers; agent names already are, but be safe.
+    cleaned = "".join(c if c.isalnum() or c == "_" else "_" for c in str(name)) or "app"
+    return cleaned if not cleaned[0].isdigit() else f"app_{cleaned}"

@@ -1,0 +1,335 @@
+"""Call graphs of runs and their similarity (the paper's section 4.3).
+
+* :func:`call_graph`: a ``networkx.DiGraph`` of one run: agents, tools and model endpoints
+  as nodes (``kind`` attribute), edges weighted by ``count``, ``bytes`` and ``tokens``.
+* :func:`edge_sequence`: the run's ordered agent-to-agent hand-overs ``(source, target)``
+  from its message records (``__start__``/``__end__`` are the run's input and output).
+* Jaccard over edge sets and normalised LCS over edge sequences, exactly as section 4.3
+  defines them:
+
+  - ``J(E_i, E_j) = |E_i ∩ E_j| / |E_i ∪ E_j|``, and 0 when the union is empty;
+  - ``LCS(S_i, S_j) = LCSlen(S_i, S_j) / max(|S_i|, |S_j|)``, 1 for two empty sequences
+    and 0 when exactly one is empty;
+  - a group's pairwise average is the mean over its unordered pairs ``i < j``, and 0 for a
+    group of fewer than two runs.
+
+:func:`pairwise_matrices` computes all pairs at once: edge sets become rows of a 0/1
+incidence matrix (intersections are one matrix product), and edge sequences become strings
+of one code point per distinct edge so rapidfuzz's native bit-parallel LCS
+(``rapidfuzz.distance.LCSseq`` through ``rapidfuzz.process.cdist``, multi-threaded)
+computes every ``LCSlen``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Sequence
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "call_graph",
+    "edge_sequence",
+    "edge_sequences",
+    "edge_set",
+    "jaccard",
+    "lcs_length",
+    "lcs_similarity",
+    "pairwise_matrices",
+    "cross_matrices",
+    "similarity_within",
+    "similarity_between",
+]
+
+Edge = tuple[str, str]
+
+
+def _val(v: Any, default: float = 0) -> float:
+    try:
+        return default if v is None or pd.isna(v) else v
+    except (TypeError, ValueError):
+        return v
+
+
+def _sorted_spans(spans: pd.DataFrame) -> pd.DataFrame:
+    if spans["run_id"].nunique() > 1 if "run_id" in spans.columns else False:
+        raise ValueError(f"expected the spans of one run, got {spans['run_id'].nunique()} runs; group by run_id first")
+    return spans.sort_values("start_time_ns", kind="stable") if "start_time_ns" in spans.columns else spans
+
+
+def call_graph(spans: pd.DataFrame) -> nx.DiGraph:
+    """The call graph of one run from its spans (``spans_df`` rows or ``Study.spans`` rows).
+
+    Nodes: agents (``kind="agent"``; ``__start__``/``__end__`` have ``kind="io"``), tools
+    (``"tool:<name>"``, ``kind="tool"``) and model endpoints (``"model:<model>"``,
+    ``kind="model"``). Edges: agent -> agent per message record, agent -> tool per tool
+    span, agent -> model per LLM span; each edge has ``count``, ``bytes`` and ``tokens``
+    (tokens only on agent -> model edges).
+    """
+    s = _sorted_spans(spans)
+    agent_col = "agent_name" if "agent_name" in s.columns else "agent"
+    g = nx.DiGraph()
+
+    def node(name: str, kind: str) -> str:
+        if name not in g:
+            g.add_node(name, kind=kind)
+        return name
+
+    def add(a: str, b: str, nbytes: float, tokens: float = 0) -> None:
+        if g.has_edge(a, b):
+            d = g.edges[a, b]
+            d["count"] += 1
+            d["bytes"] += nbytes
+            d["tokens"] += tokens
+        else:
+            g.add_edge(a, b, count=1, bytes=nbytes, tokens=tokens)
+
+    def agent(name: Any) -> str:
+        name = "(no agent)" if name is None or (isinstance(name, float) and np.isnan(name)) else str(name)
+        return node(name, "io" if name in ("__start__", "__end__") else "agent")
+
+    for r in s.to_dict("records"):
+        t = r.get("span_type")
+        if t == "agent":
+            agent(r.get(agent_col))
+        elif t == "message":
+            src, tgt = agent(r.get("message_source")), agent(r.get("message_target"))
+            add(src, tgt, int(_val(r.get("input_bytes"), _val(r.get("total_bytes")))))
+        elif t == "tool":
+            a = agent(r.get(agent_col))
+            add(a, node(f"tool:{r.get('tool_name')}", "tool"),
+                int(_val(r.get("input_bytes")) + _val(r.get("output_bytes"))))
+        elif t == "llm":
+            a = agent(r.get(agent_col))
+            model = _val(r.get("response_model"), None) or _val(r.get("request_model"), None) or r.get("model")
+            add(a, node(f"model:{model}", "model"), int(_val(r.get("input_bytes")) + _val(r.get("output_bytes"))),
+                int(_val(r.get("input_tokens")) + _val(r.get("output_tokens"))))
+    return g
+
+
+def edge_sequence(spans: pd.DataFrame) -> list[Edge]:
+    """Ordered agent-to-agent message edges of one run.
+
+    Accepts span rows (``span_type == "message"`` with ``message_source/target``) or
+    ``edges_df`` rows (``source``/``target``, ordered by ``order``).
+    """
+    if {"source", "target"} <= set(spans.columns):
+        s = spans.sort_values("order", kind="stable") if "order" in spans.columns else spans
+        return list(zip(s["source"].astype(str), s["target"].astype(str)))
+    s = _sorted_spans(spans[spans["span_type"] == "message"])
+    return list(zip(s["message_source"].astype(str), s["message_target"].astype(str)))
+
+
+def edge_sequences(edges: pd.DataFrame, keys: Sequence[Hashable] | None = None) -> dict[Any, list[Edge]]:
+    """Run key -> ordered edge sequence from an ``edges_df`` frame.
+
+    The key is ``run_id``, or ``(study_id, run_id)`` when several studies are present.
+    Runs listed in ``keys`` without message records get an empty sequence.
+    """
+    multi = "study_id" in edges.columns and edges["study_id"].nunique() > 1
+    cols = ["study_id", "run_id"] if multi else ["run_id"]
+    e = edges.sort_values(cols + ["order"], kind="stable")
+    out: dict[Any, list[Edge]] = {}
+    for key, g in e.groupby(cols if multi else "run_id", sort=False):
+        out[key] = list(zip(g["source"].astype(str), g["target"].astype(str)))
+    for k in keys or ():
+        out.setdefault(k, [])
+    return out
+
+
+def edge_set(seq: Iterable[Edge]) -> frozenset[Edge]:
+    """The unweighted edge set of a sequence."""
+    return frozenset(seq)
+
+
+def jaccard(a: Iterable[Hashable], b: Iterable[Hashable]) -> float:
+    """|A ∩ B| / |A ∪ B| of two edge sets (sequences are turned into sets); 0 when the union is empty."""
+    a, b = set(a), set(b)
+    union = len(a | b)
+    return len(a & b) / union if union else 0.0
+
+
+def lcs_length(a: Sequence[Hashable], b: Sequence[Hashable]) -> int:
+    """Length of the longest common subsequence (rapidfuzz, on lists of hashable items)."""
+    from rapidfuzz.distance import LCSseq
+
+    return int(LCSseq.similarity(list(a), list(b)))
+
+
+def lcs_similarity(a: Sequence[Hashable], b: Sequence[Hashable]) -> float:
+    """LCSlen(a, b) / max(|a|, |b|); 1 for two empty sequences, 0 when one is empty."""
+    if not a and not b:
+        return 1.0
+    if not a or not b:
+        return 0.0
+    return lcs_length(a, b) / max(len(a), len(b))
+
+
+# --- all pairs -----------------------------------------------------------------------------
+
+def _code_char(k: int) -> str:
+    # one code point per distinct edge; skip the surrogate block, which str cannot hold alone
+    k += 1
+    return chr(k if k < 0xD800 else k + 0x800)
+
+
+class _Encoded:
+    """Sequences as code-point strings and edge sets as a 0/1 incidence matrix."""
+
+    def __init__(self, sequences: Sequence[Sequence[Hashable]], codebook: dict[Hashable, int]):
+        rows, cols, strings = [], [], []
+        for i, seq in enumerate(sequences):
+            codes = [codebook.setdefault(e, len(codebook)) for e in seq]
+            strings.append("".join(map(_code_char, codes)))
+            uniq = set(codes)
+            rows.extend([i] * len(uniq))
+            cols.extend(uniq)
+        self.strings = strings
+        self.lengths = np.fromiter((len(s) for s in strings), dtype=np.int64, count=len(strings))
+        self.rows, self.cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+        self.n = len(sequences)
+
+    def incidence(self, width: int) -> np.ndarray:
+        x = np.zeros((self.n, width), dtype=np.float32)
+        x[self.rows, self.cols] = 1.0
+        return x
+
+
+def _blocks(a: _Encoded, b: _Encoded, width: int, workers: int) -> tuple[np.ndarray, np.ndarray]:
+    from rapidfuzz import process
+    from rapidfuzz.distance import LCSseq
+
+    if a.n == 0 or b.n == 0:
+        z = np.zeros((a.n, b.n))
+        return z, z.copy()
+    xa, xb = a.incidence(width), b.incidence(width)
+    # float32 products of 0/1 rows are exact integers well past any realistic edge count
+    inter = xa @ xb.T
+    union = xa.sum(1)[:, None] + xb.sum(1)[None, :] - inter
+    jac = np.divide(inter, union, out=np.zeros(inter.shape, dtype=np.float64), where=union > 0)
+    lcs_len = process.cdist(a.strings, b.strings, scorer=LCSseq.similarity, dtype=np.int32, workers=workers)
+    longest = np.maximum(a.lengths[:, None], b.lengths[None, :])
+    lcs = np.divide(lcs_len, longest, out=np.ones(lcs_len.shape, dtype=np.float64), where=longest > 0)
+    return jac.astype(np.float64), lcs
+
+
+def pairwise_matrices(sequences: Sequence[Sequence[Hashable]], *, workers: int = -1) -> tuple[np.ndarray, np.ndarray]:
+    """All-pairs ``(jaccard_matrix, lcs_matrix)`` (n x n float arrays) of edge sequences.
+
+    Entry ``[i, j]`` equals ``jaccard(seq_i, seq_j)`` and ``lcs_similarity(seq_i, seq_j)``
+    (the diagonal included: 1, or 0 for an empty run's Jaccard). ``workers``: threads for
+    the LCS (-1 = all cores).
+    """
+    codebook: dict[Hashable, int] = {}
+    enc = _Encoded(sequences, codebook)
+    return _blocks(enc, enc, max(len(codebook), 1), workers)
+
+
+def cross_matrices(seqs_a: Sequence[Sequence[Hashable]], seqs_b: Sequence[Sequence[Hashable]], *,
+                   workers: int = -1) -> tuple[np.ndarray, np.ndarray]:
+    """``(jaccard, lcs)`` of every sequence in ``seqs_a`` against every one in ``seqs_b``."""
+    codebook: dict[Hashable, int] = {}
+    a, b = _Encoded(seqs_a, codebook), _Encoded(seqs_b, codebook)
+    return _blocks(a, b, max(len(codebook), 1), workers)
+
+
+# --- groups ----------------------------------------------------------------------------------
+
+def _as_tuple(by: str | Sequence[str]) -> tuple[str, ...]:
+    return (by,) if isinstance(by, str) else tuple(by)
+
+
+def _run_keys(runs: pd.DataFrame, edges: pd.DataFrame) -> tuple[list[Any], dict[Any, list[Edge]]]:
+    multi = "study_id" in runs.columns and runs["study_id"].nunique() > 1
+    keys = list(zip(runs["study_id"], runs["run_id"])) if multi else list(runs["run_id"])
+    return keys, edge_sequences(edges, keys)
+
+
+def _groups(runs: pd.DataFrame, cols: tuple[str, ...]):
+    missing = [c for c in cols if c not in runs.columns]
+    if missing:
+        raise ValueError(f"runs frame has no column(s) {missing}; available: {list(runs.columns)}")
+    return runs.groupby(list(cols), sort=True, dropna=False)
+
+
+def _upper(m: np.ndarray) -> np.ndarray:
+    return m[np.triu_indices(m.shape[0], k=1)]
+
+
+def similarity_within(runs: pd.DataFrame, edges: pd.DataFrame,
+                      by: str | Sequence[str] = ("instance", "model", "tools_enabled"), *,
+                      workers: int = -1) -> pd.DataFrame:
+    """Pairwise call-graph similarity within each group of runs (figure 7 data).
+
+    One row per group: ``n_runs``, ``n_pairs`` and the mean and median of Jaccard and LCS
+    over the group's unordered run pairs (0 for groups of fewer than two runs).
+    """
+    cols = _as_tuple(by)
+    keys, seqs = _run_keys(runs, edges)
+    key_of = dict(zip(runs.index, keys))
+    rows = []
+    for gkey, g in _groups(runs, cols):
+        group = [seqs[key_of[i]] for i in g.index]
+        row = dict(zip(cols, gkey if isinstance(gkey, tuple) else (gkey,)))
+        n = len(group)
+        row.update(n_runs=n, n_pairs=n * (n - 1) // 2)
+        if n < 2:
+            row.update(jaccard_mean=0.0, jaccard_median=0.0, lcs_mean=0.0, lcs_median=0.0)
+        else:
+            jac, lcs = pairwise_matrices(group, workers=workers)
+            ju, lu = _upper(jac), _upper(lcs)
+            row.update(jaccard_mean=float(ju.mean()), jaccard_median=float(np.median(ju)),
+                       lcs_mean=float(lu.mean()), lcs_median=float(np.median(lu)))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[*cols, "n_runs", "n_pairs", "jaccard_mean", "jaccard_median", "lcs_mean",
+                                       "lcs_median"])
+
+
+def similarity_between(runs: pd.DataFrame, edges: pd.DataFrame, by: str | Sequence[str] = "model", *,
+                       panel: str | Sequence[str] | None = "instance", workers: int = -1) -> pd.DataFrame:
+    """Median pairwise similarity between groups (figure 8 heatmap data).
+
+    Runs are split into panels (default: per instance, one heatmap each) and, inside a
+    panel, into groups by ``by``. For every ordered pair of groups ``(a, b)`` the row holds
+    the median (and mean) Jaccard and LCS over all run pairs with one run from each group;
+    for ``a == b`` the pairs are the group's unordered pairs ``i < j`` (0 when it has fewer
+    than two runs). Columns: the panel columns, ``group_a``, ``group_b`` (the ``by`` value,
+    or a tuple of values), ``n_pairs``, ``jaccard_median``, ``lcs_median``, ``jaccard_mean``,
+    ``lcs_mean``. Pivot with ``df.pivot(index="group_a", columns="group_b", values="lcs_median")``.
+    """
+    cols = _as_tuple(by)
+    pcols = _as_tuple(panel) if panel else ()
+    keys, seqs = _run_keys(runs, edges)
+    key_of = dict(zip(runs.index, keys))
+    rows = []
+    panels = _groups(runs, pcols) if pcols else [((), runs)]
+    for pkey, p in panels:
+        pvals = dict(zip(pcols, pkey if isinstance(pkey, tuple) else (pkey,)))
+        groups = [(gk, [seqs[key_of[i]] for i in g.index]) for gk, g in _groups(p, cols)]
+        for ia, (ka, sa) in enumerate(groups):
+            for ib, (kb, sb) in enumerate(groups):
+                if ib < ia:
+                    continue  # symmetric: computed once, written both ways
+                if ia == ib:
+                    n = len(sa)
+                    if n < 2:
+                        vals, npairs = None, 0
+                    else:
+                        jac, lcs = pairwise_matrices(sa, workers=workers)
+                        vals, npairs = (_upper(jac), _upper(lcs)), n * (n - 1) // 2
+                else:
+                    jac, lcs = cross_matrices(sa, sb, workers=workers)
+                    vals, npairs = (jac.ravel(), lcs.ravel()), len(sa) * len(sb)
+                stats = dict(n_pairs=npairs, jaccard_median=0.0, lcs_median=0.0, jaccard_mean=0.0, lcs_mean=0.0)
+                if vals is not None and npairs:
+                    stats.update(jaccard_median=float(np.median(vals[0])), lcs_median=float(np.median(vals[1])),
+                                 jaccard_mean=float(vals[0].mean()), lcs_mean=float(vals[1].mean()))
+                la = ka[0] if len(cols) == 1 and isinstance(ka, tuple) else ka
+                lb = kb[0] if len(cols) == 1 and isinstance(kb, tuple) else kb
+                rows.append({**pvals, "group_a": la, "group_b": lb, **stats})
+                if ia != ib:
+                    rows.append({**pvals, "group_a": lb, "group_b": la, **stats})
+    return pd.DataFrame(rows, columns=[*pcols, "group_a", "group_b", "n_pairs", "jaccard_median", "lcs_median",
+                                       "jaccard_mean", "lcs_mean"])

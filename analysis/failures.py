@@ -1,0 +1,394 @@
+"""Failure taxonomy and layered failure attribution (the paper's section 4.6, Table 3).
+
+Categories (:class:`FailureCategory`) are Table 3's rows. Visibility follows how Table 3's
+totals add up: *silent* (semantic) failures are plausible-looking answers that are wrong
+(missing/underspecified output, wrong fact/entity: 47.61 + 27.66 ≈ 75.17 %); *explicit*
+failures are visible without reading the answer (empty prediction, exception, timeout,
+other: 15.96 + 6.38 + 1.86 + 0.54 ≈ 24.84 %).
+
+:func:`classify_failures` attributes every failed run (status not ``success`` or
+judgement not ``correct``) in layers, first match wins, and every row names its ``layer``
+and the ``evidence_span_id`` it rests on:
+
+1. ``runtime``: run status ``timeout`` -> timeout (evidence: the innermost span the
+   watchdog closed); ``exception``/``crashed`` -> exception (evidence: the first error
+   span to end, where the error surfaced); a run with error spans and no final output ->
+   exception; a non-terminating loop (a cycle of hand-overs repeated back to back, see
+   :func:`detect_loop`) with no final output -> timeout (the run would not have ended).
+   Retry lineage (``agent.retry.attempt_number`` > 1) is reported in ``retries``.
+2. ``rules``: against the gold answer: no answer or an abstention ("I cannot answer",
+   "unknown", ...) -> empty prediction; partial overlap with the gold (0 < F1 < 1) or an
+   answer that names no specific entity (several words, no proper noun or number) ->
+   missing/underspecified output; any other non-matching answer -> wrong fact/entity;
+   no gold or judgement unknown -> other. Evidence: the final hand-over to ``__end__``.
+3. ``judge:<name>``: optional LLM judges (:mod:`maestro.analysis.judges`) relabel the
+   semantic (rules-layer) rows; every judge's label is kept in a ``judge_<name>`` column.
+   Runtime-layer rows are never overridden: an offline judge cannot see stalls.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from enum import Enum
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "FailureCategory",
+    "SILENT_CATEGORIES",
+    "EXPLICIT_CATEGORIES",
+    "Judge",
+    "detect_loop",
+    "classify_failures",
+    "failures_df",
+    "failure_breakdown",
+    "failure_composition",
+    "is_abstention",
+    "names_no_entity",
+]
+
+
+class FailureCategory(str, Enum):
+    """Table 3's failure categories."""
+
+    MISSING_UNDERSPECIFIED = "missing_underspecified_output"
+    """An answer is returned but lacks the detail the task asks for."""
+    WRONG_FACT = "wrong_fact_entity"
+    """A fully formed answer naming a wrong entity or fact."""
+    EMPTY_PREDICTION = "empty_prediction"
+    """No answer, or an explicit abstention."""
+    EXCEPTION = "exception"
+    """The run raised (or crashed) instead of answering."""
+    TIMEOUT = "timeout"
+    """The run hit its time cap, or looped without terminating."""
+    OTHER = "other"
+    """Anything else (e.g. no gold to judge against)."""
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+    @property
+    def silent(self) -> bool:
+        return self in SILENT_CATEGORIES
+
+
+_LABELS = {
+    FailureCategory.MISSING_UNDERSPECIFIED: "Missing / underspecified output",
+    FailureCategory.WRONG_FACT: "Wrong fact / entity",
+    FailureCategory.EMPTY_PREDICTION: "Empty prediction",
+    FailureCategory.EXCEPTION: "Exception",
+    FailureCategory.TIMEOUT: "Timeout",
+    FailureCategory.OTHER: "Other",
+}
+
+SILENT_CATEGORIES = frozenset({FailureCategory.MISSING_UNDERSPECIFIED, FailureCategory.WRONG_FACT})
+"""Semantic failures that raise no visible signal."""
+EXPLICIT_CATEGORIES = frozenset(FailureCategory) - SILENT_CATEGORIES
+"""Failures visible without reading the answer."""
+
+
+class Judge(Protocol):
+    """What :func:`classify_failures` needs of a judge (see :class:`maestro.analysis.judges.LLMJudge`)."""
+
+    name: str
+
+    def label(self, run: Mapping[str, Any]) -> str:
+        """A :class:`FailureCategory` value for one failed run (question/answer/gold in ``run``)."""
+        ...
+
+
+# --- rules -----------------------------------------------------------------------------------
+
+_ABSTAIN = re.compile(
+    r"\b(i (?:am )?(?:sorry|unable)|i can(?:'|no)t (?:answer|determine|find)|cannot (?:answer|determine|be determined)|"
+    r"i do(?:n't| not) know|no answer|not (?:enough|sufficient) information|unknown|n/a|none)\b",
+    re.IGNORECASE,
+)
+_TOKEN = re.compile(r"[A-Za-z0-9][\w'-]*")
+
+
+def is_abstention(answer: str | None) -> bool:
+    """True for a missing or blank answer or one that declines to answer."""
+    if answer is None or (isinstance(answer, float) and np.isnan(answer)):
+        return True
+    text = str(answer).strip()
+    return not text or bool(_ABSTAIN.search(text))
+
+
+def names_no_entity(answer: str) -> bool:
+    """True when a multi-word answer names nothing specific: no capitalised word after the
+    first and no number (e.g. "It is a country that the sources describe")."""
+    tokens = _TOKEN.findall(str(answer))
+    if len(tokens) <= 3:
+        return False  # a short answer is a claim about some entity
+    return not any(t[0].isupper() or any(c.isdigit() for c in t) for t in tokens[1:])
+
+
+def detect_loop(seq: Sequence[Any], *, max_period: int = 4, min_repeats: int = 3) -> tuple[tuple, int, int] | None:
+    """A cycle of ``1..max_period`` hand-overs repeated back to back at least ``min_repeats``
+    times: ``(cycle, repeats, start_index)`` of the longest such run, else None.
+
+    E.g. ``[a->b, b->a, a->b, b->a, a->b, b->a]`` gives ``((a->b, b->a), 3, 0)``.
+    """
+    best = None
+    n = len(seq)
+    for p in range(1, max_period + 1):
+        i = 0
+        while i + p <= n:
+            reps = 1
+            while i + (reps + 1) * p <= n and list(seq[i + reps * p:i + (reps + 1) * p]) == list(seq[i:i + p]):
+                reps += 1
+            if reps >= min_repeats and (best is None or reps * p > best[1] * len(best[0])):
+                best = (tuple(seq[i:i + p]), reps, i)
+            i += max(1, (reps - 1) * p) if reps > 1 else 1
+    return best
+
+
+def _na(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA
+
+
+def _rule(run: Mapping[str, Any], answers_stored: bool) -> tuple[FailureCategory, str]:
+    gold, answer, f1 = run.get("gold"), run.get("answer"), run.get("f1")
+    if run.get("judgement") == "correct":
+        return FailureCategory.OTHER, f"judged correct but status {run.get('status')!r}"
+    if _na(gold) and _na(f1):
+        return FailureCategory.OTHER, "no gold answer to judge against"
+    if not answers_stored:
+        if not _na(f1) and 0 < f1 < 1:
+            return FailureCategory.MISSING_UNDERSPECIFIED, f"answers not stored; partial overlap f1={f1:.2f}"
+        return FailureCategory.OTHER, "answers not stored; cannot tell empty, vague and wrong apart"
+    if is_abstention(answer):
+        return FailureCategory.EMPTY_PREDICTION, "no answer" if _na(answer) or not str(answer).strip() else \
+            "abstention"
+    if not _na(f1) and 0 < f1 < 1:
+        return FailureCategory.MISSING_UNDERSPECIFIED, f"partial overlap with gold (f1={f1:.2f})"
+    if names_no_entity(answer):
+        return FailureCategory.MISSING_UNDERSPECIFIED, "answer names no specific entity"
+    return FailureCategory.WRONG_FACT, "answer names an entity that does not match the gold"
+
+
+# --- attribution -----------------------------------------------------------------------------
+
+def _run_key(row: Mapping[str, Any], multi: bool):
+    return (row.get("study_id"), row["run_id"]) if multi else row["run_id"]
+
+
+class _RunSpans:
+    """Evidence lookups over one run's spans."""
+
+    def __init__(self, s: pd.DataFrame):
+        self.s = s.sort_values("start_time_ns", kind="stable") if len(s) else s
+
+    def root(self) -> str | None:
+        r = self.s[self.s["span_type"] == "run"] if len(self.s) else self.s
+        if len(r):
+            return r["span_id"].iloc[0]
+        return self.s["span_id"].iloc[0] if len(self.s) else None
+
+    def errors(self) -> pd.DataFrame:
+        if not len(self.s):
+            return self.s
+        return self.s[(self.s["status_code"] == "ERROR") & (self.s["span_type"] != "run")]
+
+    def first_error(self) -> str | None:
+        e = self.errors()
+        return e.sort_values("end_time_ns", kind="stable")["span_id"].iloc[0] if len(e) else None
+
+    def innermost_error(self) -> str | None:
+        e = self.errors()
+        return e["span_id"].iloc[-1] if len(e) else None
+
+    def messages(self) -> pd.DataFrame:
+        return self.s[self.s["span_type"] == "message"] if len(self.s) else self.s
+
+    def final_output(self) -> str | None:
+        m = self.messages()
+        end = m[m["message_target"] == "__end__"] if len(m) else m
+        if len(end):
+            return end["span_id"].iloc[-1]
+        a = self.s[self.s["span_type"] == "agent"] if len(self.s) else self.s
+        return a["span_id"].iloc[-1] if len(a) else self.root()
+
+    def has_final_output(self) -> bool:
+        m = self.messages()
+        return bool(len(m) and (m["message_target"] == "__end__").any())
+
+    def max_attempt(self) -> int:
+        if not len(self.s) or "retry_attempt" not in self.s.columns:
+            return 1
+        v = pd.to_numeric(self.s["retry_attempt"], errors="coerce").max()
+        return 1 if pd.isna(v) else int(v)
+
+
+_SPAN_COLS = ["run_id", "span_id", "span_type", "status_code", "start_time_ns", "end_time_ns", "message_source",
+              "message_target", "retry_attempt"]
+
+
+def classify_failures(runs: pd.DataFrame, spans: pd.DataFrame | None, *, judges: Iterable[Judge] = (),
+                      answers_stored: bool | Mapping[str, bool] = True, loop_period: int = 4,
+                      loop_repeats: int = 3) -> pd.DataFrame:
+    """One row per failed run with its category, visibility, layer and evidence span.
+
+    Args:
+        runs: a ``runs_df`` frame (needs ``run_id``, ``status``, ``judgement``, ``answer``,
+            ``gold``, ``f1``; identity columns are carried through when present).
+        spans: the runs' spans (``spans_df``, or any frame with the stored span columns);
+            None attributes without runtime evidence (evidence falls back to nothing).
+        judges: optional judges relabelling the semantic rows (first judge decides).
+        answers_stored: False when the study did not store answers (or study_id -> bool).
+        loop_period / loop_repeats: :func:`detect_loop` parameters.
+    """
+    judges = list(judges)
+    multi = "study_id" in runs.columns and runs["study_id"].nunique() > 1
+    by_run: dict[Any, pd.DataFrame] = {}
+    if spans is not None and len(spans):
+        sp = spans.rename(columns={"agent": "agent_name"})
+        keep = [c for c in _SPAN_COLS if c in sp.columns] + (["study_id"] if multi and "study_id" in sp.columns else [])
+        sp = sp[keep]
+        keys = ["study_id", "run_id"] if multi else "run_id"
+        by_run = {k: g for k, g in sp.groupby(keys, sort=False)}
+    empty = pd.DataFrame(columns=_SPAN_COLS)
+    rows = []
+    for run in runs.to_dict("records"):
+        status, judgement = run.get("status"), run.get("judgement")
+        if status == "success" and judgement == "correct":
+            continue
+        if status == "success" and (judgement is None or _na(judgement)):
+            continue  # nothing says it failed
+        rs = _RunSpans(by_run.get(_run_key(run, multi), empty))
+        msgs = rs.messages()
+        seq = list(zip(msgs["message_source"], msgs["message_target"])) if len(msgs) else []
+        loop = detect_loop(seq, max_period=loop_period, min_repeats=loop_repeats)
+        n_err = len(rs.errors())
+        stored = answers_stored.get(run.get("study_id"), True) if isinstance(answers_stored, Mapping) \
+            else answers_stored
+        layer, evidence = "runtime", None
+        no_output = is_abstention(run.get("answer")) if stored else not rs.has_final_output()
+        if status == "timeout":
+            cat, reason = FailureCategory.TIMEOUT, "run hit its time cap"
+            evidence = rs.innermost_error() or rs.root()
+            if loop:
+                reason += f"; non-terminating loop ({_fmt_cycle(loop[0])} x{loop[1]})"
+        elif status in ("exception", "crashed"):
+            cat = FailureCategory.EXCEPTION
+            reason = f"run {status}: {run.get('outcome_reason') or run.get('error') or 'no error text'}"
+            evidence = rs.first_error() or rs.root()
+        elif loop and no_output and not rs.has_final_output():
+            cat = FailureCategory.TIMEOUT
+            reason = f"non-terminating loop ({_fmt_cycle(loop[0])} x{loop[1]}) and no final output"
+            # the loop's last hand-over: where the run was still cycling when it stopped
+            evidence = msgs["span_id"].iloc[loop[2] + loop[1] * len(loop[0]) - 1]
+        elif n_err and no_output:
+            cat, reason = FailureCategory.EXCEPTION, f"{n_err} error span(s) and no final output"
+            evidence = rs.first_error()
+        else:
+            layer = "rules"
+            cat, reason = _rule(run, stored)
+            evidence = rs.final_output()
+        row = {c: run.get(c) for c in ("study_id", "run_id", "instance", "framework", "backend", "model",
+                                        "tools_enabled", "task_id", "repeat", "seed", "status", "judgement",
+                                        "answer", "gold", "f1") if c in run}
+        row.update(category=cat.value, category_label=cat.label, silent=cat.silent,
+                   visibility="silent" if cat.silent else "explicit", layer=layer, evidence_span_id=evidence,
+                   reason=reason, loop_detected=loop is not None,
+                   loop_cycle=_fmt_cycle(loop[0]) if loop else None, loop_repeats=loop[1] if loop else 0,
+                   retries=rs.max_attempt() - 1, n_error_spans=n_err)
+        labels = {}
+        for j in judges:
+            labels[j.name] = _judge_label(j, run)
+            row[f"judge_{j.name}"] = labels[j.name]
+        if judges and layer == "rules" and labels[judges[0].name] is not None:
+            cat = FailureCategory(labels[judges[0].name])
+            row.update(category=cat.value, category_label=cat.label, silent=cat.silent,
+                       visibility="silent" if cat.silent else "explicit", layer=f"judge:{judges[0].name}",
+                       reason=f"{judges[0].name} judged {cat.value} (rules said {row['category']})")
+        rows.append(row)
+    cols = ["study_id", "run_id", "instance", "framework", "backend", "model", "tools_enabled", "task_id", "repeat",
+            "seed", "status", "judgement", "category", "category_label", "silent", "visibility", "layer",
+            "evidence_span_id", "reason", "loop_detected", "loop_cycle", "loop_repeats", "retries", "n_error_spans",
+            "answer", "gold", "f1"]
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    return df[[c for c in cols if c in df.columns] + [c for c in df.columns if c.startswith("judge_")]]
+
+
+def _fmt_cycle(cycle: tuple) -> str:
+    return " ".join(f"{a}->{b}" if isinstance(a, str) else str(a) for a, b in cycle) if cycle and \
+        isinstance(cycle[0], tuple) else str(cycle)
+
+
+def _judge_label(judge: Judge, run: Mapping[str, Any]) -> str | None:
+    try:
+        label = judge.label(run)
+        return FailureCategory(label).value
+    except Exception:  # noqa: BLE001 - a judge's failure is recorded as a missing label, never fatal
+        return None
+
+
+def failures_df(studies, *, judges: Iterable[Judge] = (), strict: bool = True, **kwargs: Any):
+    """``classify_failures`` straight from study folders (or ``maestro.Study`` objects).
+
+    ``judges`` may be judge objects or backend specs (``sim/strong``, ``openai/gpt-4o-mini``;
+    see :func:`maestro.analysis.judges.judges_from_specs`). ``strict=False`` returns
+    ``(df, errors)`` like the other frames.
+    """
+    from maestro.analysis.frames import runs_df, spans_df, study_infos
+
+    errors: list[tuple[str, str]] = []
+    if strict:
+        runs, spans = runs_df(studies), spans_df(studies, columns=_SPAN_FRAME_COLS)
+    else:
+        runs, e1 = runs_df(studies, strict=False)
+        spans, e2 = spans_df(studies, columns=_SPAN_FRAME_COLS, strict=False)
+        errors = list(dict.fromkeys(e1 + e2))
+    infos = study_infos(studies) if strict else {}
+    stored = {sid: bool((info.get("config") or {}).get("store_answers", True)) for sid, info in infos.items()}
+    judges = list(judges)
+    if any(isinstance(j, str) for j in judges):
+        from maestro.analysis.judges import judges_from_specs
+
+        with judges_from_specs(judges) as js:
+            df = classify_failures(runs, spans, judges=js, answers_stored=stored or True, **kwargs)
+    else:
+        df = classify_failures(runs, spans, judges=judges, answers_stored=stored or True, **kwargs)
+    return df if strict else (df, errors)
+
+
+_SPAN_FRAME_COLS = ["study_id", "run_id", "span_id", "span_type", "status_code", "start_time_ns", "end_time_ns",
+                    "message_source", "message_target", "retry_attempt"]
+
+
+def failure_breakdown(failures: pd.DataFrame, by: str | Sequence[str] | None = "model", *,
+                      column: str = "category") -> pd.DataFrame:
+    """Failure composition per group (figure 11a data): one row per group and category
+    (every category listed, zeros included) with ``n`` and ``percent`` of the group's
+    failures. ``column="visibility"`` gives the silent/explicit split instead."""
+    levels = [c.value for c in FailureCategory] if column == "category" else \
+        (["silent", "explicit"] if column == "visibility" else sorted(failures[column].dropna().unique()))
+    cols = [] if by is None else ([by] if isinstance(by, str) else list(by))
+    groups = failures.groupby(cols, dropna=False) if cols else [((), failures)]
+    rows = []
+    for key, g in groups:
+        keyvals = dict(zip(cols, key if isinstance(key, tuple) else (key,)))
+        counts = g[column].value_counts()
+        total = len(g)
+        for lv in levels:
+            n = int(counts.get(lv, 0))
+            rows.append({**keyvals, column: lv, "n": n, "percent": 100.0 * n / total if total else 0.0})
+    return pd.DataFrame(rows, columns=[*cols, column, "n", "percent"])
+
+
+def failure_composition(failures: pd.DataFrame) -> pd.DataFrame:
+    """Table 3: percentage of all failures per category, then silent and explicit totals."""
+    cat = failure_breakdown(failures, by=None)
+    vis = failure_breakdown(failures, by=None, column="visibility")
+    rows = [{"failure": FailureCategory(r.category).label, "n": r.n, "percent": r.percent} for r in cat.itertuples()]
+    rows += [{"failure": "Silent semantic failures" if r.visibility == "silent" else "Explicit failures", "n": r.n,
+              "percent": r.percent} for r in vis.itertuples()]
+    return pd.DataFrame(rows, columns=["failure", "n", "percent"])

@@ -1,0 +1,306 @@
+"""Analysis DataFrames from stored studies, in the style of ``samples_df``.
+
+Each function takes a study folder, a loaded :class:`maestro.Study`, or a list of them
+(concatenated; every frame has a ``study_id`` column) and returns a pandas DataFrame
+whose columns are defined by the specs in :mod:`maestro.analysis.columns`:
+
+==================  ===========================================================
+``runs_df``         one row per run: identity, outcome, judgement, tokens, cost, bytes,
+                    counts, resource summaries
+``spans_df``        one row per span
+``llm_calls_df``    LLM spans only, with per-call cost from the study's price snapshot
+``tool_calls_df``   tool spans only
+``edges_df``        agent-to-agent message records with their order within the run
+``resources_df``    CPU / memory samples, with run attributes joined
+==================  ===========================================================
+
+``strict=True`` (default) raises :class:`maestro.TraceFormatError` naming the first
+unreadable or malformed file; ``strict=False`` skips such files and returns
+``(df, errors)`` with ``errors`` a list of ``(path, message)``.
+
+The same tables are plain parquet datasets; :func:`duckdb_connection` opens them as SQL
+views ``runs``, ``spans`` and ``resources``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Union
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from maestro.analysis.columns import (
+    EDGE_SPECS,
+    LLM_CALL_SPECS,
+    RESOURCE_SPECS,
+    RUN_SPECS,
+    SPAN_SPECS,
+    TOOL_CALL_SPECS,
+    ColumnSpec,
+    FrameContext,
+    select_specs,
+)
+from maestro.store.layout import TMP_SUFFIX, StudyLayout, table_from_rows
+from maestro.store.reader import Study, TraceFormatError, read_study_json, validate_parquet
+from maestro.store.schema import RESOURCE_COLUMNS, RUN_COLUMNS, SPAN_COLUMNS
+
+__all__ = [
+    "StudyLike",
+    "runs_df",
+    "spans_df",
+    "llm_calls_df",
+    "tool_calls_df",
+    "edges_df",
+    "resources_df",
+    "duckdb_connection",
+    "study_infos",
+]
+
+StudyLike = Union[str, os.PathLike, Study]
+"""A study folder or a loaded study."""
+
+Errors = list[tuple[str, str]]
+
+
+def _as_list(studies: StudyLike | Iterable[StudyLike]) -> list[StudyLike]:
+    if isinstance(studies, (str, os.PathLike, Study)):
+        return [studies]
+    out = list(studies)
+    for s in out:
+        if not isinstance(s, (str, os.PathLike, Study)):
+            raise TypeError(f"expected a study folder or maestro.Study, got {type(s).__name__}: {s!r}")
+    return out
+
+
+@dataclass
+class _Source:
+    """One study as the frames read it."""
+
+    root: Path
+    info: dict[str, Any]
+    study: Study | None
+
+
+class _Reader:
+    """Reads study files, raising (strict) or recording ``(path, message)`` errors."""
+
+    def __init__(self, strict: bool):
+        self.strict = strict
+        self.errors: Errors = []
+
+    def fail(self, err: TraceFormatError) -> None:
+        if self.strict:
+            raise err
+        self.errors.append((str(err.path), err.problem))
+
+    def sources(self, studies) -> list[_Source]:
+        out = []
+        for s in _as_list(studies):
+            if isinstance(s, Study):
+                out.append(_Source(Path(s.path), s.info, s))
+                continue
+            layout = StudyLayout(s)
+            try:
+                if not layout.root.is_dir():
+                    raise TraceFormatError(layout.root, "no such study folder")
+                out.append(_Source(layout.root, read_study_json(layout.study_json), None))
+            except TraceFormatError as e:
+                self.fail(e)
+        return out
+
+    def runs(self, src: _Source) -> pd.DataFrame:
+        if src.study is not None:
+            return src.study.runs
+        path = StudyLayout(src.root).runs_parquet
+        if path.exists():
+            try:
+                validate_parquet(path, "runs", RUN_COLUMNS)
+                return pq.read_table(path).to_pandas()
+            except (TraceFormatError, pa.ArrowInvalid, OSError) as e:
+                self.fail(e if isinstance(e, TraceFormatError) else TraceFormatError(path, f"cannot read data ({e})"))
+        return table_from_rows(RUN_COLUMNS, [], {}).to_pandas()
+
+    def folder(self, src: _Source, which: str, columns: list[str] | None = None,
+               span_types: tuple[str, ...] | None = None) -> pd.DataFrame:
+        """All files of ``spans/`` or ``resources/`` (only ``columns``; spans filtered by type)."""
+        spec_cols = SPAN_COLUMNS if which == "spans" else RESOURCE_COLUMNS
+        names = columns or [c.name for c in spec_cols]
+        loaded = getattr(src.study, which, None) if src.study is not None else None
+        if loaded is not None:
+            df = loaded
+            if span_types is not None:
+                df = df[df["span_type"].isin(span_types)]
+            return df[names].reset_index(drop=True)
+        folder = StudyLayout(src.root).spans_dir if which == "spans" else StudyLayout(src.root).resources_dir
+        tables = []
+        filters = [("span_type", "in", list(span_types))] if span_types is not None else None
+        if folder.is_dir():
+            for p in sorted(folder.iterdir()):
+                if p.name.startswith(".") and p.name.endswith(TMP_SUFFIX):
+                    continue  # a writer's temporary file, never data
+                try:
+                    if p.suffix != ".parquet" or not p.is_file():
+                        raise TraceFormatError(p, f"unexpected file in {which}/ (only <run_id>.parquet files belong here)")
+                    validate_parquet(p, which, spec_cols)
+                    try:
+                        tables.append(pq.read_table(p, columns=names, filters=filters))
+                    except (pa.ArrowInvalid, OSError) as e:
+                        raise TraceFormatError(p, f"cannot read data (truncated or corrupt: {e})") from e
+                except TraceFormatError as e:
+                    self.fail(e)
+        if not tables:
+            empty = table_from_rows([c for c in spec_cols if c.name in names], [], {})
+            return empty.select(names).to_pandas()
+        return pa.concat_tables(tables).to_pandas()
+
+
+def _span_aggregates(spans: pd.DataFrame) -> pd.DataFrame:
+    """Per-run aggregates the runs frame takes from span files."""
+    if spans.empty:
+        return pd.DataFrame(columns=["n_agents", "n_edges", "n_error_spans", "max_retry_attempt"])
+    g = spans.groupby("run_id")
+    agents = spans[spans["span_type"] == "agent"].groupby("run_id")["agent_name"].nunique()
+    msgs = spans[spans["span_type"] == "message"]
+    edges = msgs.assign(_e=msgs["message_source"].astype(str) + "\x1f" + msgs["message_target"].astype(str)) \
+        .groupby("run_id")["_e"].nunique()
+    errors = (spans["status_code"] == "ERROR").groupby(spans["run_id"]).sum()
+    retry = pd.to_numeric(spans["retry_attempt"], errors="coerce").fillna(1).groupby(spans["run_id"]).max()
+    out = pd.DataFrame(index=g.size().index)
+    out["n_agents"] = agents
+    out["n_edges"] = edges
+    out["n_error_spans"] = errors
+    out["max_retry_attempt"] = retry
+    return out.fillna({"n_agents": 0, "n_edges": 0, "n_error_spans": 0, "max_retry_attempt": 1})
+
+
+def _build(specs: list[ColumnSpec], base: pd.DataFrame, ctx: FrameContext) -> pd.DataFrame:
+    return pd.DataFrame({s.name: s.compute(base, ctx) for s in specs}, index=base.index).reset_index(drop=True)
+
+
+def _empty(specs: list[ColumnSpec]) -> pd.DataFrame:
+    return pd.DataFrame({s.name: pd.Series([], dtype=s.dtype) for s in specs})
+
+
+def _finish(frames: list[pd.DataFrame], specs: list[ColumnSpec], reader: _Reader, strict: bool):
+    frames = [f for f in frames if len(f)]
+    df = pd.concat(frames, ignore_index=True) if frames else _empty(specs)
+    return df if strict else (df, reader.errors)
+
+
+def _study_id_fill(base: pd.DataFrame, src: _Source) -> pd.DataFrame:
+    # rows always carry the study id, even for old or hand-made files without one
+    sid = src.info.get("study_id", src.root.name)
+    if "study_id" not in base.columns:
+        base = base.assign(study_id=sid)
+    else:
+        base = base.assign(study_id=base["study_id"].where(base["study_id"].notna(), sid))
+    return base
+
+
+def runs_df(studies: StudyLike | Iterable[StudyLike], *, columns: list[str] | None = None, strict: bool = True):
+    """One row per run (columns: ``describe("runs")``).
+
+    Span-derived columns (``n_agents``, ``n_edges``, ``n_error_spans``,
+    ``max_retry_attempt``) read the span files only when selected.
+    """
+    specs = select_specs(RUN_SPECS, columns, "runs_df")
+    reader = _Reader(strict)
+    needs_spans = any("spans" in s.needs for s in specs)
+    frames = []
+    for src in reader.sources(studies):
+        base = _study_id_fill(reader.runs(src), src)
+        agg = None
+        if needs_spans:
+            agg = _span_aggregates(reader.folder(
+                src, "spans",
+                ["run_id", "span_type", "agent_name", "message_source", "message_target", "status_code", "retry_attempt"]))
+        frames.append(_build(specs, base, FrameContext(src.info, run_aggregates=agg)))
+    return _finish(frames, specs, reader, strict)
+
+
+def _span_frame(studies, specs: list[ColumnSpec], strict: bool, span_types: tuple[str, ...] | None,
+                sort_edges: bool = False, needs_runs: bool = False):
+    reader = _Reader(strict)
+    frames = []
+    for src in reader.sources(studies):
+        base = _study_id_fill(reader.folder(src, "spans", span_types=span_types), src)
+        if sort_edges:
+            base = base.sort_values(["run_id", "start_time_ns"], kind="stable").reset_index(drop=True)
+        runs = reader.runs(src) if needs_runs else None
+        frames.append(_build(specs, base, FrameContext(src.info, runs=runs)))
+    return _finish(frames, specs, reader, strict)
+
+
+def spans_df(studies: StudyLike | Iterable[StudyLike], *, columns: list[str] | None = None, strict: bool = True):
+    """One row per span of every run (columns: ``describe("spans")``)."""
+    return _span_frame(studies, select_specs(SPAN_SPECS, columns, "spans_df"), strict, None)
+
+
+def llm_calls_df(studies: StudyLike | Iterable[StudyLike], *, columns: list[str] | None = None, strict: bool = True):
+    """LLM spans only (never their parents), with ``cost_usd`` = tokens x the study's price
+    snapshot for the span's backend (NaN when the snapshot has no price for it)."""
+    specs = select_specs(LLM_CALL_SPECS, columns, "llm_calls_df")
+    return _span_frame(studies, specs, strict, ("llm",), needs_runs=any(s.name == "simulated" for s in specs))
+
+
+def tool_calls_df(studies: StudyLike | Iterable[StudyLike], *, columns: list[str] | None = None, strict: bool = True):
+    """Tool spans only (columns: ``describe("tool_calls")``)."""
+    return _span_frame(studies, select_specs(TOOL_CALL_SPECS, columns, "tool_calls_df"), strict, ("tool",))
+
+
+def edges_df(studies: StudyLike | Iterable[StudyLike], *, columns: list[str] | None = None, strict: bool = True):
+    """Agent-to-agent message records, sorted by run and time; ``order`` numbers them
+    0, 1, ... within each run (the paper's ordered edge sequence)."""
+    return _span_frame(studies, select_specs(EDGE_SPECS, columns, "edges_df"), strict, ("message",), sort_edges=True)
+
+
+def resources_df(studies: StudyLike | Iterable[StudyLike], *, columns: list[str] | None = None, strict: bool = True):
+    """CPU / memory samples with run attributes joined (columns: ``describe("resources")``)."""
+    specs = select_specs(RESOURCE_SPECS, columns, "resources_df")
+    reader = _Reader(strict)
+    frames = []
+    for src in reader.sources(studies):
+        base = _study_id_fill(reader.folder(src, "resources"), src)
+        frames.append(_build(specs, base, FrameContext(src.info, runs=reader.runs(src))))
+    return _finish(frames, specs, reader, strict)
+
+
+def study_infos(studies: StudyLike | Iterable[StudyLike]) -> dict[str, dict[str, Any]]:
+    """study_id -> study.json contents, for each study (e.g. to check ``simulated``)."""
+    reader = _Reader(True)
+    return {src.info.get("study_id", src.root.name): src.info for src in reader.sources(studies)}
+
+
+def duckdb_connection(studies: StudyLike | Iterable[StudyLike], *, database: str = ":memory:"):
+    """A duckdb connection with views ``runs``, ``spans`` and ``resources`` over the parquet
+    files of the given studies (read in place, nothing is copied).
+
+    >>> con = duckdb_connection("traces/demo")                       # doctest: +SKIP
+    >>> con.sql("select span_type, count(*) from spans group by 1").df()   # doctest: +SKIP
+    """
+    import duckdb
+
+    roots = [Path(s.path) if isinstance(s, Study) else Path(s) for s in _as_list(studies)]
+    for r in roots:
+        read_study_json(StudyLayout(r).study_json)  # refuse folders that are not maestro studies
+    con = duckdb.connect(database)
+    tables = {
+        "runs": ([StudyLayout(r).runs_parquet for r in roots], RUN_COLUMNS),
+        "spans": ([p for r in roots for p in sorted(StudyLayout(r).spans_dir.glob("*.parquet"))], SPAN_COLUMNS),
+        "resources": ([p for r in roots for p in sorted(StudyLayout(r).resources_dir.glob("*.parquet"))],
+                      RESOURCE_COLUMNS),
+    }
+    for view, (files, cols) in tables.items():
+        files = [str(p) for p in files if p.is_file()]
+        if files:
+            listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+            con.execute(f"create view {view} as select * from read_parquet([{listing}], union_by_name=true)")
+        else:
+            # an empty view with the stored columns, so queries still bind
+            con.register(f"_{view}_empty", table_from_rows(cols, [], {}))
+            con.execute(f"create view {view} as select * from _{view}_empty")
+    return con

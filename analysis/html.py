@@ -1,0 +1,144 @@
+"""The report's HTML page: one self-contained file (PNGs as base64 data URIs, inline CSS,
+no scripts, no external URLs), so it opens offline and can be mailed or archived as is."""
+
+from __future__ import annotations
+
+import base64
+import html
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from maestro import __version__
+from maestro.analysis.figures import SIMULATED_LABEL
+
+if TYPE_CHECKING:  # pragma: no cover
+    from maestro.analysis.report import FigureSpec, ReportData
+
+__all__ = ["render_html", "cell_summary", "study_summary", "failure_summary"]
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 24px auto; max-width: 1200px; color: #222; }
+h1 { font-size: 22px; } h2 { font-size: 18px; border-bottom: 1px solid #ddd; padding-bottom: 4px; margin-top: 32px; }
+.sim { background: #fff3cd; border: 1px solid #e0c060; padding: 8px 12px; font-weight: bold; }
+.problems { background: #f8d7da; border: 1px solid #d08080; padding: 8px 12px; }
+table { border-collapse: collapse; font-size: 13px; margin: 8px 0; }
+th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
+th { background: #f0f0f0; } td:first-child, th:first-child { text-align: left; }
+figure { margin: 16px 0; } figure img { max-width: 100%; border: 1px solid #eee; }
+figcaption { font-size: 13px; color: #555; }
+footer { margin-top: 40px; font-size: 12px; color: #777; }
+"""
+
+
+def _fmt(v) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "-"
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (float, np.floating)):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def _table(df: pd.DataFrame) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    rows = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
+                   for row in df.itertuples(index=False))
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def study_summary(data: ReportData) -> pd.DataFrame:
+    """One row per study: id, creation time, maestro version, runs, simulated backends."""
+    rows = []
+    for sid in data.study_ids:
+        info = data.infos.get(sid, {})
+        n = int((data.runs["study_id"] == sid).sum()) if "study_id" in data.runs.columns else len(data.runs)
+        rows.append({"study": sid, "created": info.get("created_at"), "maestro": info.get("maestro_version"),
+                     "runs": n, "simulated backends": ", ".join(info.get("simulated_backends") or []) or "none"})
+    return pd.DataFrame(rows)
+
+
+def cell_summary(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per (instance, model, tools) cell: runs, success rate, accuracy over judged runs,
+    median latency, mean cost and tokens."""
+    keys = [k for k in ("instance", "model", "tools_enabled") if k in runs.columns]
+    if not len(runs) or not keys:
+        return pd.DataFrame()
+    df = runs.assign(_ok=runs["status"].eq("success") if "status" in runs.columns else np.nan,
+                     _acc=runs["judgement"].map({"correct": 1.0, "wrong": 0.0}) if "judgement" in runs.columns
+                     else np.nan)
+    g = df.groupby(keys, dropna=False)
+    out = pd.DataFrame({
+        "runs": g.size(),
+        "success": g["_ok"].mean(),
+        "accuracy": g["_acc"].mean(),
+        "median latency s": g["duration_s"].median() if "duration_s" in df.columns else np.nan,
+        "mean cost $": g["cost_usd"].mean() if "cost_usd" in df.columns else np.nan,
+        "mean tokens": g["total_tokens"].mean() if "total_tokens" in df.columns else np.nan,
+    }).reset_index()
+    if "tools_enabled" in out.columns:
+        out["tools_enabled"] = out["tools_enabled"].map({True: "on", False: "off"})
+        out = out.rename(columns={"tools_enabled": "tools"})
+    return out
+
+
+def failure_summary(failures: pd.DataFrame | None) -> pd.DataFrame:
+    """Failure categories with counts and shares (table 3), silent vs explicit when given."""
+    if failures is None or not isinstance(failures, pd.DataFrame) or not len(failures) \
+            or "category" not in failures.columns:
+        return pd.DataFrame()
+    counts = failures["category"].value_counts()
+    out = pd.DataFrame({"category": counts.index, "failures": counts.to_numpy(),
+                        "%": (counts.to_numpy() / counts.sum() * 100).round(2)})
+    kind = next((c for c in ("kind", "visibility", "silent") if c in failures.columns), None)
+    if kind is not None:
+        k = failures[kind].map(lambda v: ("silent" if v else "explicit") if isinstance(v, (bool, np.bool_)) else v)
+        kc = k.value_counts()
+        extra = pd.DataFrame({"category": [f"{i} failures" for i in kc.index], "failures": kc.to_numpy(),
+                              "%": (kc.to_numpy() / kc.sum() * 100).round(2)})
+        out = pd.concat([out, extra], ignore_index=True)
+    return out
+
+
+def _img(path: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def render_html(data: ReportData, figures: list[tuple[FigureSpec, Path]], placeholders: list[str]) -> str:
+    """The report page as one HTML string."""
+    ids = ", ".join(data.study_ids)
+    title = f"maestro report: {ids}" + (f" [{SIMULATED_LABEL}]" if data.simulated else "")
+    parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>",
+             f"<style>{_CSS}</style></head><body>", f"<h1>{html.escape(title)}</h1>"]
+    if data.simulated:
+        parts.append("<p class=\"sim\">SIMULATED: these traces come (at least partly) from maestro's simulated "
+                     "LLM service. Latencies, tokens, costs and accuracies describe the simulation, not a real "
+                     "model.</p>")
+    parts.append(f"<p>maestro {html.escape(__version__)}; studies: {html.escape(ids)}; "
+                 f"{len(data.runs)} runs, {len(data.spans)} spans.</p>")
+    if data.problems:
+        items = "".join(f"<li>{html.escape(p)}</li>" for p in data.problems)
+        parts.append(f"<div class=\"problems\"><b>Analysis steps that failed</b><ul>{items}</ul></div>")
+    parts.append("<h2>Studies</h2>" + _table(study_summary(data)))
+    cells = cell_summary(data.runs)
+    if len(cells):
+        parts.append("<h2>Configurations</h2>" + _table(cells))
+    comp = data.tables.get("composition")
+    fails = comp if isinstance(comp, pd.DataFrame) and len(comp) else failure_summary(data.tables.get("failures"))
+    if len(fails):
+        parts.append("<h2>Failure composition</h2>" + _table(fails))
+    section = None
+    for spec, path in figures:
+        if spec.section != section:
+            section = spec.section
+            parts.append(f"<h2>{html.escape(section)}</h2>")
+        note = " (no data in this study)" if spec.name in placeholders else ""
+        parts.append(f"<figure id=\"{html.escape(spec.name)}\"><img alt=\"{html.escape(spec.name)}\" "
+                     f"src=\"{_img(path)}\"><figcaption>{html.escape(spec.caption + note)}</figcaption></figure>")
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    parts.append(f"<footer>Written by maestro {html.escape(__version__)} on {stamp}.</footer></body></html>")
+    return "\n".join(parts)

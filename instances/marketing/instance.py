@@ -1,0 +1,137 @@
+"""``MarketingInstance``: the ADK marketing agency behind maestro's ``Instance`` interface.
+
+``build`` makes one ADK ``Gemini`` model per run pointed at the run's Gemini-REST endpoint
+(the simulated service's ``gemini_base_url`` or Google's API: same code path) with
+google-genai's HTTP retries, and builds the agent tree; the runner wraps it with
+``maestro.adapters.adk.instrument``. ``run`` sends the brief through the wrapped app and
+takes the last final response (the coordinator's kit) as the answer. A model or HTTP
+error response (after retries) or the LLM-call cap ends the run as ``failure`` with the
+reason; an unreachable endpoint propagates (the runner records an exception naming it).
+
+Options (``RunContext.options``): ``temperature`` (0.0), ``http_attempts`` (4: attempts per
+model call, retries on 429/5xx), ``max_llm_calls`` (30: ADK's per-message cap).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from maestro.instances.base import InstanceInfo, JudgeResult, RunContext, Task, TaskResult
+
+from . import sim_policies
+from .agents import build_agency
+from .judge import judge as judge_kit
+from .tasks import load_tasks
+
+__all__ = ["MARKETING_INFO", "MarketingInstance", "make_model"]
+
+MARKETING_INFO = InstanceInfo(
+    name="marketing",
+    title="Marketing agency",
+    app_field="Marketing",
+    framework="adk",
+    interaction="Coordination",
+    n_agents=4,
+    n_tools=1,
+    data_in="Artifacts",
+    data_out="Open-End",
+    suites="F",
+    source="google/adk-samples, marketing-agency (paper Table 2, 'Marketing (adksamples)')",
+)
+"""The marketing agency's row of the paper's Table 2 (4 specialists under a coordinator, 1 tool)."""
+
+
+def make_model(ctx: RunContext) -> Any:
+    """ADK ``Gemini`` model for ``ctx.endpoint`` (needs a Gemini-REST endpoint)."""
+    from google.adk.models import Gemini
+    from google.genai import types
+
+    ep = ctx.endpoint
+    if not ep.gemini_base_url:
+        raise ValueError(f"instance 'marketing' (ADK, Gemini REST) needs a sim/* or gemini/* backend, not {ep.spec!r}")
+    os.environ.setdefault("NO_GCE_CHECK", "True")  # google-auth must never probe a metadata server
+    attempts = int(ctx.options.get("http_attempts", 4))
+    retry = types.HttpRetryOptions(attempts=attempts, initial_delay=0.05, max_delay=1.0) if attempts > 1 else None
+    return Gemini(model=ep.model, base_url=ep.gemini_base_url, client_kwargs={"api_key": ep.api_key},
+                  retry_options=retry)
+
+
+class MarketingInstance:
+    """The ADK marketing agency on the bundled business briefs."""
+
+    info: InstanceInfo = MARKETING_INFO
+
+    def tasks(self, *, n: int | None = None, source: str | None = None, seed: int = 0) -> list[Task]:
+        """The bundled briefs, or a user JSONL file; a seeded sample of ``n`` when given."""
+        return load_tasks(source=source, n=n, seed=seed)
+
+    def build(self, ctx: RunContext) -> Any:
+        """The coordinator agent for one run (the logo tool follows ``ctx.tools_enabled``)."""
+        return build_agency(make_model(ctx), tools_enabled=ctx.tools_enabled, max_tokens=ctx.max_tokens,
+                            temperature=float(ctx.options.get("temperature", 0.0)))
+
+    def run(self, app: Any, task: Task, ctx: RunContext) -> TaskResult:
+        """Send the brief; the kit is the last final response. ``app`` is the adapter's
+        ``InstrumentedAdk`` (or a bare agent, run through an in-memory runner)."""
+        from google.adk.agents.invocation_context import LlmCallsLimitExceededError
+        from google.adk.agents.run_config import RunConfig
+        from google.genai import errors as genai_errors
+
+        run_config = RunConfig(max_llm_calls=int(ctx.options.get("max_llm_calls", 30)))
+        if not hasattr(app, "run_async"):
+            raise TypeError(f"marketing.run expects an instrumented ADK app, got {type(app).__name__}")
+        try:
+            if hasattr(app, "plugin"):  # maestro.adapters.adk.InstrumentedAdk
+                result = app.run(task.question, run_config=run_config)
+                text = result.text
+            else:
+                text = _run_bare(app, task.question, run_config)
+        except genai_errors.APIError as e:  # the model answered with an error (after retries)
+            return TaskResult(answer=None, outcome="failure", reason=f"model call failed: {type(e).__name__}: {e}")
+        except LlmCallsLimitExceededError as e:
+            return TaskResult(answer=None, outcome="failure", reason=f"LLM-call cap reached: {e}")
+        # Anything else (an unreachable endpoint, a bug) propagates: the runner records it
+        # as an exception naming the backend.
+        if not text.strip():
+            return TaskResult(answer="", outcome="failure", reason="empty launch kit from the coordinator")
+        return TaskResult(answer=text, outcome="success")
+
+    def judge(self, task: Task, answer: str | None) -> JudgeResult:
+        """Deliverables present and about the brief's business (see ``judge``)."""
+        return judge_kit(task, answer)
+
+    def warm(self) -> None:
+        """Preload (forkserver): import ADK's runner, models and the adapter, and build one
+        google-genai client so its HTTP/SSL set-up is inherited by every forked run."""
+        import google.adk.runners  # noqa: F401
+        from google import genai
+        from google.genai import types
+
+        import maestro.adapters.adk  # noqa: F401
+
+        genai.Client(api_key="warm-up", http_options=types.HttpOptions(base_url="http://127.0.0.1:9"))
+
+    def register_sim_policies(self) -> None:
+        """Register the coordinator's and specialists' policies with ``maestro.sim.policy``."""
+        sim_policies.register_sim_policies()
+
+
+def _run_bare(agent: Any, message: str, run_config: Any) -> str:
+    """Run an un-instrumented agent once through an in-memory runner (for direct use)."""
+    import asyncio
+
+    from google.adk.runners import InMemoryRunner
+    from google.genai import types
+
+    async def go() -> str:
+        runner = InMemoryRunner(agent=agent, app_name="marketing")
+        session = await runner.session_service.create_session(app_name="marketing", user_id="user")
+        text = ""
+        async for ev in runner.run_async(user_id="user", session_id=session.id, run_config=run_config,
+                                         new_message=types.Content(role="user", parts=[types.Part(text=message)])):
+            if ev.is_final_response() and ev.content and ev.content.parts:
+                text = "".join(p.text or "" for p in ev.content.parts)
+        return text
+
+    return asyncio.run(go())

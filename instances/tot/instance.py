@@ -1,0 +1,141 @@
+"""``TotInstance``: Tree of Thoughts behind maestro's ``Instance`` interface.
+
+``build`` makes one ``ChatOpenAI`` client per run, pointed at the run's endpoint (the
+simulated service or a real provider: same code path), and compiles the graph; ``run``
+invokes it synchronously and pulls the expression out of the solver's reply; ``judge``
+verifies it exactly (:func:`.puzzles.verify`).
+
+ToT has no tools: ``ctx.tools_enabled`` is ignored (a tools-on run is the same run).
+
+Options (``RunContext.options``): ``beam_width`` (3), ``n_propose`` (steps asked of each
+proposer call, 5), ``max_depth`` (steps before writing up; default numbers - 1),
+``max_retries`` (levels proposed again when nothing survived, 1), ``temperature`` (0.0),
+``max_retries_http`` (client retries, 3), ``request_timeout_s`` (per model call, 120,
+capped by the run's timeout), ``recursion_limit`` (60).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_openai import ChatOpenAI
+from langgraph.errors import GraphRecursionError
+
+from maestro.instances.base import InstanceInfo, JudgeResult, RunContext, Task, TaskResult
+
+from . import puzzles, sim_policies
+from .graph import build_graph, initial_state
+from .prompts import extract_answer
+from .puzzles import DEFAULT_TARGET, Puzzle, generate_puzzles, load_puzzles, verify
+
+__all__ = ["TOT_INFO", "DEFAULT_N_TASKS", "TotInstance", "make_chat_model", "puzzle_task", "load_tasks"]
+
+TOT_INFO = InstanceInfo(
+    name="tot",
+    title="Tree of Thoughts",
+    app_field="Cross-domain",
+    framework="langgraph",
+    interaction="Debate",
+    n_agents=3,
+    n_tools=0,
+    data_in="Artifacts",
+    data_out="Closed-Form",
+    suites="F",
+    source="Yao et al., Tree of Thoughts: Deliberate Problem Solving with Large Language Models, 2023 "
+           "(arXiv:2305.10601)",
+)
+"""ToT's row of the paper's Table 2."""
+
+DEFAULT_N_TASKS = 30
+"""Size of the generated task set when no ``n`` is given (10 per difficulty)."""
+
+
+def make_chat_model(ctx: RunContext) -> ChatOpenAI:
+    """The run's chat model: ChatOpenAI against ``ctx.endpoint``."""
+    opts = ctx.options
+    return ChatOpenAI(
+        base_url=ctx.endpoint.base_url,
+        api_key=ctx.endpoint.api_key,
+        model=ctx.endpoint.model,
+        max_tokens=ctx.max_tokens,
+        stream_usage=True,  # a custom base_url turns streamed usage off unless asked for
+        temperature=float(opts.get("temperature", 0.0)),
+        max_retries=int(opts.get("max_retries_http", 3)),
+        timeout=min(float(ctx.timeout_s), float(opts.get("request_timeout_s", 120.0))),
+    )
+
+
+def puzzle_task(p: Puzzle) -> Task:
+    """A puzzle as a runner task (gold: one known solution)."""
+    return Task(task_id=p.puzzle_id, question=p.question(), gold=p.solution,
+                meta={"numbers": list(p.numbers), "target": p.target, "difficulty": p.difficulty,
+                      "solvable_share": p.solvable_share})
+
+
+def load_tasks(*, n: int | None = None, source: str | None = None, seed: int = 0,
+               target: int = DEFAULT_TARGET, lo: int = 1, hi: int = 13) -> list[Task]:
+    """Generated puzzles (stratified by difficulty, seeded), or the first ``n`` of a JSONL file."""
+    if source:
+        puzzles = load_puzzles(source)
+        return [puzzle_task(p) for p in (puzzles if n is None else puzzles[:n])]
+    return [puzzle_task(p) for p in generate_puzzles(DEFAULT_N_TASKS if n is None else n, seed,
+                                                     target=target, lo=lo, hi=hi)]
+
+
+class TotInstance:
+    """Tree of Thoughts on seeded Game-of-24 puzzles."""
+
+    info: InstanceInfo = TOT_INFO
+
+    def tasks(self, *, n: int | None = None, source: str | None = None, seed: int = 0) -> list[Task]:
+        """``n`` generated puzzles (default 30) for ``seed``, or puzzles from a JSONL ``source``
+        (``{"numbers": [...], "target": 24, "id": ...}`` per line)."""
+        return load_tasks(n=n, source=source, seed=seed)
+
+    def warm(self) -> None:
+        """Parse the precomputed puzzle table once (the runner calls this in the forkserver,
+        so every forked run starts with it)."""
+        puzzles._table()
+
+    def build(self, ctx: RunContext) -> Any:
+        """Compile the graph for one run (no tools, whatever ``ctx.tools_enabled`` says)."""
+        opts = ctx.options
+        depth = opts.get("max_depth")
+        return build_graph(
+            make_chat_model(ctx),
+            beam_width=int(opts.get("beam_width", 3)),
+            n_propose=int(opts.get("n_propose", 5)),
+            max_depth=None if depth is None else int(depth),
+            max_retries=int(opts.get("max_retries", 1)),
+        )
+
+    def run(self, app: Any, task: Task, ctx: RunContext) -> TaskResult:
+        """Solve one puzzle. Model/HTTP errors propagate (the runner records them)."""
+        numbers = task.meta.get("numbers")
+        target = task.meta.get("target", DEFAULT_TARGET)
+        if not numbers:
+            raise ValueError(f"task {task.task_id!r} has no meta['numbers']: not a ToT puzzle task")
+        limit = int(ctx.options.get("recursion_limit", 60))
+        try:
+            state = app.invoke(initial_state(numbers, target), config={"recursion_limit": limit})
+        except GraphRecursionError as e:
+            return TaskResult(answer=None, outcome="failure", reason=f"recursion limit {limit} reached: {e}")
+        answer = extract_answer((state or {}).get("generation") or "")
+        if not answer:
+            return TaskResult(answer="", outcome="failure", reason="empty answer from solver")
+        return TaskResult(answer=answer, outcome="success")
+
+    def judge(self, task: Task, answer: str | None) -> JudgeResult:
+        """Exact verification: ``correct`` when the expression uses each number once and
+        equals the target; otherwise ``wrong`` with the verifier's reason (``empty answer``,
+        a number reused or missing, division by zero, its actual value, not an expression)."""
+        numbers = task.meta.get("numbers")
+        if not numbers:
+            return JudgeResult("unknown", "task has no numbers to verify against")
+        v = verify(answer, numbers, task.meta.get("target", DEFAULT_TARGET))
+        return JudgeResult("correct" if v.correct else "wrong", f"{v.kind}: {v.reason}",
+                           exact_match=1.0 if v.correct else 0.0)
+
+    def register_sim_policies(self) -> None:
+        """Register the proposer, evaluator and solver policies with ``maestro.sim.policy``."""
+        sim_policies.register_sim_policies()

@@ -1,0 +1,360 @@
+"""The ADK adapter end to end on a small agent tree defined here (not an instance): a real
+ADK runner, the real google-genai client, the simulated service over HTTP.
+
+The tree: ``coord`` transfers to ``writer`` (its sub-agent, beside ``helper``); ``writer``
+calls the ``check_domain`` tool once, then answers. The sim policies below make the model
+replies deterministic, so the whole span tree is a fixed snapshot.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from google.adk.agents import LlmAgent
+from google.adk.models import Gemini
+from google.adk.runners import InMemoryRunner
+from google.genai import types
+
+import maestro
+from maestro.adapters.adk import InstrumentedAdk, instrument
+from maestro.sim import SimServer
+from maestro.sim.policy import SimReply, SimToolCall, register_policy, unregister_policy
+from maestro.sim.urls import gemini_base_url
+
+os.environ.setdefault("NO_GCE_CHECK", "True")
+
+COORD_MARK = "TEST-ADK-COORDINATOR: route the request."
+WRITER_MARK = "TEST-ADK-WRITER: check the domain, then answer."
+
+
+class _Coord:
+    name = "test.adk.coord"
+
+    def matches(self, r):
+        return COORD_MARK in r.system
+
+    def respond(self, r, ctx):
+        return SimReply(tool_calls=(SimToolCall("transfer_to_agent", {"agent_name": "writer"}),))
+
+
+class _Writer:
+    name = "test.adk.writer"
+
+    def matches(self, r):
+        return WRITER_MARK in r.system
+
+    def respond(self, r, ctx):
+        if not any(m.role == "tool" for m in r.messages):
+            return SimReply(tool_calls=(SimToolCall("check_domain", {"domain": "acme.com"}),))
+        return SimReply(text="acme.com is available.")
+
+
+AGENT_TOOL_MARK = "TEST-ADK-AGENTTOOL: ask the writer tool."
+
+
+class _ToolCoord:
+    """A coordinator that uses the writer as a tool (ADK ``AgentTool``) instead of transferring."""
+
+    name = "test.adk.toolcoord"
+
+    def matches(self, r):
+        return AGENT_TOOL_MARK in r.system
+
+    def respond(self, r, ctx):
+        if not any(m.role == "tool" for m in r.messages):
+            return SimReply(tool_calls=(SimToolCall("writer", {"request": "Is acme.com free?"}),))
+        return SimReply(text="The writer says it is free.")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _policies():
+    policies = [register_policy(_Coord()), register_policy(_Writer()), register_policy(_ToolCoord())]
+    yield
+    for p in policies:
+        unregister_policy(p)
+
+
+def check_domain(domain: str) -> dict:
+    """Check whether a domain name is still free."""
+    return {"domain": domain, "available": True}
+
+
+class NoUsageGemini(Gemini):
+    """A Gemini model whose provider 'reports no usage' (usage_metadata stripped)."""
+
+    async def generate_content_async(self, llm_request, stream=False):
+        async for response in super().generate_content_async(llm_request, stream):
+            response.usage_metadata = None
+            yield response
+
+
+def make_tree(base_url: str, model_cls=Gemini) -> LlmAgent:
+    model = model_cls(model="sim-oracle", base_url=base_url, client_kwargs={"api_key": "sim-key"})
+    writer = LlmAgent(name="writer", model=model, instruction=WRITER_MARK, description="Writes answers.",
+                      tools=[check_domain])
+    helper = LlmAgent(name="helper", model=model, instruction="Helps.", description="Helps with other things.")
+    return LlmAgent(name="coord", model=model, instruction=COORD_MARK, description="Routes.",
+                    sub_agents=[writer, helper])
+
+
+@pytest.fixture(scope="module")
+def sim():
+    with SimServer(time_factor=0) as server:
+        yield server
+
+
+def _trace(tmp_path, sim, study, *, seed=1, model_cls=Gemini, provider="maestro.sim", patch=None):
+    """One traced run of the tree; returns (result, spans of the run, runs row, model HTTP requests)."""
+    before = sim.request_count
+    with maestro.trace_run(study, out=str(tmp_path), framework="adk", backend="sim/oracle",
+                           sample_resources=False) as run:
+        app = instrument(make_tree(gemini_base_url(sim.url, "oracle", seed), model_cls), run, provider=provider)
+        if patch is not None:
+            patch(run)
+        result = app.run("Is acme.com free?")
+    requests = sim.request_count - before
+    loaded = maestro.load_study(tmp_path / study)
+    return result, loaded.spans, loaded.runs.iloc[0], requests
+
+
+@pytest.fixture(scope="module")
+def traced(sim, tmp_path_factory):
+    return _trace(tmp_path_factory.mktemp("adk"), sim, "adk-tree")
+
+
+def _tree(spans):
+    s = spans.sort_values(["start_time_ns", "name"])
+    names = dict(zip(s.span_id, s.name))
+    return [(r.name, names.get(r.parent_span_id), r.span_type) for r in s.itertuples()]
+
+
+def test_span_tree_snapshot(traced):
+    result, spans, run, _ = traced
+    assert result.text == "acme.com is available." and result.author == "writer"
+    assert _tree(spans) == [
+        ("invoke_workflow custom", None, "run"),
+        ("invoke_agent coord", "invoke_workflow custom", "agent"),
+        ("message __start__ -> coord", "invoke_agent coord", "message"),
+        ("chat sim-oracle", "invoke_agent coord", "llm"),
+        # the transferred-to agent sits under the run root, not under coord
+        ("invoke_agent writer", "invoke_workflow custom", "agent"),
+        ("message coord -> writer", "invoke_agent writer", "message"),
+        ("chat sim-oracle", "invoke_agent writer", "llm"),
+        ("execute_tool check_domain", "invoke_agent writer", "tool"),
+        ("chat sim-oracle", "invoke_agent writer", "llm"),
+        ("message writer -> __end__", "invoke_workflow custom", "message"),
+    ]
+    assert spans.trace_id.nunique() == 1 and spans.parent_span_id.isna().sum() == 1
+    assert run.status == "success" and run.clean and run.spans_dropped == 0
+
+
+def test_one_llm_span_per_model_http_request(traced):
+    _, spans, run, requests = traced
+    llm = spans[spans.span_type == "llm"]
+    assert len(llm) == requests == 3
+    assert (llm.http_attempts == 1).all()
+    # every model byte of the run is attributed to exactly one LLM span
+    assert llm.input_bytes.sum() == run.llm_request_bytes > 0
+    assert llm.output_bytes.sum() == run.llm_response_bytes > 0
+
+
+def test_llm_spans_carry_model_provider_tokens(traced):
+    _, spans, run, _ = traced
+    llm = spans[spans.span_type == "llm"]
+    assert (llm.provider == "maestro.sim").all() and (llm.request_model == "sim-oracle").all()
+    assert (llm.response_model == "sim-oracle").all()
+    assert list(llm.sort_values("start_time_ns").agent_name) == ["coord", "writer", "writer"]
+    assert (llm.input_tokens > 0).all() and (llm.output_tokens > 0).all()
+    assert (llm.total_tokens == llm.input_tokens + llm.output_tokens).all()
+    assert not llm.usage_estimated.fillna(False).any() and run.usage_estimated_calls == 0
+    assert run.input_tokens == llm.input_tokens.sum() and run.llm_calls == 3
+
+
+def test_tool_span_has_name_and_the_models_call_id(traced):
+    result, spans, _, _ = traced
+    tool = spans[spans.span_type == "tool"]
+    assert len(tool) == 1  # transfer_to_agent is an edge, not a tool span
+    t = tool.iloc[0]
+    call_ids = [p.function_call.id for e in result.events if e.content for p in e.content.parts or []
+                if p.function_call and p.function_call.name == "check_domain"]
+    assert t.tool_name == "check_domain" and t.agent_name == "writer" and [t.tool_call_id] == call_ids
+    assert t.input_bytes == len(b'{"domain": "acme.com"}') and t.output_bytes > 0
+
+
+def test_edges_follow_the_documented_rule(traced):
+    _, spans, _, _ = traced
+    msgs = spans[spans.span_type == "message"].sort_values("start_time_ns")
+    assert list(zip(msgs.message_source, msgs.message_target)) == [
+        ("__start__", "coord"), ("coord", "writer"), ("writer", "__end__")]
+    sizes = dict(zip(msgs.message_target, msgs.input_bytes))
+    assert sizes["coord"] == len(b"Is acme.com free?")
+    # coord's hand-over message is its transfer call; writer's output is its final answer
+    assert sizes["coord"] < sizes["writer"] and sizes["__end__"] == len(b"acme.com is available.")
+
+
+def test_provider_comes_from_the_model_class_without_override(sim, tmp_path):
+    _, spans, _, _ = _trace(tmp_path, sim, "adk-provider", provider="")
+    assert set(spans[spans.span_type == "llm"].provider) == {"gcp.gemini"}
+
+
+def test_usage_is_estimated_and_flagged_when_the_provider_reports_none(sim, tmp_path):
+    _, spans, run, requests = _trace(tmp_path, sim, "adk-nousage", model_cls=NoUsageGemini)
+    llm = spans[spans.span_type == "llm"]
+    assert len(llm) == requests == 3
+    assert llm.usage_estimated.all() and run.usage_estimated_calls == 3
+    assert (llm.input_tokens > 0).all() and (llm.output_tokens > 0).all()
+
+
+def test_native_adk_spans_are_suppressed_only_inside_instrumented_runs(sim, tmp_path):
+    from google.adk.telemetry import tracing
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    saved = tracing.tracer._real_tracer
+    # What a process-global provider would do to ADK's shared tracer, without setting one.
+    tracing.tracer._real_tracer = provider.get_tracer("gcp.vertex.agent")
+    try:
+        _, spans, _, _ = _trace(tmp_path, sim, "adk-native", seed=2)
+        assert exporter.get_finished_spans() == ()  # nothing from ADK while maestro traces
+        assert len(spans[spans.span_type == "llm"]) == 3  # ours are all there
+
+        async def plain():
+            runner = InMemoryRunner(agent=make_tree(gemini_base_url(sim.url, "oracle", 3)), app_name="plain")
+            s = await runner.session_service.create_session(app_name="plain", user_id="u")
+            async for _ in runner.run_async(user_id="u", session_id=s.id,
+                                            new_message=types.Content(role="user", parts=[types.Part(text="hi")])):
+                pass
+
+        import asyncio
+
+        asyncio.run(plain())
+        native = [s.name for s in exporter.get_finished_spans()]
+        assert any(n.startswith("generate_content") or n == "call_llm" for n in native), native
+    finally:
+        tracing.tracer._real_tracer = saved
+
+
+def test_instrumentation_failures_never_reach_the_agents(sim, tmp_path, caplog):
+    def break_telemetry(run):
+        def boom(*a, **k):
+            raise RuntimeError("collector down")
+
+        run.start_span = boom
+
+    result, _, _, _ = _trace(tmp_path, sim, "adk-broken", patch=break_telemetry)
+    assert result.text == "acme.com is available."
+    assert "maestro adk callback" in caplog.text
+
+
+def test_instrument_accepts_app_and_runner_and_rejects_junk(sim, tmp_path):
+    from google.adk.apps import App
+
+    with maestro.trace_run("adk-kinds", out=str(tmp_path), framework="adk", sample_resources=False) as run:
+        tree = make_tree(gemini_base_url(sim.url, "oracle", 4))
+        app = App(name="kinds", root_agent=tree)
+        wrapped = instrument(app, run, provider="maestro.sim")
+        assert isinstance(wrapped, InstrumentedAdk) and app.plugins == []  # the user's App is not modified
+        assert [p.name for p in wrapped.app.plugins] == ["maestro"]
+        runner = InMemoryRunner(app=App(name="kinds2", root_agent=make_tree(gemini_base_url(sim.url, "oracle", 5))))
+        via_runner = instrument(runner, run, provider="maestro.sim")
+        assert via_runner.runner is runner and via_runner.run("Is acme.com free?").text == "acme.com is available."
+        with pytest.raises(TypeError, match="expected an ADK agent, App or Runner"):
+            instrument(42, run)
+    assert (maestro.load_study(tmp_path / "adk-kinds").spans.span_type == "llm").sum() == 3
+
+
+def test_results_name_their_session_and_can_continue_it(sim, tmp_path):
+    with maestro.trace_run("adk-session", out=str(tmp_path), framework="adk", sample_resources=False) as run:
+        app = instrument(make_tree(gemini_base_url(sim.url, "oracle", 8)), run, provider="maestro.sim")
+        first = app.run("Is acme.com free?")
+        again = app.run("And beta.com?", session_id=first.session_id)
+        other = app.run("Is acme.com free?")
+    assert first.session_id and again.session_id == first.session_id != other.session_id
+    assert "events=" in repr(first) and len(repr(first)) < 200  # cheap repr (see BENCHMARKS.md)
+
+
+def test_workflow_agent_children_nest_and_report_back(sim, tmp_path):
+    import warnings
+
+    from google.adk.agents import SequentialAgent
+
+    model = Gemini(model="sim-oracle", base_url=gemini_base_url(sim.url, "oracle", 6), client_kwargs={"api_key": "k"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SequentialAgent is deprecated in ADK 2.x but still runs
+        pipeline = SequentialAgent(name="pipeline", sub_agents=[
+            LlmAgent(name="drafter", model=model, instruction="Draft a line."),
+            LlmAgent(name="editor", model=model, instruction="Edit the line.")])
+    with maestro.trace_run("adk-seq", out=str(tmp_path), framework="adk", sample_resources=False) as run:
+        result = instrument(pipeline, run, provider="maestro.sim").run("tides")
+    spans = maestro.load_study(tmp_path / "adk-seq").spans
+    assert _tree(spans)[:5] == [
+        ("invoke_workflow custom", None, "run"),
+        ("invoke_agent pipeline", "invoke_workflow custom", "agent"),
+        ("message __start__ -> pipeline", "invoke_agent pipeline", "message"),
+        ("invoke_agent drafter", "invoke_agent pipeline", "agent"),
+        ("message pipeline -> drafter", "invoke_agent drafter", "message"),
+    ]
+    msgs = spans[spans.span_type == "message"].sort_values(["start_time_ns", "name"])
+    assert list(zip(msgs.message_source, msgs.message_target)) == [
+        ("__start__", "pipeline"), ("pipeline", "drafter"), ("drafter", "pipeline"),
+        ("pipeline", "editor"), ("editor", "pipeline"), ("editor", "__end__")]
+    b = list(msgs.input_bytes)
+    # what each child reads is what the previous one wrote (the user message for the first)
+    assert b[1] == b[0] == len(b"tides") and b[3] == b[2] > 0 and b[5] == b[4] == len(result.text.encode())
+    assert result.author == "editor"
+
+
+def test_model_errors_end_the_spans_as_errors_and_reach_the_caller(sim, tmp_path):
+    from google.genai import errors
+
+    from maestro.sim.profiles import Profile, register_profile
+
+    register_profile(Profile(name="adk-test-500", description="always HTTP 500 (test)", ttft_s=0.0,
+                             tokens_per_s=1000.0, verbosity=1.0, accuracy=1.0, p_server_error=1.0))
+    with pytest.raises(errors.ServerError):
+        with maestro.trace_run("adk-500", out=str(tmp_path), framework="adk", sample_resources=False) as run:
+            instrument(make_tree(gemini_base_url(sim.url, "adk-test-500", 1)), run, provider="maestro.sim").run("hi")
+    study = maestro.load_study(tmp_path / "adk-500")
+    spans = study.spans
+    assert spans.trace_id.nunique() == 1 and study.runs.iloc[0].status == "exception"
+    llm = spans[spans.span_type == "llm"]
+    assert len(llm) == 1 and llm.iloc[0].status_code == "ERROR" and llm.iloc[0].failure_category == "upstream"
+    assert llm.iloc[0].http_attempts == 1 and llm.iloc[0].input_bytes > 0
+    agent = spans[spans.span_type == "agent"]
+    assert list(agent.agent_name) == ["coord"] and agent.iloc[0].status_code == "ERROR"
+
+
+# ADK's own AgentTool passes plugins to its inner Runner the deprecated way.
+@pytest.mark.filterwarnings("ignore:The `plugins` argument is deprecated:DeprecationWarning")
+def test_agent_run_as_a_tool_nests_under_the_tool_span(sim, tmp_path):
+    from google.adk.tools.agent_tool import AgentTool
+
+    model = Gemini(model="sim-oracle", base_url=gemini_base_url(sim.url, "oracle", 7), client_kwargs={"api_key": "k"})
+    writer = LlmAgent(name="writer", model=model, instruction=WRITER_MARK, description="Writes.", tools=[check_domain])
+    coord = LlmAgent(name="coord", model=model, instruction=AGENT_TOOL_MARK, tools=[AgentTool(agent=writer)])
+    before = sim.request_count
+    with maestro.trace_run("adk-agenttool", out=str(tmp_path), framework="adk", sample_resources=False) as run:
+        result = instrument(coord, run, provider="maestro.sim").run("Is acme.com free?")
+    spans = maestro.load_study(tmp_path / "adk-agenttool").spans
+    assert result.author == "coord" and (spans.span_type == "llm").sum() == sim.request_count - before == 4
+    assert _tree(spans) == [
+        ("invoke_workflow custom", None, "run"),
+        ("invoke_agent coord", "invoke_workflow custom", "agent"),
+        ("message __start__ -> coord", "invoke_agent coord", "message"),
+        ("chat sim-oracle", "invoke_agent coord", "llm"),
+        ("execute_tool writer", "invoke_agent coord", "tool"),
+        # the nested invocation's agent sits under the tool call that ran it
+        ("invoke_agent writer", "execute_tool writer", "agent"),
+        ("message coord -> writer", "invoke_agent writer", "message"),
+        ("chat sim-oracle", "invoke_agent writer", "llm"),
+        ("execute_tool check_domain", "invoke_agent writer", "tool"),
+        ("chat sim-oracle", "invoke_agent writer", "llm"),
+        ("message writer -> coord", "execute_tool writer", "message"),
+        ("chat sim-oracle", "invoke_agent coord", "llm"),
+        ("message coord -> __end__", "invoke_workflow custom", "message"),
+    ]

@@ -1,0 +1,255 @@
+"""Failure attribution on a hand-built set of runs: one run per Table 3 category (plus a
+loop, an abstention and a correct run), each with its intended category, layer and
+evidence span; percentages and the silent/explicit split by hand."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from maestro.analysis import FailureCategory, failure_breakdown, failure_composition, failures_df
+from maestro.analysis.failures import detect_loop, is_abstention, names_no_entity
+
+sys.path.insert(0, str(Path(__file__).parent))
+from handmade import SpanBuilder, run_row, write_study  # noqa: E402
+
+F = FailureCategory
+
+
+def _run(study_rows, spans, run_id, *, error_span=False, loop=False, end=True, retry=None, **kw):
+    r = run_row("fail", run_id, **kw)
+    b = SpanBuilder(r)
+    root = b.add("run", status_code="ERROR" if kw.get("status") in ("timeout", "exception") else "UNSET")
+    b.message("__start__", "solver", root)
+    a = b.add("agent", root, agent_name="solver", retry_attempt=retry)
+    evidence = {}
+    if error_span:
+        evidence["first_error"] = b.add("llm", a, agent_name="solver", status_code="ERROR")
+        evidence["inner_error"] = b.add("tool", a, agent_name="solver", tool_name="search", status_code="ERROR")
+    if loop:
+        for _ in range(4):
+            b.message("solver", "reviewer", root)
+            evidence["loop"] = b.message("reviewer", "solver", root)
+    if end:
+        evidence["final"] = b.message("solver", "__end__", root)
+    study_rows.append(r)
+    spans[run_id] = b.rows
+    return evidence
+
+
+@pytest.fixture(scope="module")
+def hand(tmp_path_factory):
+    rows, spans, ev = [], {}, {}
+    ev["ok"] = _run(rows, spans, "ok", model="m1")
+    ev["timeout"] = _run(rows, spans, "timeout", model="m1", status="timeout", outcome="failure", judgement="wrong",
+                         answer=None, f1=0.0, error_span=True, end=False)
+    ev["exception"] = _run(rows, spans, "exception", model="m1", status="exception", outcome="failure",
+                           judgement="wrong", answer=None, f1=0.0, error_span=True, end=False,
+                           outcome_reason="RuntimeError: boom")
+    ev["empty"] = _run(rows, spans, "empty", model="m2", status="failure", outcome="failure", judgement="wrong",
+                       answer="", f1=0.0)
+    ev["abstain"] = _run(rows, spans, "abstain", model="m2", judgement="wrong", f1=0.0,
+                         answer="I am sorry, I cannot answer this question.")
+    ev["wrong"] = _run(rows, spans, "wrong", model="m2", judgement="wrong", answer="Lyon", f1=0.0, retry=3)
+    ev["vague"] = _run(rows, spans, "vague", model="m2", judgement="wrong", f1=0.0,
+                       answer="It is a city that the documents mention")
+    ev["partial"] = _run(rows, spans, "partial", model="m2", judgement="wrong", f1=0.5, answer="Paris Texas",
+                         gold="Paris France")
+    ev["other"] = _run(rows, spans, "other", model="m2", judgement="unknown", gold=None, f1=None, exact_match=None,
+                       answer="Paris")
+    ev["loop"] = _run(rows, spans, "loop", model="m2", status="failure", outcome="failure", judgement="wrong",
+                      answer=None, f1=0.0, loop=True, end=False)
+    root = write_study(tmp_path_factory.mktemp("f") / "fail", rows, spans)
+    return failures_df(root).set_index("run_id"), ev
+
+
+EXPECTED = {
+    "timeout": (F.TIMEOUT, "runtime", "inner_error"),
+    "exception": (F.EXCEPTION, "runtime", "first_error"),
+    "empty": (F.EMPTY_PREDICTION, "rules", "final"),
+    "abstain": (F.EMPTY_PREDICTION, "rules", "final"),
+    "wrong": (F.WRONG_FACT, "rules", "final"),
+    "vague": (F.MISSING_UNDERSPECIFIED, "rules", "final"),
+    "partial": (F.MISSING_UNDERSPECIFIED, "rules", "final"),
+    "other": (F.OTHER, "rules", "final"),
+    "loop": (F.TIMEOUT, "runtime", "loop"),
+}
+
+
+@pytest.mark.parametrize("run_id", list(EXPECTED))
+def test_each_run_gets_its_category_layer_and_evidence(hand, run_id):
+    f, ev = hand
+    cat, layer, evidence = EXPECTED[run_id]
+    row = f.loc[run_id]
+    assert (row.category, row.layer) == (cat.value, layer)
+    assert row.evidence_span_id == ev[run_id][evidence]
+    assert row.silent == (cat in (F.WRONG_FACT, F.MISSING_UNDERSPECIFIED))
+
+
+def test_correct_run_is_not_a_failure_and_signals_are_reported(hand):
+    f, _ = hand
+    assert "ok" not in f.index and len(f) == len(EXPECTED)
+    assert f.loc["wrong", "retries"] == 2 and f.loc["empty", "retries"] == 0
+    assert f.loc["loop", "loop_detected"] and f.loc["loop", "loop_repeats"] == 4
+    assert f.loc["loop", "loop_cycle"] == "solver->reviewer reviewer->solver"
+    assert f.loc["exception", "n_error_spans"] == 2 and "boom" in f.loc["exception", "reason"]
+
+
+def test_composition_and_breakdown_by_hand(hand):
+    f, _ = hand
+    comp = failure_composition(f).set_index("failure")
+    # 9 failures: 2 timeout, 1 exception, 2 empty, 1 wrong, 2 underspecified, 1 other
+    assert comp.loc["Timeout", "n"] == 2 and comp.loc["Timeout", "percent"] == pytest.approx(200 / 9)
+    assert comp.loc["Missing / underspecified output", "percent"] == pytest.approx(200 / 9)
+    assert comp.loc["Silent semantic failures", "n"] == 3 and comp.loc["Explicit failures", "n"] == 6
+    assert comp.loc["Silent semantic failures", "percent"] + comp.loc["Explicit failures", "percent"] == \
+        pytest.approx(100)
+    by = failure_breakdown(f, "model").set_index(["model", "category"])
+    assert by.loc[("m1", "timeout"), "percent"] == pytest.approx(50.0)
+    assert by.loc[("m1", "exception"), "percent"] == pytest.approx(50.0)
+    assert by.loc[("m2", "empty_prediction"), "n"] == 2 and by.loc[("m2", "empty_prediction"), "percent"] == \
+        pytest.approx(100 * 2 / 7)
+    assert len(by) == 2 * len(F)  # every category listed for every model
+    vis = failure_breakdown(f, "model", column="visibility").set_index(["model", "visibility"])
+    assert vis.loc[("m1", "explicit"), "percent"] == 100.0 and vis.loc[("m2", "silent"), "n"] == 3
+
+
+class _Fixed:
+    def __init__(self, name, label):
+        self.name, self._label = name, label
+
+    def label(self, run):
+        if self._label == "raise":
+            raise RuntimeError("backend down")
+        return self._label
+
+
+def test_judges_relabel_semantic_rows_only(tmp_path):
+    from maestro.analysis import runs_df, spans_df
+    from maestro.analysis.failures import classify_failures
+
+    rows, spans = [], {}
+    _run(rows, spans, "w", judgement="wrong", answer="Lyon", f1=0.0)
+    _run(rows, spans, "t", status="timeout", judgement="wrong", answer=None, f1=0.0, error_span=True, end=False)
+    study = write_study(tmp_path / "j", rows, spans)
+    out = classify_failures(runs_df(study), spans_df(study),
+                            judges=[_Fixed("a", "empty_prediction"), _Fixed("b", "raise")]).set_index("run_id")
+    assert out.loc["w", "category"] == "empty_prediction" and out.loc["w", "layer"] == "judge:a"
+    assert out.loc["t", "category"] == "timeout" and out.loc["t", "layer"] == "runtime"
+    assert out.loc["w", "judge_a"] == "empty_prediction" and out.loc["w", "judge_b"] is None
+
+
+@pytest.mark.parametrize("seq, expected", [
+    pytest.param(list("ababab"), (("a", "b"), 3, 0), id="period-2"),
+    pytest.param(list("xaaaay"), (("a",), 4, 1), id="self-loop"),
+    pytest.param(list("abcabd"), None, id="no-repeat"),
+    pytest.param([], None, id="empty"),
+])
+def test_detect_loop(seq, expected):
+    assert detect_loop(seq) == expected
+
+
+def test_text_rules():
+    assert is_abstention(None) and is_abstention("  ") and is_abstention("Unknown")
+    assert not is_abstention("Paris")
+    assert names_no_entity("It is a country that the sources describe")
+    assert not names_no_entity("Truhaithesh") and not names_no_entity("It was founded in 1887 by them")
+
+
+# --- judges -----------------------------------------------------------------------------------
+
+from maestro.analysis.judges import (  # noqa: E402
+    MAST_TAXONOMY,
+    TABLE3_TAXONOMY,
+    LLMJudge,
+    cohen_kappa,
+    judge_agreement,
+    judge_runs,
+    parse_label,
+    register_sim_judge_policy,
+)
+
+
+@pytest.mark.parametrize("a, b, expected", [
+    # p_o = 3/4; p_e = .5 x .25 + .5 x .75 = .5; kappa = (.75 - .5) / .5
+    pytest.param("aabb", "abbb", 0.5, id="half"),
+    pytest.param("abab", "abab", 1.0, id="perfect"),
+    pytest.param("ab", "ba", -1.0, id="perfect-disagreement"),
+    # p_o = 5/6 (only the third item differs); p_e = (3x2 + 2x3 + 1x1)/36 = 13/36; kappa = 17/23
+    pytest.param("aaabbc", "aabbbc", 17 / 23, id="three-labels"),
+])
+def test_cohen_kappa_by_hand(a, b, expected):
+    assert cohen_kappa(list(a), list(b)) == pytest.approx(expected)
+
+
+def test_kappa_edge_cases_and_agreement_table():
+    assert np.isnan(cohen_kappa([], [])) and np.isnan(cohen_kappa(["x", "x"], ["x", "x"]))
+    with pytest.raises(ValueError, match="length"):
+        cohen_kappa(["a"], ["a", "b"])
+    table = judge_agreement({"j1": list("aabb"), "j2": list("abbb"), "j3": ["a", "a", None, "b"]})
+    assert list(zip(table.judge_a, table.judge_b)) == [("j1", "j2"), ("j1", "j3"), ("j2", "j3")]
+    row = table.iloc[0]
+    assert row.n == 4 and row.agreement == 0.75 and row.kappa == pytest.approx(0.5)
+    assert table.iloc[1].n == 3 and table.iloc[1].kappa == pytest.approx(1.0)  # the unlabelled item is left out
+
+
+def test_taxonomies_and_label_parsing():
+    assert len(MAST_TAXONOMY.names) == 14 == len(set(MAST_TAXONOMY.names))
+    assert set(TABLE3_TAXONOMY.names) == {c.value for c in F}
+    assert parse_label("Category: Wrong fact / entity", TABLE3_TAXONOMY) == "wrong_fact_entity"
+    assert parse_label("empty_prediction.", TABLE3_TAXONOMY) == "empty_prediction"
+    assert parse_label("no idea", TABLE3_TAXONOMY) == "other" and parse_label("no idea", MAST_TAXONOMY) is None
+    assert parse_label("Step repetition, then premature termination", MAST_TAXONOMY) == "step_repetition"
+
+
+def test_simulated_judges_over_http(hand):
+    """Judges through the openai client against the simulated service: valid, seeded labels;
+    a strong judge mostly agrees with the rules layer; kappa between judges is computed."""
+    from maestro.sim import SimServer, openai_base_url
+
+    f, _ = hand
+    semantic = f[f.layer == "rules"].reset_index()
+    from maestro.sim.policy import registered_policies, unregister_policy
+
+    policy = register_sim_judge_policy()
+    assert policy in registered_policies()
+    with SimServer(time_factor=0) as sim:
+        def judge(name, profile, seed):
+            # a nonce per judge: the service's repeat counters restart, so equal seeds give equal labels
+            return LLMJudge(name, base_url=openai_base_url(sim.url, profile, seed, nonce=name), model=f"sim-{profile}")
+
+        judges = [judge("strong", "strong", 1), judge("confab", "confabulating", 2), judge("strong2", "strong", 1)]
+        labels = judge_runs(judges, semantic)
+        mast = judge_runs([LLMJudge("mast", base_url=openai_base_url(sim.url, "strong", 1), model="sim-strong",
+                                    taxonomy=MAST_TAXONOMY)], semantic)
+    assert unregister_policy(policy)  # leave the process's registry as it was
+    assert set(labels.stack()) <= set(TABLE3_TAXONOMY.names) and set(mast["mast"]) <= set(MAST_TAXONOMY.names)
+    assert labels["strong"].tolist() == labels["strong2"].tolist()  # same profile and seed: same labels
+    agree_rules = (labels["strong"].to_numpy() == semantic.category.to_numpy()).mean()
+    assert agree_rules >= 0.5
+    table = judge_agreement(labels).set_index(["judge_a", "judge_b"])
+    assert table.loc[("strong", "strong2"), "agreement"] == 1.0 and table.loc[("strong", "confab"), "n"] == len(semantic)
+
+
+def test_judges_from_backend_specs_on_a_study(tmp_path):
+    """`maestro report --judge sim/strong --judge ...` path: specs -> judges on the study's failures."""
+    from maestro.analysis.judges import judge_failures
+    from maestro.sim.policy import registered_policies
+
+    before = registered_policies()
+    rows, spans = [], {}
+    for i, answer in enumerate(["Lyon", "", "It is a city that the documents mention", "Nice"]):
+        _run(rows, spans, f"w{i}", judgement="wrong", answer=answer, f1=0.0)
+    study = write_study(tmp_path / "js", rows, spans)
+    labels = judge_failures(study, ["sim/strong", "sim/confabulating", "sim/strong"])
+    assert list(labels.columns) == ["sim/strong", "sim/confabulating", "sim/strong#2"] and len(labels) == 4
+    table = judge_agreement(study, judges=["sim/strong", "sim/strong"])
+    assert table.iloc[0].n == 4 and table.iloc[0].agreement == 1.0
+    f = failures_df(study, judges=["sim/strong"]).set_index("run_id")
+    assert f["judge_sim/strong"].notna().all() and f.layer.str.startswith("judge:").all()
+    with pytest.raises(ValueError, match="unknown backend kind"):
+        judge_failures(study, ["bogus/x"])
+    assert registered_policies() == before  # the simulated judge was registered only while judging

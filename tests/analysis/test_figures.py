@@ -1,0 +1,258 @@
+"""Figure functions on hand-built frames: the numbers they draw, the SIMULATED label, and
+placeholders instead of crashes when data is missing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from maestro.analysis import figures as F
+
+S = 1_000_000_000  # ns per second
+
+
+def _runs(simulated: bool = True) -> pd.DataFrame:
+    rows = []
+    for i, (inst, model, tools, judgement, cpu, rss_mb, dur, cost) in enumerate([
+        ("crag", "m1", True, "correct", 10.0, 100.0, 1.0, 0.001),
+        ("crag", "m1", False, "wrong", 20.0, 110.0, 2.0, 0.002),
+        ("crag", "m2", True, "correct", 30.0, 120.0, 3.0, 0.003),
+        ("lats", "m1", True, "wrong", 40.0, 300.0, 4.0, 0.004),
+        ("lats", "m2", False, "correct", 50.0, 310.0, 5.0, 0.005),
+    ]):
+        rows.append({"run_id": f"r{i}", "instance": inst, "framework": "langgraph", "model": model,
+                     "backend": f"sim/{model}", "tools_enabled": tools, "repeat": 0, "task_id": "t1",
+                     "status": "success", "judgement": judgement, "simulated": simulated, "cpu_mean": cpu,
+                     "rss_peak_mb": rss_mb, "duration_s": dur, "cost_usd": cost, "llm_request_bytes": 1000 * (i + 1),
+                     "llm_response_bytes": 500, "a2a_bytes": 100})
+    return pd.DataFrame(rows)
+
+
+def _span(run_id, sid, parent, span_type, start, end, agent=None, **kw):
+    return {"run_id": run_id, "span_id": sid, "parent_span_id": parent, "span_type": span_type,
+            "name": f"{span_type} {agent or ''}".strip(), "agent": agent, "start_time_ns": int(start * S),
+            "end_time_ns": int(end * S), **kw}
+
+
+def _spans() -> pd.DataFrame:
+    """Run r0 (10 s): agent A 1-5 s with two overlapping LLM calls (2-3, 2.5-4) and a tool
+    call (4-4.5); agent B 6-9 s with one LLM call (6-8); a message A -> B of 300 bytes."""
+    rows = [
+        _span("r0", "root", None, "run", 0, 10),
+        _span("r0", "a", "root", "agent", 1, 5, "A"),
+        _span("r0", "l1", "a", "llm", 2, 3, "A", input_tokens=10, output_tokens=5, input_bytes=800, output_bytes=400,
+              request_model="m1"),
+        _span("r0", "l2", "a", "llm", 2.5, 4, "A", input_tokens=20, output_tokens=5, input_bytes=900, output_bytes=300,
+              request_model="m1"),
+        _span("r0", "t", "a", "tool", 4, 4.5, "A"),
+        _span("r0", "b", "root", "agent", 6, 9, "B"),
+        _span("r0", "l3", "b", "llm", 6, 8, "B", input_tokens=30, output_tokens=10, input_bytes=700, output_bytes=200,
+              request_model="m1"),
+        _span("r0", "m", "b", "message", 6, 6, None, message_source="A", message_target="B", input_bytes=300,
+              output_bytes=0),
+    ]
+    return pd.DataFrame(rows)
+
+
+def _resources() -> pd.DataFrame:
+    return pd.DataFrame({"run_id": "r0", "time_ns": [int(t * S) for t in (0.5, 2.2, 2.7, 5.5, 7.0)],
+                         "cpu_percent": [10.0, 80.0, 90.0, 20.0, 70.0], "rss_bytes": [100 << 20] * 5})
+
+
+def _title(fig: Figure) -> str:
+    return fig._suptitle.get_text().replace("\n", " ") if fig._suptitle else ""
+
+
+def test_delay_breakdown_by_hand():
+    d = F.delay_breakdown(_spans()).set_index("run_id").loc["r0"]
+    # LLM union: 2-4 (overlap counted once) + 6-8 = 4 s; tool 0.5 s; agents 4 + 3 = 7 s
+    assert d["e2e_s"] == pytest.approx(10)
+    assert d["model_s"] == pytest.approx(4)
+    assert d["tool_s"] == pytest.approx(0.5)
+    assert d["agent_s"] == pytest.approx(7 - 4 - 0.5)
+    assert d["handover_s"] == pytest.approx(3)
+    assert d[["agent_s", "model_s", "tool_s", "handover_s"]].sum() == pytest.approx(d["e2e_s"])
+
+
+def test_delay_breakdown_counts_model_calls_outside_agent_spans_as_model_time():
+    # run r1 (4 s): agent 0-1 s, then an LLM call 2-3 s that no agent span covers
+    spans = pd.DataFrame([_span("r1", "root", None, "run", 0, 4), _span("r1", "a", "root", "agent", 0, 1, "A"),
+                          _span("r1", "l", "root", "llm", 2, 3, "A")])
+    d = F.delay_breakdown(spans).iloc[0]
+    assert (d["model_s"], d["agent_s"], d["handover_s"]) == pytest.approx((1, 1, 2))
+
+
+def test_flame_graph_depths_follow_the_parent_chain():
+    s = _spans()
+    depth = dict(zip(s["span_id"], F._depths(s)))
+    assert depth == {"root": 0, "a": 1, "b": 1, "l1": 2, "l2": 2, "t": 2, "l3": 2, "m": 2}
+    fig = F.flame_graph(s, run_id="r0")
+    bars = [p for p in fig.axes[0].patches if isinstance(p, Rectangle) and p.get_width() > 0]
+    assert len(bars) == 7  # every span but the zero-length message
+    assert sorted(round(b.get_width(), 6) for b in bars) == [0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 10.0]
+
+
+def test_pick_run_takes_the_median_duration_success():
+    runs = _runs()
+    assert F.pick_run(runs) == "r2"  # durations 1..5 s: the middle one
+    assert F.pick_run(runs, "r4") == "r4"
+    assert F.pick_run(runs.iloc[0:0]) is None
+
+
+def test_message_sizes_per_pair_heatmap_holds_the_bytes():
+    fig = F.message_sizes(_spans(), _runs())
+    heat = fig.axes[1].images[0].get_array()
+    assert heat.shape == (1, 1) and heat[0, 0] == 300  # one run, one A -> B message of 300 bytes
+    per_agent = fig.axes[0]
+    heights = sorted(round(p.get_height() * 1024) for p in per_agent.patches)
+    # KiB per run: A sent 300, B received 300, A requested 800 + 900, got 400 + 300, B 700 / 200
+    assert heights == sorted([300, 0, 0, 300, 1700, 700, 700, 200])
+
+
+def test_tokens_over_time_totals():
+    fig = F.tokens_over_time(_spans(), run_id="r0")
+    total = fig.axes[1].lines[0].get_ydata()
+    assert list(total) == [15, 40, 80]  # cumulative prompt + completion in end-time order
+
+
+def test_resource_timeseries_compares_cpu_inside_and_outside_llm_calls():
+    fig = F.resource_timeseries(_resources(), _spans(), run_id="r0")
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    # samples at 2.2, 2.7, 7.0 s fall inside LLM calls (80, 90, 70) -> 80 %; 0.5 and 5.5 s -> 15 %
+    assert "mean CPU in LLM calls 80%, outside 15%" in labels
+
+
+def test_similarity_within_bars_are_the_group_means():
+    within = pd.DataFrame({"instance": ["crag", "lats"], "n_runs": [3, 1], "n_pairs": [3, 0],
+                           "jaccard_mean": [0.9, 0.0], "lcs_mean": [0.6, 0.0], "jaccard_median": [1.0, 0.0],
+                           "lcs_median": [0.5, 0.0]})
+    fig = F.similarity_within_figure(within, _runs())
+    ax = fig.axes[0]
+    assert [round(p.get_height(), 6) for p in ax.patches] == [0.9, 0.0, 0.6, 0.0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["crag\nn=3", "lats\nn=1 (n<2)"]
+
+
+def test_similarity_between_long_table_becomes_symmetric_heatmaps():
+    long = pd.DataFrame({"instance": ["crag"] * 3, "group_a": ["m1", "m1", "m2"], "group_b": ["m1", "m2", "m2"],
+                         "lcs_median": [1.0, 0.4, 0.8]})
+    mats = F._as_matrices(long, "lcs")
+    m = mats["crag"]
+    assert m.loc["m2", "m1"] == m.loc["m1", "m2"] == 0.4 and m.loc["m2", "m2"] == 0.8
+    fig = F.similarity_between_figure(long, _runs())
+    assert np.allclose(fig.axes[0].images[0].get_array(), [[1.0, 0.4], [0.4, 0.8]])
+
+
+def test_failure_breakdown_bars_are_percentages_per_model():
+    long = pd.DataFrame({"model": ["m1", "m1", "m2", "m2"], "category": ["empty", "wrong", "empty", "wrong"],
+                         "n": [1, 3, 2, 0], "percent": [25.0, 75.0, 100.0, 0.0]})
+    fig = F.failure_breakdown_figure(long, _runs())
+    widths = {(round(p.get_y() + p.get_height() / 2), round(p.get_width(), 6)) for p in fig.axes[0].patches}
+    assert widths == {(0, 25.0), (0, 75.0), (1, 100.0), (1, 0.0)}
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["m1 (n=4)", "m2 (n=2)"]
+
+
+def test_judge_agreement_long_table_fills_the_diagonal():
+    k = pd.DataFrame({"judge_a": ["j1", "j1", "j2"], "judge_b": ["j2", "j3", "j3"], "kappa": [0.5, -0.2, 0.1]})
+    arr = F.judge_agreement_figure(k, _runs()).axes[0].images[0].get_array()
+    assert np.allclose(arr, [[1, 0.5, -0.2], [0.5, 1, 0.1], [-0.2, 0.1, 1]])
+
+
+def test_resources_by_instance_groups_by_instance_and_framework():
+    fig = F.resources_by_instance(_runs())
+    cpu, mem = fig.axes
+    assert [t.get_text() for t in cpu.get_xticklabels()] == ["crag\n(langgraph)", "lats\n(langgraph)"]
+    # box medians: CPU crag {10,20,30} -> 20, lats {40,50} -> 45; memory from rss_peak_mb
+    def medians(ax):
+        return [ln.get_ydata()[0] for ln in ax.lines if ln.get_gid() == "median"]
+
+    assert medians(cpu) == [20.0, 45.0]
+    assert medians(mem) == [110.0, 305.0]
+
+
+def test_tool_deltas_and_pareto_draw_the_given_rows():
+    deltas = pd.DataFrame({"instance": ["crag", "crag"], "model": ["m1", "m1"], "delta_duration_s": [1.0, 3.0],
+                           "delta_cost_usd": [0.001, 0.002], "delta_accuracy": [1.0, 0.0]})
+    fig = F.tool_deltas(deltas, _runs())
+    assert len(fig.axes) == 3 and not getattr(fig, "placeholder", False)
+    points = pd.DataFrame({"label": ["a", "b", "c"], "cost": [1.0, 2.0, 3.0], "accuracy": [0.5, 0.9, 0.6],
+                           "on_frontier": [True, True, False]})
+    fig = F.pareto_figure(points, _runs())
+    (step,) = [ln for ln in fig.axes[0].lines if ln.get_label() == "Pareto frontier"]
+    assert list(step.get_xdata()) == [1.0, 2.0]
+
+
+def _all_figures(runs, spans, resources, **tables) -> dict[str, Figure]:
+    return {
+        "resources_by_instance": F.resources_by_instance(runs),
+        "resources_by_architecture": F.resources_by_architecture(runs),
+        "message_volume": F.message_volume(runs),
+        "message_sizes": F.message_sizes(spans, runs),
+        "tokens_over_time": F.tokens_over_time(spans, runs, run_id="r0"),
+        "delay_breakdown": F.delay_breakdown_figure(spans, runs),
+        "flame_graph": F.flame_graph(spans, runs, run_id="r0"),
+        "resource_timeseries": F.resource_timeseries(resources, spans, runs, run_id="r0"),
+        "similarity_within": F.similarity_within_figure(tables.get("within"), runs),
+        "similarity_between": F.similarity_between_figure(tables.get("between"), runs),
+        "latency_vs_cost": F.latency_vs_cost(runs),
+        "distributions": F.distributions(runs),
+        "by_model": F.by_model(runs),
+        "tool_deltas": F.tool_deltas(tables.get("deltas"), runs),
+        "pareto": F.pareto_figure(tables.get("pareto"), runs),
+        "failure_breakdown": F.failure_breakdown_figure(tables.get("breakdown"), runs),
+        "judge_agreement": F.judge_agreement_figure(tables.get("kappa"), runs),
+    }
+
+
+@pytest.mark.parametrize("simulated", [True, False], ids=["simulated", "real"])
+def test_every_figure_says_simulated_exactly_when_the_data_is(simulated):
+    figs = _all_figures(_runs(simulated), _spans(), _resources())
+    for name, fig in figs.items():
+        assert ("SIMULATED" in _title(fig)) is simulated, name
+
+
+def test_every_figure_degrades_to_a_placeholder_without_data():
+    empty = pd.DataFrame()
+    figs = _all_figures(empty, empty, empty)
+    for name, fig in figs.items():
+        assert getattr(fig, "placeholder", False), name
+        texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+        assert any(t.startswith("no data for") for t in texts), name
+        fig.savefig(__import__("io").BytesIO(), format="png")  # and it still renders
+
+
+def test_runs_without_resource_columns_give_placeholders_not_errors():
+    runs = _runs().drop(columns=["cpu_mean", "rss_peak_mb"])
+    assert getattr(F.resources_by_instance(runs), "placeholder", False)
+    assert getattr(F.resources_by_architecture(runs), "placeholder", False)
+    assert not getattr(F.latency_vs_cost(runs), "placeholder", False)
+
+
+def test_runs_of_equal_id_in_two_studies_stay_apart():
+    a = _spans().assign(study_id="A")
+    b = _spans().assign(study_id="B")
+    b = b[b["span_type"] != "tool"]  # study B's run has no tool call
+    d = F.delay_breakdown(pd.concat([a, b])).set_index("study_id")
+    assert list(d["run_id"]) == ["r0", "r0"]
+    assert d.loc["A", "tool_s"] == pytest.approx(0.5) and d.loc["B", "tool_s"] == 0
+    runs = _runs().assign(study_id="B").iloc[[0]].assign(run_id="r0")
+    fig = F.flame_graph(pd.concat([a, b]), runs)
+    bars = [p for p in fig.axes[0].patches if isinstance(p, Rectangle) and p.get_width() > 0]
+    assert len(bars) == 6  # study B's spans only: no tool bar
+
+
+def test_report_of_a_study_without_runs_is_all_placeholders(layout, tmp_path):
+    from maestro import semconv as sc
+    from maestro.analysis.report import FIGURES, write_report
+    from maestro.store import atomic_write_json
+
+    atomic_write_json({"format": "maestro.study", "schema_version": sc.SCHEMA_VERSION, "study_id": layout.study_id,
+                       "simulated": True, "maestro_version": "0.1.0"}, layout.study_json)
+    result = write_report(layout.root, tmp_path / "rep")
+    assert result.problems == []
+    assert result.placeholders == [spec.name for spec in FIGURES]
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in result.figures)
+    text = result.html.read_text()
+    assert "SIMULATED" in text and text.count("(no data in this study)") == len(FIGURES)

@@ -1,0 +1,40 @@
+"""The runs the conformance suite checks: one small study per case, through the real runner.
+
+Add a case for every instance: ``ConformanceCase(id, instance, backend, tools, options)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["ConformanceCase", "CASES"]
+
+
+@dataclass(frozen=True)
+class ConformanceCase:
+    id: str
+    """pytest id, ``{framework}-{instance}[-variant]``."""
+    instance: str
+    """Instance name in ``maestro.instances.INSTANCE_MODULES``."""
+    backend: str = "sim/strong"
+    """Backend spec of the one run."""
+    tools: bool = True
+    """Tool setting of the run."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """Instance options (``[instance_options.<name>]`` in a study file)."""
+    expects_tools: bool = True
+    """Whether the run must contain at least one ``execute_tool`` span."""
+    expects_edges: bool = True
+    """Whether the run must contain agent-to-agent message edges."""
+
+
+CASES: list[ConformanceCase] = [
+    ConformanceCase("langgraph-crag", "crag", tools=True),
+    ConformanceCase("langgraph-crag-tools-off", "crag", tools=False),
+    ConformanceCase("langgraph-plan_execute", "plan_execute", tools=True),
+    ConformanceCase("langgraph-lats", "lats", tools=True),
+    ConformanceCase("langgraph-tot", "tot", tools=False, expects_tools=False),
+    ConformanceCase("autogen-travel_planning", "travel_planning", tools=False, expects_tools=False),
+    ConformanceCase("adk-marketing", "marketing", tools=True),
+]
