@@ -1,5 +1,5 @@
 # Two commands do everything on a fresh machine (python3 and make are all they assume):
-#   make demo   create .venv, install, run the demo study on the simulated backend
+#   make demo   create .venv, install, run the demo study on the simulated backend, write its report
 #   make test   create .venv, install, run the tests
 PYTHON ?= python3
 VENV   := .venv
@@ -20,6 +20,7 @@ install: $(STAMP)
 
 demo: install
 	$(BIN)/maestro study run studies/demo.toml
+	$(BIN)/maestro report traces/demo
 
 test: install
 	$(BIN)/python -m pytest -q

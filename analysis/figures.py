@@ -242,22 +242,37 @@ def delay_breakdown(spans: pd.DataFrame) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- resources (fig 4, 5, 6)
 
+def _box_pair(groups: list[tuple[str, pd.DataFrame]], figsize: tuple[float, float], shape: tuple[int, int],
+              first: tuple[str, str], second: tuple[str, str]) -> Figure:
+    """Two box panels over the same groups, side by side (``shape`` (1, 2)) or stacked
+    ((2, 1)); ``first`` and ``second`` are each panel's (column, y label)."""
+    fig = _new(figsize)
+    for ax, (column, ylabel) in zip(fig.subplots(*shape), (first, second)):
+        _boxes(ax, [(k, g[column]) for k, g in groups], ylabel)
+    return fig
+
+
+def _resource_runs(runs: pd.DataFrame) -> pd.DataFrame | None:
+    """``runs`` with a ``_rss`` column (peak memory, MB), or None without resource samples."""
+    if _empty(runs, "instance", "cpu_mean") or _rss_mb(runs) is None or runs["cpu_mean"].notna().sum() == 0:
+        return None
+    return runs.assign(_rss=_rss_mb(runs))
+
+
 def resources_by_instance(runs: pd.DataFrame) -> Figure:
     """Figure 4: per-run mean CPU and peak memory, one box per MAS instance (framework noted)."""
     title = "CPU and memory per run, by MAS instance (fig. 4)"
     sim = is_simulated(runs)
-    if _empty(runs, "instance", "cpu_mean") or _rss_mb(runs) is None or runs["cpu_mean"].notna().sum() == 0:
+    runs = _resource_runs(runs)
+    if runs is None:
         return placeholder(title, "resource samples (cpu_mean / peak memory)", sim)
-    runs = runs.assign(_rss=_rss_mb(runs))
     if "framework" in runs.columns:
         runs["_inst"] = runs["instance"].astype(str) + "\n(" + runs["framework"].astype(str) + ")"
     else:
         runs["_inst"] = runs["instance"].astype(str)
     groups = list(runs.groupby("_inst", sort=True))
-    fig = _new((max(7, 1.6 * len(groups) + 3), 4.2))
-    a, b = fig.subplots(1, 2)
-    _boxes(a, [(k, g["cpu_mean"]) for k, g in groups], "mean CPU % per run (100 = one core)")
-    _boxes(b, [(k, g["_rss"]) for k, g in groups], "peak resident memory per run (MB)")
+    fig = _box_pair(groups, (max(7, 1.6 * len(groups) + 3), 4.2), (1, 2),
+                    ("cpu_mean", "mean CPU % per run (100 = one core)"), ("_rss", "peak resident memory per run (MB)"))
     return _finish(fig, title, sim)
 
 
@@ -265,14 +280,12 @@ def resources_by_architecture(runs: pd.DataFrame) -> Figure:
     """Figure 6: mean CPU and peak memory per architecture, split by model and tool setting."""
     title = "CPU and memory by architecture, model and tools (fig. 6)"
     sim = is_simulated(runs)
-    if _empty(runs, "instance", "cpu_mean") or _rss_mb(runs) is None or runs["cpu_mean"].notna().sum() == 0:
+    runs = _resource_runs(runs)
+    if runs is None:
         return placeholder(title, "resource samples (cpu_mean / peak memory)", sim)
-    runs = runs.assign(_rss=_rss_mb(runs))
     cells = _cells(runs, ["instance", "model", "tools_enabled"])
-    fig = _new((max(8, 1.3 * len(cells) + 3), 7))
-    a, b = fig.subplots(2, 1)
-    _boxes(a, [(k, g["cpu_mean"]) for k, g in cells], "mean CPU % per run")
-    _boxes(b, [(k, g["_rss"]) for k, g in cells], "peak memory per run (MB)")
+    fig = _box_pair(cells, (max(8, 1.3 * len(cells) + 3), 7), (2, 1),
+                    ("cpu_mean", "mean CPU % per run"), ("_rss", "peak memory per run (MB)"))
     return _finish(fig, title, sim)
 
 
@@ -288,10 +301,8 @@ def message_volume(runs: pd.DataFrame) -> Figure:
     runs["_kib"] = runs[list(need)].fillna(0).sum(axis=1) / 1024
     runs["_a2a"] = runs["a2a_bytes"].fillna(0) / 1024
     cells = _cells(runs, ["instance", "model", "tools_enabled"])
-    fig = _new((max(8, 1.3 * len(cells) + 3), 7))
-    a, b = fig.subplots(2, 1)
-    _boxes(a, [(k, g["_kib"]) for k, g in cells], "total bytes per run (KiB)")
-    _boxes(b, [(k, g["_a2a"]) for k, g in cells], "agent-to-agent bytes per run (KiB)")
+    fig = _box_pair(cells, (max(8, 1.3 * len(cells) + 3), 7), (2, 1),
+                    ("_kib", "total bytes per run (KiB)"), ("_a2a", "agent-to-agent bytes per run (KiB)"))
     return _finish(fig, title, sim)
 
 

@@ -6,7 +6,7 @@ four AssistantAgents, summary agent says TERMINATE) runs with a zero-latency in-
 of tracing. Every invocation builds a fresh team and runs one task in its own event loop
 (``asyncio.run``), as a study run does. Modes run interleaved in one process: each round
 runs one block of invocations per mode, the block order rotates every round, and the
-table reports medians over rounds (same method as ``benchmarks/overhead.py``).
+table reports medians over rounds (the shared harness ``benchmarks/_harness.py``).
 
 Modes:
   none           build the team, ``asyncio.run(team.run(task=...))``
@@ -22,24 +22,15 @@ invocation of that mode; spans created vs written are maestro's own counts.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
-import statistics
-import sys
-import tempfile
-import time
-from pathlib import Path
 from typing import Any
 
 from autogen_core.models import ChatCompletionClient, CreateResult, ModelInfo, RequestUsage
 
+from _harness import MaestroModes, new_totals, parse_args, print_table, run_rounds, summarise, write_json
 from maestro.adapters.autogen import instrument
-from maestro.collector.export import RunIdentity
-from maestro.collector.telemetry import RunTelemetry
 from maestro.instances.travel_planning import build_team, load_tasks
 from maestro.instances.travel_planning.prompts import SUMMARY_MARKER, TERMINATE
-from maestro.store.layout import StudyLayout
 
 _INFO = ModelInfo(vision=False, function_calling=True, json_output=True, family="unknown", structured_output=False)
 
@@ -87,22 +78,11 @@ class ScriptedClient(ChatCompletionClient):
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rounds", type=int, default=10)
-    ap.add_argument("--block", type=int, default=20, help="team runs per mode per round")
-    ap.add_argument("--json", type=Path)
-    args = ap.parse_args(argv)
+    args = parse_args(__doc__, argv, rounds=10, block=20, block_help="team runs per mode per round")
 
     task = load_tasks()[0].question
     client = ScriptedClient()
-    tmp = Path(tempfile.mkdtemp(prefix="maestro-bench-autogen-"))
-    layout = StudyLayout.for_study(tmp, "bench").create()
-    totals = {m: {"created": 0, "written": 0, "runs": 0} for m in ("none", "maestro", "maestro-block")}
-    run_no = [0]
-
-    def identity(run_id):
-        return RunIdentity(study_id="bench", run_id=run_id, instance="travel_planning", framework="autogen",
-                           backend="sim/strong", simulated=True)
+    maestro = MaestroModes("bench", "travel_planning", "autogen", "maestro-bench-autogen-")
 
     def once(telemetry=None):
         team = build_team(client)
@@ -115,67 +95,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for _ in range(n):
             once()
 
-    def block_maestro(n):
-        for _ in range(n):
-            run_no[0] += 1
-            rid = f"r{run_no[0]}"
-            t = RunTelemetry(identity(rid), layout.spans_file(rid), layout.resources_file(rid), sample_resources=False)
-            t.start()
-            once(t)
-            s = t.finish()
-            totals["maestro"]["created"] += s.spans_created
-            totals["maestro"]["written"] += s.spans_written
-
-    def block_maestro_block(n):
-        run_no[0] += 1
-        rid = f"b{run_no[0]}"
-        t = RunTelemetry(identity(rid), layout.spans_file(rid), layout.resources_file(rid), sample_resources=False)
-        t.start()
-        for _ in range(n):
-            once(t)
-        s = t.finish()
-        totals["maestro-block"]["created"] += s.spans_created - 1  # the block's own root span
-        totals["maestro-block"]["written"] += s.spans_written - 1
-
-    blocks = {"none": block_none, "maestro": block_maestro, "maestro-block": block_maestro_block}
-    order = list(blocks)
-    for fn in blocks.values():  # warm-up, not timed
-        fn(3)
-    for m in totals.values():
-        m.update(created=0, written=0, runs=0)
-
-    per_run: dict[str, list[float]] = {m: [] for m in blocks}
-    for r in range(args.rounds):
-        rot = order[r % len(order):] + order[: r % len(order)]
-        for name in rot:
-            t0 = time.perf_counter()
-            blocks[name](args.block)
-            per_run[name].append((time.perf_counter() - t0) / args.block)
-            totals[name]["runs"] += args.block
-        print(f"round {r + 1}/{args.rounds}: " + ", ".join(f"{m} {per_run[m][-1] * 1e3:.2f} ms" for m in order),
-              file=sys.stderr)
-
-    base = statistics.median(per_run["none"])
-    rows = []
-    for name in order:
-        med = statistics.median(per_run[name])
-        t = totals[name]
-        spans = t["created"] / t["runs"] if t["runs"] and t["created"] else 0.0
-        rows.append({
-            "mode": name, "ms_per_run": med * 1e3, "x_untraced": med / base, "spans_per_run": spans,
-            "us_per_span": ((med - base) / spans * 1e6) if spans else None,
-            "spans_created": t["created"], "spans_written": t["written"],
-            "spans_dropped": t["created"] - t["written"],
-        })
-    print(f"\n{'mode':<15}{'ms/run':>9}{'x none':>8}{'spans/run':>11}{'us/span':>9}{'created':>9}{'written':>9}{'dropped':>9}")
-    for r in rows:
-        us = "-" if r["us_per_span"] is None else f"{r['us_per_span']:.1f}"
-        print(f"{r['mode']:<15}{r['ms_per_run']:>9.2f}{r['x_untraced']:>8.2f}{r['spans_per_run']:>11.1f}{us:>9}"
-              f"{r['spans_created']:>9}{r['spans_written']:>9}{r['spans_dropped']:>9}")
+    blocks = {"none": block_none, **maestro.blocks(once)}
+    totals = {**new_totals(["none"]), **maestro.totals}
+    per_run = run_rounds(blocks, totals, args.rounds, args.block)
+    rows = summarise(per_run, totals)
+    print_table(rows)
     result = {"benchmark": "overhead_autogen", "rounds": args.rounds, "block": args.block, "rows": rows}
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2))
+    write_json(args.json, result)
     return result
 
 

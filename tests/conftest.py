@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
+
+# --import-mode=importlib does not put test folders on sys.path: make the shared helper
+# modules in this folder (trace_helpers) importable from every test file.
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
 
 from maestro.collector.export import RunIdentity
 from maestro.collector.telemetry import RunTelemetry

@@ -13,6 +13,7 @@ import json
 import os
 from typing import Any
 
+from maestro.adapters._common import provider_alias
 from maestro.tokens import END_OF_SEQUENCE_TOKENS, count_message_tokens, count_tokens
 
 __all__ = [
@@ -43,11 +44,6 @@ _PROVIDER_BY_CLASS = {
     "google.adk.models.gemma_llm.Gemma": "gcp.gemini",
 }
 
-_LITELLM_PREFIXES = {
-    "openai": "openai", "azure": "azure.ai.openai", "anthropic": "anthropic", "gemini": "gcp.gemini",
-    "vertex_ai": "gcp.vertex_ai", "bedrock": "aws.bedrock", "mistral": "mistral_ai", "groq": "groq",
-    "ollama": "ollama", "deepseek": "deepseek", "xai": "x_ai", "cohere": "cohere",
-}
 
 
 def _get(obj: Any, name: str, default: Any = None) -> Any:
@@ -168,7 +164,7 @@ def provider_name(model: Any, model_string: str | None = None, override: str | N
         return found
     if cls.endswith(".LiteLlm"):
         prefix = (model_string or _get(model, "model", "") or "").split("/", 1)[0]
-        return _LITELLM_PREFIXES.get(prefix, prefix or "unknown")
+        return provider_alias(prefix) if prefix else "unknown"
     return "unknown"
 
 

@@ -39,16 +39,15 @@ instrumentation never changes or breaks the user's agents.
 from __future__ import annotations
 
 import contextvars
-import functools
 import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from google.adk.plugins.base_plugin import BasePlugin
-from opentelemetry.trace import SpanKind
 
 from maestro import semconv as sc
+from maestro.adapters import _common as common
 from maestro.adapters.adk import extract
 from maestro.collector.http import HttpLedger, bind_ledger
 from maestro.collector.telemetry import RunTelemetry, SpanHandle
@@ -66,16 +65,8 @@ _CURRENT_TOOL: contextvars.ContextVar[tuple[SpanHandle, str] | None] = contextva
 tool (``AgentTool``) nest under that tool's span."""
 
 
-def _guarded(fn):
-    @functools.wraps(fn)
-    async def wrapper(self, *args, **kwargs):
-        try:
-            fn(self, *args, **kwargs)
-        except Exception:  # instrumentation must never break the user's agents
-            log.exception("maestro adk callback %s failed", fn.__name__)
-        return None  # never alter ADK's flow
-
-    return wrapper
+_guarded = common.guarded_async("maestro adk callback", log)
+"""Every plugin hook is a coroutine that logs a failure and returns None (never alters ADK's flow)."""
 
 
 @dataclass
@@ -189,12 +180,8 @@ class MaestroAdkPlugin(BasePlugin):
             via, parent = "again", inv.parent
             source, nbytes = (last if last is not None else (inv.caller, 0))
         inv.started = True
-        attrs = {
-            sc.GEN_AI_OPERATION_NAME: sc.Operation.INVOKE_AGENT.value,
-            sc.MAESTRO_SPAN_TYPE: sc.SpanType.AGENT.value,
-            sc.GEN_AI_AGENT_NAME: name,
-            sc.GCP_VERTEX_AGENT_INVOCATION_ID: inv_id,
-        }
+        attrs = common.agent_attributes(name)
+        attrs[sc.GCP_VERTEX_AGENT_INVOCATION_ID] = inv_id
         desc = getattr(agent, "description", None)
         if desc:
             attrs[sc.GEN_AI_AGENT_DESCRIPTION] = str(desc)[:500]
@@ -210,8 +197,7 @@ class MaestroAdkPlugin(BasePlugin):
         inv.open = {k: v for k, v in inv.open.items() if v is not turn}
         attrs = {sc.COMMUNICATION_OUTPUT_MESSAGE_SIZE_BYTES: turn.output_bytes}
         if error is not None:
-            attrs[sc.AGENT_FAILURE_CATEGORY] = sc.FailureCategory.SYSTEM.value
-            attrs[sc.AGENT_FAILURE_REASON] = error.split(":", 1)[0]
+            attrs.update(common.failure_attributes(sc.FailureCategory.SYSTEM, error.split(":", 1)[0]))
         self.t.end_span(turn.handle, attrs, error=error)
 
     @_guarded
@@ -232,7 +218,7 @@ class MaestroAdkPlugin(BasePlugin):
         inv = self._inv.get(inv_id)
         turn = self._find(inv, name, branch) if inv is not None else None
         if turn is not None:
-            self._end_turn(inv, turn, error=f"{type(error).__name__}: {error}")
+            self._end_turn(inv, turn, error=common.error_text(error))
 
     # -- events: outputs, hand-overs, final answers --------------------------------------
     @_guarded
@@ -267,7 +253,7 @@ class MaestroAdkPlugin(BasePlugin):
             return
         for key in [k for k in self._llm if k[0] == inv_id]:
             handle, ledger, _ = self._llm.pop(key)
-            self.t.end_span(handle, self._ledger_attrs(ledger), error=error or "model call did not complete")
+            self.t.end_span(handle, common.ledger_attributes(ledger), error=error or "model call did not complete")
         for turn in sorted(inv.open.values(), key=lambda t: -t.handle.start_ns):  # children first
             self._end_turn(inv, turn, error=error)
         if inv.pending_transfer is not None:  # the target never started
@@ -284,39 +270,22 @@ class MaestroAdkPlugin(BasePlugin):
 
     @_guarded
     def on_run_error_callback(self, *, invocation_context, error):
-        self._close_invocation(invocation_context.invocation_id, f"{type(error).__name__}: {error}")
+        self._close_invocation(invocation_context.invocation_id, common.error_text(error))
 
     # -- models ------------------------------------------------------------------------
-    @staticmethod
-    def _ledger_attrs(ledger: HttpLedger) -> dict[str, Any]:
-        return {
-            sc.COMMUNICATION_INPUT_MESSAGE_SIZE_BYTES: ledger.request_bytes,
-            sc.COMMUNICATION_OUTPUT_MESSAGE_SIZE_BYTES: ledger.response_bytes,
-            sc.COMMUNICATION_TOTAL_MESSAGE_SIZE_BYTES: ledger.request_bytes + ledger.response_bytes,
-            sc.MAESTRO_HTTP_ATTEMPTS: ledger.attempts,
-            sc.MAESTRO_HTTP_STATUS_CODES: list(ledger.status_codes),
-        }
-
     @_guarded
     def before_model_callback(self, *, callback_context, llm_request):
         key = self._ids(callback_context)
         stale = self._llm.pop(key, None)
         if stale is not None:  # a previous call of this agent never reported back
-            self.t.end_span(stale[0], self._ledger_attrs(stale[1]), error="superseded by a new model call")
+            self.t.end_span(stale[0], common.ledger_attributes(stale[1]), error="superseded by a new model call")
         ic = getattr(callback_context, "_invocation_context", None)
         try:
             model_obj = getattr(getattr(ic, "agent", None), "canonical_model", None)
         except Exception:
             model_obj = None
         model = extract.model_name(llm_request, model_obj)
-        attrs = {
-            sc.GEN_AI_OPERATION_NAME: sc.Operation.CHAT.value,
-            sc.MAESTRO_SPAN_TYPE: sc.SpanType.LLM.value,
-            sc.GEN_AI_REQUEST_MODEL: model,
-            sc.GEN_AI_PROVIDER_NAME: extract.provider_name(model_obj, model, self.provider),
-            sc.GEN_AI_AGENT_NAME: key[2],
-            sc.COMMUNICATION_IS_IN_PROCESS_CALL: False,
-        }
+        attrs = common.llm_attributes(model, extract.provider_name(model_obj, model, self.provider), key[2])
         max_tokens = extract.max_output_tokens(llm_request)
         if max_tokens:
             attrs[sc.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
@@ -328,11 +297,9 @@ class MaestroAdkPlugin(BasePlugin):
         inv = self._inv.get(key[0])
         turn = self._find(inv, key[2], key[1]) if inv is not None else None
         parent = turn.handle if turn is not None else (inv.parent if inv is not None else None)
-        handle = self.t.start_span(f"chat {model}", attrs, parent, SpanKind.CLIENT)
-        ledger = HttpLedger()
         # ADK awaits this callback in the task that then makes the HTTP call, so the
-        # binding is seen by the genai client's transport.
-        bind_ledger(ledger)
+        # ledger binding is seen by the genai client's transport.
+        handle, ledger = common.start_llm_span(self.t, model, attrs, parent)
         self._llm[key] = (handle, ledger, llm_request)
 
     @_guarded
@@ -345,19 +312,10 @@ class MaestroAdkPlugin(BasePlugin):
             return
         handle, ledger, llm_request = entry
         bind_ledger(None)
-        attrs = self._ledger_attrs(ledger)
-        usage = extract.usage_of(getattr(llm_response, "usage_metadata", None))
-        if usage is None:
-            usage = extract.estimate_usage(llm_request, getattr(llm_response, "content", None))
-            attrs[sc.MAESTRO_USAGE_ESTIMATED] = True
-        (attrs[sc.GEN_AI_USAGE_INPUT_TOKENS], attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS],
-         attrs[sc.GEN_AI_USAGE_TOTAL_TOKENS]) = usage
-        reasons = extract.finish_reasons(llm_response)
-        if reasons:
-            attrs[sc.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
-        version = getattr(llm_response, "model_version", None)
-        if version:
-            attrs[sc.GEN_AI_RESPONSE_MODEL] = version
+        attrs = common.llm_end_attributes(
+            ledger, extract.usage_of(getattr(llm_response, "usage_metadata", None)),
+            lambda: extract.estimate_usage(llm_request, getattr(llm_response, "content", None)),
+            extract.finish_reasons(llm_response), getattr(llm_response, "model_version", None))
         if self.capture:
             content = getattr(llm_response, "content", None)
             attrs[sc.GEN_AI_OUTPUT_MESSAGES] = json.dumps(
@@ -368,8 +326,7 @@ class MaestroAdkPlugin(BasePlugin):
         code = getattr(llm_response, "error_code", None)
         if code:
             error = f"{code}: {getattr(llm_response, 'error_message', '') or ''}".strip()
-            attrs[sc.AGENT_FAILURE_CATEGORY] = sc.FailureCategory.UPSTREAM.value
-            attrs[sc.AGENT_FAILURE_REASON] = str(code)
+            attrs.update(common.failure_attributes(sc.FailureCategory.UPSTREAM, str(code)))
         self.t.end_span(handle, attrs, error=error)
 
     @_guarded
@@ -379,10 +336,7 @@ class MaestroAdkPlugin(BasePlugin):
             return
         handle, ledger, _ = entry
         bind_ledger(None)
-        attrs = self._ledger_attrs(ledger)
-        attrs[sc.AGENT_FAILURE_CATEGORY] = sc.FailureCategory.UPSTREAM.value
-        attrs[sc.AGENT_FAILURE_REASON] = type(error).__name__
-        self.t.end_span(handle, attrs, error=f"{type(error).__name__}: {error}")
+        common.end_failed(self.t, handle, error, sc.FailureCategory.UPSTREAM, common.ledger_attributes(ledger))
 
     # -- tools -------------------------------------------------------------------------
     @staticmethod
@@ -397,17 +351,7 @@ class MaestroAdkPlugin(BasePlugin):
             return  # a hand-over: recorded as a message edge from the event
         call_id = self._call_id(tool_context, tool)
         agent = getattr(tool_context, "agent_name", None)
-        attrs = {
-            sc.GEN_AI_OPERATION_NAME: sc.Operation.EXECUTE_TOOL.value,
-            sc.MAESTRO_SPAN_TYPE: sc.SpanType.TOOL.value,
-            sc.GEN_AI_TOOL_NAME: name,
-            sc.GEN_AI_TOOL_TYPE: "function",
-            sc.GEN_AI_TOOL_CALL_ID: call_id,
-            sc.COMMUNICATION_IS_IN_PROCESS_CALL: True,
-            sc.COMMUNICATION_INPUT_MESSAGE_SIZE_BYTES: extract.json_bytes(tool_args),
-        }
-        if agent:
-            attrs[sc.GEN_AI_AGENT_NAME] = agent
+        attrs = common.tool_attributes(name, call_id, extract.json_bytes(tool_args), agent)
         desc = getattr(tool, "description", None)
         if desc:
             attrs[sc.GEN_AI_TOOL_DESCRIPTION] = str(desc)[:500]
@@ -435,17 +379,16 @@ class MaestroAdkPlugin(BasePlugin):
     @_guarded
     def after_tool_callback(self, *, tool, tool_args, tool_context, result):
         nbytes = extract.json_bytes(result)
-        attrs = {sc.COMMUNICATION_OUTPUT_MESSAGE_SIZE_BYTES: nbytes}
         entry = self._tools.get(self._call_id(tool_context, tool))
         if entry is not None:
-            attrs[sc.COMMUNICATION_TOTAL_MESSAGE_SIZE_BYTES] = (
-                entry[0].attributes.get(sc.COMMUNICATION_INPUT_MESSAGE_SIZE_BYTES, 0) + nbytes)
+            attrs = common.tool_end_attributes(entry[0], nbytes)
+        else:
+            attrs = {sc.COMMUNICATION_OUTPUT_MESSAGE_SIZE_BYTES: nbytes}
         if self.capture:
             attrs[sc.GEN_AI_TOOL_CALL_RESULT] = json.dumps(result, ensure_ascii=False, default=str)
         self._end_tool(tool, tool_context, attrs)
 
     @_guarded
     def on_tool_error_callback(self, *, tool, tool_args, tool_context, error):
-        self._end_tool(tool, tool_context, {sc.AGENT_FAILURE_CATEGORY: sc.FailureCategory.SYSTEM.value,
-                                            sc.AGENT_FAILURE_REASON: type(error).__name__},
-                       error=f"{type(error).__name__}: {error}")
+        self._end_tool(tool, tool_context, common.failure_attributes(sc.FailureCategory.SYSTEM, type(error).__name__),
+                       error=common.error_text(error))

@@ -41,14 +41,12 @@ Nothing here raises into the user's team: bookkeeping errors are logged and skip
 
 from __future__ import annotations
 
-import functools
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from opentelemetry.trace import SpanKind
-
 from maestro import semconv as sc
+from maestro.adapters import _common as common
 from maestro.adapters.autogen import extract
 from maestro.collector.http import HttpLedger, bind_ledger, current_ledger
 from maestro.collector.telemetry import RunTelemetry, SpanHandle
@@ -69,16 +67,7 @@ _HOOK_ATTR = "_maestro_autogen_hook"
 _PAYLOAD_ATTRIBUTE = "message"
 
 
-def _guarded(fn):
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except Exception:  # instrumentation must never break the user's team
-            log.exception("maestro autogen adapter: %s failed", fn.__name__)
-            return None
-
-    return wrapper
+_guarded = common.guarded("maestro autogen adapter:", log)
 
 
 @dataclass
@@ -166,12 +155,8 @@ class Recorder:
     # -- turns ---------------------------------------------------------------------------
     @_guarded
     def begin_turn(self, name: str, messages: Any) -> _Turn | None:
-        attrs = {
-            sc.GEN_AI_OPERATION_NAME: sc.Operation.INVOKE_AGENT.value,
-            sc.MAESTRO_SPAN_TYPE: sc.SpanType.AGENT.value,
-            sc.GEN_AI_AGENT_NAME: name,
-            sc.COMMUNICATION_INPUT_MESSAGE_SIZE_BYTES: sum(self.size(m) for m in messages or ()),
-        }
+        attrs = common.agent_attributes(name)
+        attrs[sc.COMMUNICATION_INPUT_MESSAGE_SIZE_BYTES] = sum(self.size(m) for m in messages or ())
         handle = self.t.start_span(f"invoke_agent {name}", attrs)
         turn = _Turn(handle, name)
         self.turns[name] = turn
@@ -197,16 +182,7 @@ class Recorder:
 
     def _tool_events(self, turn: _Turn, item: Any) -> None:
         for call_id, name, nbytes in extract.tool_calls_of(item):
-            attrs = {
-                sc.GEN_AI_OPERATION_NAME: sc.Operation.EXECUTE_TOOL.value,
-                sc.MAESTRO_SPAN_TYPE: sc.SpanType.TOOL.value,
-                sc.GEN_AI_TOOL_NAME: name,
-                sc.GEN_AI_TOOL_TYPE: "function",
-                sc.GEN_AI_TOOL_CALL_ID: call_id,
-                sc.GEN_AI_AGENT_NAME: turn.name,
-                sc.COMMUNICATION_IS_IN_PROCESS_CALL: True,
-                sc.COMMUNICATION_INPUT_MESSAGE_SIZE_BYTES: nbytes,
-            }
+            attrs = common.tool_attributes(name, call_id, nbytes, turn.name)
             if self.capture:
                 for call in getattr(item, "content", None) or ():
                     if str(getattr(call, "id", "")) == call_id:
@@ -216,17 +192,13 @@ class Recorder:
             handle = turn.tools.pop(call_id, None)
             if handle is None:
                 continue
-            attrs = {
-                sc.COMMUNICATION_OUTPUT_MESSAGE_SIZE_BYTES: nbytes,
-                sc.COMMUNICATION_TOTAL_MESSAGE_SIZE_BYTES: handle.attributes.get(sc.COMMUNICATION_INPUT_MESSAGE_SIZE_BYTES, 0) + nbytes,
-            }
+            attrs = common.tool_end_attributes(handle, nbytes)
             if self.capture:
                 for res in getattr(item, "content", None) or ():
                     if str(getattr(res, "call_id", "")) == call_id:
                         attrs[sc.GEN_AI_TOOL_CALL_RESULT] = str(getattr(res, "content", ""))
             if is_error:
-                attrs[sc.AGENT_FAILURE_CATEGORY] = sc.FailureCategory.SYSTEM.value
-                attrs[sc.AGENT_FAILURE_REASON] = "tool returned an error"
+                attrs.update(common.failure_attributes(sc.FailureCategory.SYSTEM, "tool returned an error"))
             self.t.end_span(handle, attrs, error="tool returned an error" if is_error else None)
 
     @_guarded
@@ -243,9 +215,7 @@ class Recorder:
             self.t.end_span(handle, error="tool call ended without a result")
         turn.tools.clear()
         if error is not None:
-            self.t.end_span(turn.handle, {sc.AGENT_FAILURE_CATEGORY: sc.FailureCategory.SYSTEM.value,
-                                          sc.AGENT_FAILURE_REASON: type(error).__name__},
-                            error=f"{type(error).__name__}: {error}")
+            common.end_failed(self.t, turn.handle, error, sc.FailureCategory.SYSTEM)
             return
         msg = extract.response_message(response)
         nbytes = self.size(msg) if msg is not None else 0
@@ -258,23 +228,12 @@ class Recorder:
     @_guarded
     def llm_start(self, client: Any, owner: str, messages: Any, kwargs: dict) -> _LlmCall | None:
         model = extract.request_model(client)
-        attrs = {
-            sc.GEN_AI_OPERATION_NAME: sc.Operation.CHAT.value,
-            sc.MAESTRO_SPAN_TYPE: sc.SpanType.LLM.value,
-            sc.GEN_AI_REQUEST_MODEL: model,
-            sc.GEN_AI_AGENT_NAME: owner,
-            sc.COMMUNICATION_IS_IN_PROCESS_CALL: False,
-        }
-        provider = extract.provider_of(client, self.provider)
-        if provider:
-            attrs[sc.GEN_AI_PROVIDER_NAME] = provider
+        attrs = common.llm_attributes(model, extract.provider_of(client, self.provider), owner)
         if self.capture:
             attrs[sc.GEN_AI_INPUT_MESSAGES] = extract.messages_for_capture(messages)
         turn = self.turns.get(owner)
-        handle = self.t.start_span(f"chat {model}", attrs, turn.handle if turn else None, SpanKind.CLIENT)
-        ledger = HttpLedger()
         previous = current_ledger()
-        bind_ledger(ledger)
+        handle, ledger = common.start_llm_span(self.t, model, attrs, turn.handle if turn else None)
         return _LlmCall(handle, ledger, previous, messages, kwargs.get("tools"))
 
     @_guarded
@@ -282,28 +241,13 @@ class Recorder:
         if call is None or call.handle.ended:
             return
         bind_ledger(call.previous_ledger)
-        led = call.ledger
-        attrs: dict[str, Any] = {
-            sc.COMMUNICATION_INPUT_MESSAGE_SIZE_BYTES: led.request_bytes,
-            sc.COMMUNICATION_OUTPUT_MESSAGE_SIZE_BYTES: led.response_bytes,
-            sc.COMMUNICATION_TOTAL_MESSAGE_SIZE_BYTES: led.request_bytes + led.response_bytes,
-            sc.MAESTRO_HTTP_ATTEMPTS: led.attempts,
-            sc.MAESTRO_HTTP_STATUS_CODES: list(led.status_codes),
-        }
         if error is not None:
-            attrs[sc.AGENT_FAILURE_CATEGORY] = sc.FailureCategory.UPSTREAM.value
-            attrs[sc.AGENT_FAILURE_REASON] = type(error).__name__
-            self.t.end_span(call.handle, attrs, error=f"{type(error).__name__}: {error}")
+            common.end_failed(self.t, call.handle, error, sc.FailureCategory.UPSTREAM,
+                              common.ledger_attributes(call.ledger))
             return
-        usage = extract.usage_of(result)
-        if usage is None:
-            usage = extract.estimate_usage(call.messages, result, call.tools)
-            attrs[sc.MAESTRO_USAGE_ESTIMATED] = True
-        (attrs[sc.GEN_AI_USAGE_INPUT_TOKENS], attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS],
-         attrs[sc.GEN_AI_USAGE_TOTAL_TOKENS]) = usage
-        reasons = extract.finish_reasons(result)
-        if reasons:
-            attrs[sc.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
+        attrs = common.llm_end_attributes(call.ledger, extract.usage_of(result),
+                                          lambda: extract.estimate_usage(call.messages, result, call.tools),
+                                          extract.finish_reasons(result))
         if self.capture:
             attrs[sc.GEN_AI_OUTPUT_MESSAGES] = extract.result_text(result)
         self.t.end_span(call.handle, attrs)

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from maestro import semconv as sc
+from maestro.adapters._common import provider_alias
 from maestro.tokens import count_message_tokens, count_tokens
 
 __all__ = [
@@ -31,13 +32,6 @@ __all__ = [
     "annotation_attributes",
 ]
 
-_PROVIDERS = {
-    "openai": "openai",
-    "azure": "azure.ai.openai",
-    "google_genai": "gcp.gemini",
-    "google_vertexai": "gcp.vertex_ai",
-    "anthropic": "anthropic",
-}
 
 
 def is_graph_node(metadata: Mapping[str, Any] | None, tags: Sequence[str] | None) -> bool:
@@ -85,7 +79,7 @@ def provider_name(metadata: Mapping[str, Any] | None, default: str | None = None
     if default:
         return default
     raw = (metadata or {}).get("ls_provider")
-    return _PROVIDERS.get(raw, raw) if raw else None
+    return provider_alias(raw) if raw else None
 
 
 def _first_generation(result: Any):

@@ -20,7 +20,6 @@ guarded and logs instead).
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 from dataclasses import dataclass, field
@@ -28,9 +27,9 @@ from typing import Any
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
-from opentelemetry.trace import SpanKind
 
 from maestro import semconv as sc
+from maestro.adapters import _common as common
 from maestro.adapters.langgraph import extract
 from maestro.collector.http import HttpLedger, bind_ledger
 from maestro.collector.telemetry import RunTelemetry, SpanHandle
@@ -42,16 +41,7 @@ log = logging.getLogger(__name__)
 START, END = "__start__", "__end__"
 
 
-def _guarded(fn):
-    @functools.wraps(fn)
-    def wrapper(self, *args, **kwargs):
-        try:
-            return fn(self, *args, **kwargs)
-        except Exception:  # instrumentation must never break the user's graph
-            log.exception("maestro langgraph callback %s failed", fn.__name__)
-            return None
-
-    return wrapper
+_guarded = common.guarded("maestro langgraph callback", log)
 
 
 @dataclass
@@ -145,11 +135,7 @@ class MaestroCallbackHandler(BaseCallbackHandler):
                 scope.prev_nodes = scope.cur_nodes
                 scope.cur_nodes = []
             scope.last_step = step
-        attrs = {
-            sc.GEN_AI_OPERATION_NAME: sc.Operation.INVOKE_AGENT.value,
-            sc.MAESTRO_SPAN_TYPE: sc.SpanType.AGENT.value,
-            sc.GEN_AI_AGENT_NAME: name,
-        }
+        attrs = common.agent_attributes(name)
         if step is not None:
             attrs[sc.MAESTRO_NODE_STEP] = step
         handle = self.t.start_span(f"invoke_agent {name}", attrs, parent)
@@ -186,9 +172,7 @@ class MaestroCallbackHandler(BaseCallbackHandler):
     def on_chain_error(self, error, *, run_id, parent_run_id=None, **kwargs):
         node = self._nodes.pop(run_id, None)
         if node is not None:
-            self.t.end_span(node.handle, {sc.AGENT_FAILURE_CATEGORY: sc.FailureCategory.SYSTEM.value,
-                                          sc.AGENT_FAILURE_REASON: type(error).__name__},
-                            error=f"{type(error).__name__}: {error}")
+            common.end_failed(self.t, node.handle, error, sc.FailureCategory.SYSTEM)
         elif parent_run_id is None and self._graphs.get(run_id) == run_id:
             self._close_graph(run_id, None)
         self._forget(run_id)
@@ -196,27 +180,15 @@ class MaestroCallbackHandler(BaseCallbackHandler):
     # -- models ------------------------------------------------------------------------
     def _start_llm(self, serialized, run_id, parent_run_id, metadata, kwargs, capture_value, messages):
         model = extract.model_name(serialized, kwargs, metadata) or "unknown"
-        attrs = {
-            sc.GEN_AI_OPERATION_NAME: sc.Operation.CHAT.value,
-            sc.MAESTRO_SPAN_TYPE: sc.SpanType.LLM.value,
-            sc.GEN_AI_REQUEST_MODEL: model,
-            sc.COMMUNICATION_IS_IN_PROCESS_CALL: False,
-        }
-        provider = extract.provider_name(metadata, self.provider)
-        if provider:
-            attrs[sc.GEN_AI_PROVIDER_NAME] = provider
         agent = self._agents.get(parent_run_id)
-        if agent:
-            attrs[sc.GEN_AI_AGENT_NAME] = agent
+        attrs = common.llm_attributes(model, extract.provider_name(metadata, self.provider), agent)
         params = kwargs.get("invocation_params") or {}
         max_tokens = params.get("max_tokens") or params.get("max_completion_tokens")
         if max_tokens:
             attrs[sc.GEN_AI_REQUEST_MAX_TOKENS] = int(max_tokens)
         if self.capture and capture_value is not None:
             attrs[sc.GEN_AI_INPUT_MESSAGES] = capture_value
-        handle = self.t.start_span(f"chat {model}", attrs, self._parent(parent_run_id), SpanKind.CLIENT)
-        ledger = HttpLedger()
-        bind_ledger(ledger)
+        handle, ledger = common.start_llm_span(self.t, model, attrs, self._parent(parent_run_id))
         self._llm[run_id] = (handle, ledger, messages)
         self._handles[run_id] = handle
         if agent:
@@ -234,15 +206,6 @@ class MaestroCallbackHandler(BaseCallbackHandler):
             capture = json.dumps([{"role": "user", "content": p} for p in prompts])
         self._start_llm(serialized, run_id, parent_run_id, metadata, kwargs, capture, [[_Prompt(p) for p in prompts]])
 
-    def _llm_attributes(self, ledger: HttpLedger) -> dict[str, Any]:
-        return {
-            sc.COMMUNICATION_INPUT_MESSAGE_SIZE_BYTES: ledger.request_bytes,
-            sc.COMMUNICATION_OUTPUT_MESSAGE_SIZE_BYTES: ledger.response_bytes,
-            sc.COMMUNICATION_TOTAL_MESSAGE_SIZE_BYTES: ledger.request_bytes + ledger.response_bytes,
-            sc.MAESTRO_HTTP_ATTEMPTS: ledger.attempts,
-            sc.MAESTRO_HTTP_STATUS_CODES: list(ledger.status_codes),
-        }
-
     @_guarded
     def on_llm_end(self, response, *, run_id, parent_run_id=None, **kwargs):
         entry = self._llm.pop(run_id, None)
@@ -250,18 +213,9 @@ class MaestroCallbackHandler(BaseCallbackHandler):
             return
         handle, ledger, messages = entry
         bind_ledger(None)
-        attrs = self._llm_attributes(ledger)
-        usage = extract.usage_of(response)
-        if usage is None:
-            usage = extract.estimate_usage(messages, response)
-            attrs[sc.MAESTRO_USAGE_ESTIMATED] = True
-        attrs[sc.GEN_AI_USAGE_INPUT_TOKENS], attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS], attrs[sc.GEN_AI_USAGE_TOTAL_TOKENS] = usage
-        reasons = extract.finish_reasons(response)
-        if reasons:
-            attrs[sc.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
-        model = extract.response_model(response)
-        if model:
-            attrs[sc.GEN_AI_RESPONSE_MODEL] = model
+        attrs = common.llm_end_attributes(ledger, extract.usage_of(response),
+                                          lambda: extract.estimate_usage(messages, response),
+                                          extract.finish_reasons(response), extract.response_model(response))
         if self.capture:
             attrs[sc.GEN_AI_OUTPUT_MESSAGES] = extract.output_text(response)
         self.t.end_span(handle, attrs)
@@ -274,10 +228,7 @@ class MaestroCallbackHandler(BaseCallbackHandler):
             return
         handle, ledger, _ = entry
         bind_ledger(None)
-        attrs = self._llm_attributes(ledger)
-        attrs[sc.AGENT_FAILURE_CATEGORY] = sc.FailureCategory.UPSTREAM.value
-        attrs[sc.AGENT_FAILURE_REASON] = type(error).__name__
-        self.t.end_span(handle, attrs, error=f"{type(error).__name__}: {error}")
+        common.end_failed(self.t, handle, error, sc.FailureCategory.UPSTREAM, common.ledger_attributes(ledger))
         self._forget(run_id)
 
     # -- tools -------------------------------------------------------------------------
@@ -285,21 +236,13 @@ class MaestroCallbackHandler(BaseCallbackHandler):
     def on_tool_start(self, serialized, input_str, *, run_id, parent_run_id=None, tags=None, metadata=None,
                       inputs=None, **kwargs):
         name = (serialized or {}).get("name") or kwargs.get("name") or "tool"
-        attrs = {
-            sc.GEN_AI_OPERATION_NAME: sc.Operation.EXECUTE_TOOL.value,
-            sc.MAESTRO_SPAN_TYPE: sc.SpanType.TOOL.value,
-            sc.GEN_AI_TOOL_NAME: name,
-            sc.GEN_AI_TOOL_TYPE: "function",
-            sc.GEN_AI_TOOL_CALL_ID: str(kwargs.get("tool_call_id") or run_id),
-            sc.COMMUNICATION_IS_IN_PROCESS_CALL: True,
-            sc.COMMUNICATION_INPUT_MESSAGE_SIZE_BYTES: len(str(input_str).encode()),
-        }
+        agent = self._agents.get(parent_run_id)
+        attrs = common.tool_attributes(name, str(kwargs.get("tool_call_id") or run_id), len(str(input_str).encode()),
+                                       agent)
         desc = (serialized or {}).get("description")
         if desc:
             attrs[sc.GEN_AI_TOOL_DESCRIPTION] = str(desc)[:500]
-        agent = self._agents.get(parent_run_id)
         if agent:
-            attrs[sc.GEN_AI_AGENT_NAME] = agent
             self._agents[run_id] = agent
         if self.capture:
             attrs[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = str(input_str)
@@ -314,10 +257,7 @@ class MaestroCallbackHandler(BaseCallbackHandler):
             return
         content = getattr(output, "content", output)
         nbytes = extract.serialised_size(content) if not isinstance(content, str) else len(content.encode())
-        attrs = {
-            sc.COMMUNICATION_OUTPUT_MESSAGE_SIZE_BYTES: nbytes,
-            sc.COMMUNICATION_TOTAL_MESSAGE_SIZE_BYTES: handle.attributes.get(sc.COMMUNICATION_INPUT_MESSAGE_SIZE_BYTES, 0) + nbytes,
-        }
+        attrs = common.tool_end_attributes(handle, nbytes)
         if self.capture:
             attrs[sc.GEN_AI_TOOL_CALL_RESULT] = content if isinstance(content, str) else str(extract.to_jsonable(content))
         self.t.end_span(handle, attrs)
@@ -328,9 +268,7 @@ class MaestroCallbackHandler(BaseCallbackHandler):
         handle = self._tools.pop(run_id, None)
         if handle is None:
             return
-        self.t.end_span(handle, {sc.AGENT_FAILURE_CATEGORY: sc.FailureCategory.SYSTEM.value,
-                                 sc.AGENT_FAILURE_REASON: type(error).__name__},
-                        error=f"{type(error).__name__}: {error}")
+        common.end_failed(self.t, handle, error, sc.FailureCategory.SYSTEM)
         self._forget(run_id)
 
     @_guarded

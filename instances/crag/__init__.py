@@ -12,8 +12,7 @@ policies without pulling in the frameworks.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from maestro.instances._common import lazy_exports
 
 from .prompts import (
     GENERATOR_MARKER,
@@ -44,27 +43,18 @@ __all__ = [
     "GENERATOR_SYSTEM",
 ]
 
-_LAZY = {
-    "CragInstance": ".instance",
-    "CRAG_INFO": ".instance",
-    "make_chat_model": ".instance",
-    "build_graph": ".graph",
-    "make_retriever_tool": ".tools",
-    "make_web_search_tool": ".tools",
-}
-
-
-def __getattr__(name: str) -> Any:
-    # PEP 562: resolve framework-dependent names on first use.
-    if name == "INSTANCE":
-        inst = import_module(".instance", __name__).CragInstance()
-        globals()["INSTANCE"] = inst
-        return inst
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "CragInstance": ".instance",
+        "CRAG_INFO": ".instance",
+        "make_chat_model": ".instance",
+        "build_graph": ".graph",
+        "make_retriever_tool": ".tools",
+        "make_web_search_tool": ".tools",
+    },
+    instance=(".instance", "CragInstance"),
+)
+"""PEP 562: framework-dependent names (and ``INSTANCE``) load on first use."""
 
 register_sim_policies()

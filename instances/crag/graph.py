@@ -25,10 +25,12 @@ from __future__ import annotations
 from typing import Any, TypedDict
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.graph import END, START, StateGraph
+
+from maestro.instances._common import message_text
 
 from .prompts import (
     GENERATOR_SYSTEM,
@@ -81,17 +83,6 @@ class CragState(TypedDict, total=False):
     """How many local retrievals ran."""
     generation: str
     """The generator's full reply."""
-
-
-def message_text(msg: BaseMessage | Any) -> str:
-    """A chat reply's text, whether its content is a string or a list of parts."""
-    content = getattr(msg, "content", msg)
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = [p if isinstance(p, str) else p.get("text", "") for p in content if isinstance(p, (str, dict))]
-        return "".join(parts)
-    return "" if content is None else str(content)
 
 
 def build_graph(

@@ -17,8 +17,8 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_openai import ChatOpenAI
-from langgraph.errors import GraphRecursionError
 
+from maestro.instances._common import answer_result, invoke_graph, make_chat_openai
 from maestro.instances.base import InstanceInfo, JudgeResult, RunContext, Task, TaskResult
 from maestro.instances.qa_world import load_tasks
 from maestro.instances.qa_world import scoring
@@ -47,19 +47,9 @@ CRAG_INFO = InstanceInfo(
 
 
 def make_chat_model(ctx: RunContext) -> ChatOpenAI:
-    """The run's chat model: ChatOpenAI against ``ctx.endpoint``."""
-    opts = ctx.options
-    return ChatOpenAI(
-        base_url=ctx.endpoint.base_url,
-        api_key=ctx.endpoint.api_key,
-        model=ctx.endpoint.model,
-        max_tokens=ctx.max_tokens,
-        # A custom base_url turns streamed usage off unless asked for explicitly.
-        stream_usage=True,
-        temperature=float(opts.get("temperature", 0.0)),
-        max_retries=int(opts.get("max_retries", 3)),
-        timeout=min(float(ctx.timeout_s), float(opts.get("request_timeout_s", 120.0))),
-    )
+    """The run's chat model: ChatOpenAI against ``ctx.endpoint`` (options ``temperature``,
+    ``max_retries``, ``request_timeout_s``; see ``_common.client_settings``)."""
+    return make_chat_openai(ctx)
 
 
 class CragInstance:
@@ -86,15 +76,10 @@ class CragInstance:
     def run(self, app: Any, task: Task, ctx: RunContext) -> TaskResult:
         """Answer one task. Model/HTTP errors propagate (the runner records them)."""
         limit = int(ctx.options.get("recursion_limit", 40))
-        try:
-            state = app.invoke({"question": task.question}, config={"recursion_limit": limit})
-        except GraphRecursionError as e:
-            return TaskResult(answer=None, outcome="failure", reason=f"recursion limit {limit} reached: {e}")
-        generation = (state or {}).get("generation") or ""
-        answer = extract_answer(generation)
-        if not answer:
-            return TaskResult(answer="", outcome="failure", reason="empty answer from generate")
-        return TaskResult(answer=answer, outcome="success")
+        state, failed = invoke_graph(app, {"question": task.question}, limit)
+        if failed:
+            return failed
+        return answer_result(extract_answer(state.get("generation") or ""), "empty answer from generate")
 
     def judge(self, task: Task, answer: str | None) -> JudgeResult:
         """qa_world's judge: exact match, or the gold as a span of a short answer."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from maestro.instances.qa_world.prompt_text import question_line, section
 
 __all__ = [
     "GRADER_MARKER",
@@ -91,39 +92,20 @@ def format_generator_input(question: str, docs: list[dict[str, Any]]) -> str:
     return f"Question: {question}\n\nDocuments:\n{body}\n\nAnswer the question."
 
 
-_Q_LINE = re.compile(r"^Question:[ \t]*(.*)$", re.MULTILINE)
-
-
-def _question(text: str) -> str:
-    m = _Q_LINE.search(text)
-    return m.group(1).strip() if m else ""
-
-
-def _section(text: str, header: str, footer_prefix: str) -> str:
-    start = text.find(header)
-    if start < 0:
-        return ""
-    body = text[start + len(header):]
-    end = body.rfind("\n\n" + footer_prefix)
-    if end >= 0:
-        body = body[:end]
-    body = body.strip()
-    return "" if body == "(none)" else body
-
 
 def parse_grader_input(text: str) -> tuple[str, str]:
     """``(question, document text)`` from a grader user message."""
-    return _question(text), _section(text, "Document:\n", "Is this document relevant")
+    return question_line(text), section(text, "Document:\n", "\n\nIs this document relevant", last_footer=True)
 
 
 def parse_rewriter_input(text: str) -> tuple[str, str]:
     """``(question, notes text)`` from a rewriter user message."""
-    return _question(text), _section(text, "Notes found so far:\n", "Write the improved")
+    return question_line(text), section(text, "Notes found so far:\n", "\n\nWrite the improved", last_footer=True)
 
 
 def parse_generator_input(text: str) -> tuple[str, str]:
     """``(question, documents text)`` from a generator user message."""
-    return _question(text), _section(text, "Documents:\n", "Answer the question.")
+    return question_line(text), section(text, "Documents:\n", "\n\nAnswer the question.", last_footer=True)
 
 
 _WORD = re.compile(r"[A-Za-z]+")

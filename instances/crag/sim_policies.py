@@ -31,17 +31,19 @@ import json
 import re
 from dataclasses import dataclass
 
-from maestro.instances.qa_world import (
-    HOP_KINDS,
-    build_world,
-    contains_span,
-    find_question,
-    lookup_question,
-    normalize_answer,
-)
+from maestro.instances.qa_world import build_world, contains_span
 from maestro.instances.qa_world.lookup import KnownQuestion, answer_in_context
+from maestro.instances.qa_world.policy_kit import (
+    content_words,
+    hop_question,
+    keyword_query,
+    known_question,
+    pick_confusion,
+    resolved_hops,
+)
 from maestro.instances.qa_world.retriever import STOPWORDS
-from maestro.sim.policy import PolicyContext, SimReply, SimRequest, register_policy
+from maestro.instances.sim_kit import MarkerPolicy, clamp, pad, register_policies
+from maestro.sim.policy import PolicyContext, SimReply, SimRequest
 
 from .prompts import (
     GENERATOR_MARKER,
@@ -84,19 +86,6 @@ _VAGUE = {
 _VAGUE_DEFAULT = "The documents point in that direction, but the exact name is not clear from them."
 
 
-def _clamp(p: float) -> float:
-    return max(0.0, min(1.0, p))
-
-
-def _known(question: str) -> KnownQuestion | None:
-    return lookup_question(question) or find_question(question)
-
-
-def _content_words(text: str) -> list[str]:
-    words = re.findall(r"[A-Za-z0-9]+", text)
-    return [w for w in words if w.lower() not in STOPWORDS]
-
-
 def doc_is_relevant(question: str, doc_text: str) -> bool:
     """Ground truth for the grader: does ``doc_text`` help answer ``question``?
 
@@ -104,14 +93,14 @@ def doc_is_relevant(question: str, doc_text: str) -> bool:
     gold: it contains the gold. Unknown questions: at least two content words, and at least
     40 % of the question's, appear in the document.
     """
-    kq = _known(question)
+    kq = known_question(question)
     if kq is not None and kq.question is not None and kq.world is not None:
         names = [kq.world.name(e) for e in kq.question.path[1:]]
         return any(contains_span(doc_text, n) for n in names)
     if kq is not None and kq.golds():
         return any(contains_span(doc_text, g) for g in kq.golds())
-    q = {w.lower() for w in _content_words(question)}
-    d = {w.lower() for w in _content_words(doc_text)}
+    q = {w.lower() for w in content_words(question)}
+    d = {w.lower() for w in content_words(doc_text)}
     overlap = len(q & d)
     return overlap >= 2 and overlap >= 0.4 * len(q)
 
@@ -129,28 +118,11 @@ def unresolved_hop_query(kq: KnownQuestion, notes: str) -> str:
     notes. When every hop is resolved, the last hop is asked again.
     """
     assert kq.question is not None and kq.world is not None
-    q, w = kq.question, kq.world
-    i = 0
-    while i < q.hops - 1 and contains_span(notes, w.name(q.path[i + 1])):
-        i += 1
-    return HOP_KINDS[q.hop_kinds[i]].question.format(s=w.name(q.path[i]))
+    return hop_question(kq, resolved_hops(kq, notes))  # clamped to the last hop
 
 
 @dataclass(frozen=True)
-class _MarkerPolicy:
-    """Matches requests whose system prompt contains ``marker``."""
-
-    name: str
-    """Unique policy name."""
-    marker: str
-    """The role's marker sentence."""
-
-    def matches(self, request: SimRequest) -> bool:
-        return self.marker in request.system
-
-
-@dataclass(frozen=True)
-class GraderPolicy(_MarkerPolicy):
+class GraderPolicy(MarkerPolicy):
     """Grades one document yes/no (see the module docstring for the probabilities)."""
 
     name: str = "crag.grader"
@@ -158,7 +130,7 @@ class GraderPolicy(_MarkerPolicy):
 
     def respond(self, request: SimRequest, ctx: PolicyContext) -> SimReply:
         question, doc = parse_grader_input(request.last_user)
-        kq = _known(question)
+        kq = known_question(question)
         miss = 1.0 - ctx.accuracy
         if doc_is_relevant(question, doc):
             scale = float(ctx.extra.get("crag_false_reject_scale", 1.0))
@@ -168,7 +140,7 @@ class GraderPolicy(_MarkerPolicy):
             p_yes = scale * (1.0 - ctx.strictness) * miss * 0.5
             if _mentions_subject(kq, doc):
                 p_yes = min(0.9, 2 * p_yes)
-        word = "yes" if ctx.rng.random() < _clamp(p_yes) else "no"
+        word = "yes" if ctx.rng.random() < clamp(p_yes) else "no"
         if request.response_schema:
             # Structured output: fill the schema's first property (e.g. binary_score).
             props = list((request.response_schema.get("properties") or {"binary_score": {}}).keys())
@@ -181,7 +153,7 @@ class GraderPolicy(_MarkerPolicy):
 
 
 @dataclass(frozen=True)
-class RewriterPolicy(_MarkerPolicy):
+class RewriterPolicy(MarkerPolicy):
     """Rewrites the question into a search query aimed at the missing hop."""
 
     name: str = "crag.rewriter"
@@ -189,12 +161,12 @@ class RewriterPolicy(_MarkerPolicy):
 
     def respond(self, request: SimRequest, ctx: PolicyContext) -> SimReply:
         question, notes = parse_rewriter_input(request.last_user)
-        kq = _known(question)
+        kq = known_question(question)
         rng = ctx.rng
         if kq is not None and kq.question is not None and rng.random() < ctx.accuracy:
             query = unresolved_hop_query(kq, notes)
         else:
-            kw = " ".join(_content_words(question)) or question
+            kw = keyword_query(question)
             query = rng.choice((kw, f"{kw} facts", f"information about {kw}"))
         if ctx.verbosity >= 2.0:
             text = f"Improved question: {query}"
@@ -205,7 +177,7 @@ class RewriterPolicy(_MarkerPolicy):
 
 
 @dataclass(frozen=True)
-class GeneratorPolicy(_MarkerPolicy):
+class GeneratorPolicy(MarkerPolicy):
     """Answers from the documents, right or wrong as accuracy and failure_mix say."""
 
     name: str = "crag.generator"
@@ -215,7 +187,7 @@ class GeneratorPolicy(_MarkerPolicy):
         question, docs = parse_generator_input(request.last_user)
         rng = ctx.rng
         gold, found = answer_in_context(question, docs)
-        kq = _known(question)
+        kq = known_question(question)
         if gold is None:
             # Unknown question: a "model" can still pick the most salient new name.
             guess = _salient_name(question, docs)
@@ -235,9 +207,7 @@ class GeneratorPolicy(_MarkerPolicy):
 
 def _render(answer_line: str, first: str | None, rng, verbosity: float) -> str:
     """The answer line, then justification sentences in proportion to verbosity."""
-    n_extra = min(30, max(0, round((verbosity - 1.0) * 3)))
-    sentences = ([first] if first and n_extra else []) + [rng.choice(_PADDING) for _ in range(n_extra)]
-    return answer_line if not sentences else answer_line + "\n" + " ".join(sentences)
+    return pad(answer_line, rng, verbosity, _PADDING, cap=30, first=first)
 
 
 _DOC_NUMBER = re.compile(r"^\[\d+\]\s*")
@@ -270,12 +240,7 @@ def _wrong_entity(kq: KnownQuestion | None, gold: str | None, question: str, doc
     world = kq.world if kq is not None and kq.world is not None else build_world()
     ent = world.entity_by_name(gold) if gold else None
     if ent is not None:
-        pool = sorted(e.name for e in world.of_type(ent.etype) if e.name != ent.name)
-        padded = f" {normalize_answer(docs)} "  # normalise once, then test every name
-        in_docs = [n for n in pool if f" {normalize_answer(n)} " in padded]
-        if in_docs and rng.random() < 0.5:
-            return rng.choice(in_docs)
-        return rng.choice(pool)
+        return pick_confusion(sorted(e.name for e in world.of_type(ent.etype) if e.name != ent.name), rng, docs)
     # Gold is not a world entity (user task or unknown question): any other name will do.
     names = [m.group(0) for m in _NAME.finditer(docs)]
     names = [n for n in names if not (gold and contains_span(n, gold)) and not contains_span(question, n)
@@ -291,5 +256,4 @@ POLICIES = (GraderPolicy(), RewriterPolicy(), GeneratorPolicy())
 
 def register_sim_policies() -> None:
     """Register CRAG's policies with the simulated service (idempotent: same names replace)."""
-    for p in POLICIES:
-        register_policy(p)
+    register_policies(POLICIES)

@@ -10,8 +10,7 @@ access. The tree logic (``tree``) is framework-free.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from maestro.instances._common import lazy_exports
 
 from .prompts import EXPAND_MARKER, REFLECT_MARKER
 from .sim_policies import register_sim_policies
@@ -20,20 +19,11 @@ from .tree import SearchNode, backpropagate, select, uct
 __all__ = ["INSTANCE", "LatsInstance", "LATS_INFO", "build_graph", "register_sim_policies", "EXPAND_MARKER",
            "REFLECT_MARKER", "SearchNode", "uct", "select", "backpropagate"]
 
-_LAZY = {"LatsInstance": ".instance", "LATS_INFO": ".instance", "build_graph": ".graph"}
-
-
-def __getattr__(name: str) -> Any:
-    # PEP 562: resolve framework-dependent names on first use.
-    if name == "INSTANCE":
-        inst = import_module(".instance", __name__).LatsInstance()
-        globals()["INSTANCE"] = inst
-        return inst
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+__getattr__ = lazy_exports(
+    __name__,
+    {"LatsInstance": ".instance", "LATS_INFO": ".instance", "build_graph": ".graph"},
+    instance=(".instance", "LatsInstance"),
+)
+"""PEP 562: framework-dependent names (and ``INSTANCE``) load on first use."""
 
 register_sim_policies()

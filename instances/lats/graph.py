@@ -35,6 +35,7 @@ from langchain_core.tools import BaseTool
 from langgraph.graph import END, START, StateGraph
 
 from maestro import semconv as sc
+from maestro.instances._common import message_text
 
 from .prompts import (
     EXPAND_SYSTEM,
@@ -75,16 +76,6 @@ class LatsState(TypedDict, total=False):
     """The solved answer, once one is found."""
     done: bool
     """True when the search ended."""
-
-
-def message_text(msg: Any) -> str:
-    """A chat reply's text, whether its content is a string or a list of parts."""
-    content = getattr(msg, "content", msg)
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(p if isinstance(p, str) else str(p.get("text", "")) for p in content if isinstance(p, (str, dict)))
-    return "" if content is None else str(content)
 
 
 def docs_text(content: Any) -> str:

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from langgraph.errors import GraphRecursionError
-
+from maestro.instances._common import answer_result, invoke_graph
 from maestro.instances.base import InstanceInfo, JudgeResult, RunContext, Task, TaskResult
 from maestro.instances.crag.instance import make_chat_model
 from maestro.instances.qa_world import load_tasks, scoring
@@ -68,16 +67,13 @@ class LatsInstance:
         """Answer one task. Model/HTTP errors propagate (the runner records them)."""
         b = _budget(ctx.options)
         limit = int(ctx.options.get("recursion_limit", 4 * b["width"] * b["max_iterations"] + 10))
-        try:
-            state = app.invoke({"question": task.question}, config={"recursion_limit": limit})
-        except GraphRecursionError as e:
-            return TaskResult(answer=None, outcome="failure", reason=f"recursion limit {limit} reached: {e}")
-        answer, node_id = final_answer(state or {})
+        state, failed = invoke_graph(app, {"question": task.question}, limit)
+        if failed:
+            return failed
+        answer, node_id = final_answer(state)
         if answer is None:
             return TaskResult(answer="", outcome="failure", reason="the search found no answer within its budget")
-        if not answer.strip():
-            return TaskResult(answer="", outcome="failure", reason=f"empty answer at node {node_id}")
-        return TaskResult(answer=answer.strip(), outcome="success")
+        return answer_result(answer.strip(), f"empty answer at node {node_id}")
 
     def judge(self, task: Task, answer: str | None) -> JudgeResult:
         """qa_world's judge: exact match, or the gold as a span of a short answer."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from maestro.instances.qa_world.prompt_text import question_line, section
+
 from .tree import SearchNode
 
 __all__ = [
@@ -75,33 +77,16 @@ def format_reflect_input(question: str, steps: list[SearchNode], candidate: Sear
             f"Candidate:\n{render_step(candidate)}\n\nEvaluate the candidate.")
 
 
-_Q_LINE = re.compile(r"^Question:[ \t]*(.*)$", re.MULTILINE)
-
-
-def _question(text: str) -> str:
-    m = _Q_LINE.search(text)
-    return m.group(1).strip() if m else ""
-
-
-def _between(text: str, header: str, footer: str) -> str:
-    start = text.find(header)
-    if start < 0:
-        return ""
-    body = text[start + len(header):]
-    end = body.find(footer)
-    body = (body[:end] if end >= 0 else body).strip()
-    return "" if body == "(none)" else body
-
 
 def parse_expand_input(text: str) -> tuple[str, str]:
     """``(question, trajectory text)`` from an expansion message."""
-    return _question(text), _between(text, "Trajectory so far:\n", "\n\nPropose candidate")
+    return question_line(text), section(text, "Trajectory so far:\n", "\n\nPropose candidate")
 
 
 def parse_reflect_input(text: str) -> tuple[str, str, str]:
     """``(question, trajectory text, candidate text)`` from a reflection message."""
-    return (_question(text), _between(text, "Trajectory so far:\n", "\n\nCandidate:"),
-            _between(text, "Candidate:\n", "\n\nEvaluate the candidate."))
+    return (question_line(text), section(text, "Trajectory so far:\n", "\n\nCandidate:"),
+            section(text, "Candidate:\n", "\n\nEvaluate the candidate."))
 
 
 _SCORE = re.compile(r"score\W*?[:=]\s*(\d+(?:\.\d+)?)", re.IGNORECASE)

@@ -37,7 +37,8 @@ from maestro.instances.qa_world.policy_kit import (
     resolved_hops,
 )
 from maestro.instances.qa_world.scoring import contains_span
-from maestro.sim.policy import PolicyContext, SimReply, SimRequest, SimToolCall, register_policy
+from maestro.instances.sim_kit import MarkerPolicy, pad, register_policies
+from maestro.sim.policy import PolicyContext, SimReply, SimRequest, SimToolCall
 
 from .prompts import EXPAND_MARKER, REFLECT_MARKER, parse_expand_input, parse_reflect_input
 
@@ -52,17 +53,7 @@ _PADDING = (
 
 
 def _pad(text: str, rng, verbosity: float) -> str:
-    n = min(20, max(0, round((verbosity - 1.0) * 3)))
-    return text if n == 0 else text + "\n" + " ".join(rng.choice(_PADDING) for _ in range(n))
-
-
-@dataclass(frozen=True)
-class _MarkerPolicy:
-    name: str
-    marker: str
-
-    def matches(self, request: SimRequest) -> bool:
-        return self.marker in request.system
+    return pad(text, rng, verbosity, _PADDING, cap=20)
 
 
 def _answer_reply(kq: KnownQuestion | None, ctx: PolicyContext, context: str, right: bool) -> SimReply:
@@ -73,7 +64,7 @@ def _answer_reply(kq: KnownQuestion | None, ctx: PolicyContext, context: str, ri
 
 
 @dataclass(frozen=True)
-class ExpandPolicy(_MarkerPolicy):
+class ExpandPolicy(MarkerPolicy):
     """Proposes one candidate action: a search or an answer."""
 
     name: str = "lats.expand"
@@ -116,7 +107,7 @@ _ANSWER_STEP = re.compile(r"^answer:\s*(.*)$", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True)
-class ReflectPolicy(_MarkerPolicy):
+class ReflectPolicy(MarkerPolicy):
     """Scores one candidate (0-10) and says whether an answer is solved."""
 
     name: str = "lats.reflect"
@@ -157,5 +148,4 @@ POLICIES = (ExpandPolicy(), ReflectPolicy())
 
 def register_sim_policies() -> None:
     """Register the policies with the simulated service (idempotent: same names replace)."""
-    for p in POLICIES:
-        register_policy(p)
+    register_policies(POLICIES)

@@ -12,8 +12,7 @@ load on first access.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from maestro.instances._common import lazy_exports
 
 from .judge import deliverables_present, judge
 from .prompts import (
@@ -38,25 +37,16 @@ __all__ = [
     "COORDINATOR", "DOMAIN", "WEBSITE", "STRATEGY", "LOGO", "SPECIALISTS", "SECTION_HEADINGS", "COORDINATOR_MARKER",
 ]
 
-_LAZY = {
-    "MarketingInstance": ".instance",
-    "MARKETING_INFO": ".instance",
-    "make_model": ".instance",
-    "build_agency": ".agents",
-}
-
-
-def __getattr__(name: str) -> Any:
-    # PEP 562: resolve ADK-dependent names on first use.
-    if name == "INSTANCE":
-        inst = import_module(".instance", __name__).MarketingInstance()
-        globals()["INSTANCE"] = inst
-        return inst
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "MarketingInstance": ".instance",
+        "MARKETING_INFO": ".instance",
+        "make_model": ".instance",
+        "build_agency": ".agents",
+    },
+    instance=(".instance", "MarketingInstance"),
+)
+"""PEP 562: framework-dependent names (and ``INSTANCE``) load on first use."""
 
 register_sim_policies()

@@ -24,7 +24,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from maestro.sim.policy import PolicyContext, SimReply, SimRequest, SimToolCall, register_policy
+from maestro.instances.sim_kit import MarkerPolicy, padding_count, register_policies
+from maestro.sim.policy import PolicyContext, SimReply, SimRequest, SimToolCall
 
 from .prompts import (
     COORDINATOR,
@@ -74,7 +75,7 @@ def _fails(ctx: PolicyContext) -> str | None:
 
 
 def _rationale(ctx: PolicyContext) -> list[str]:
-    n = min(len(_RATIONALE), max(0, round((ctx.verbosity - 1.0) * 2)))
+    n = padding_count(ctx.verbosity, cap=len(_RATIONALE), per_unit=2)
     return ctx.rng.sample(_RATIONALE, n) if n else []
 
 
@@ -96,16 +97,7 @@ def _offers(request: SimRequest, name: str) -> bool:
 
 
 @dataclass(frozen=True)
-class _MarkerPolicy:
-    name: str
-    marker: str
-
-    def matches(self, request: SimRequest) -> bool:
-        return self.marker in request.system
-
-
-@dataclass(frozen=True)
-class CoordinatorPolicy(_MarkerPolicy):
+class CoordinatorPolicy(MarkerPolicy):
     """Routes to the next specialist, then assembles the kit (module docstring)."""
 
     name: str = "marketing.coordinator"
@@ -187,7 +179,7 @@ def _tool_result(request: SimRequest, name: str) -> dict | None:
 
 
 @dataclass(frozen=True)
-class SpecialistPolicy(_MarkerPolicy):
+class SpecialistPolicy(MarkerPolicy):
     """Writes one specialist's section and hands back to the coordinator."""
 
     agent: str = DOMAIN
@@ -224,5 +216,4 @@ POLICIES = (
 
 def register_sim_policies() -> None:
     """Register the agency's policies with the simulated service (idempotent)."""
-    for p in POLICIES:
-        register_policy(p)
+    register_policies(POLICIES)

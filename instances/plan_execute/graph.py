@@ -30,6 +30,8 @@ from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.graph import END, START, StateGraph
 
+from maestro.instances._common import message_text
+
 from .prompts import (
     EXECUTOR_SYSTEM,
     PLANNER_SYSTEM,
@@ -66,16 +68,6 @@ class PlanExecuteState(TypedDict, total=False):
     """How many times the replanner revised the plan instead of answering."""
     response: str
     """The final answer (set by the replanner; '' for an explicit empty answer)."""
-
-
-def message_text(msg: BaseMessage | Any) -> str:
-    """A chat reply's text, whether its content is a string or a list of parts."""
-    content = getattr(msg, "content", msg)
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(p if isinstance(p, str) else str(p.get("text", "")) for p in content if isinstance(p, (str, dict)))
-    return "" if content is None else str(content)
 
 
 def strip_result(text: str) -> str:

@@ -20,8 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from langgraph.errors import GraphRecursionError
-
+from maestro.instances._common import answer_result, invoke_graph
 from maestro.instances.base import InstanceInfo, JudgeResult, RunContext, Task, TaskResult
 from maestro.instances.crag.instance import make_chat_model
 from maestro.instances.qa_world import load_tasks, scoring
@@ -75,14 +74,10 @@ class PlanExecuteInstance:
     def run(self, app: Any, task: Task, ctx: RunContext) -> TaskResult:
         """Answer one task. Model/HTTP errors propagate (the runner records them)."""
         limit = int(ctx.options.get("recursion_limit", DEFAULT_RECURSION_LIMIT))
-        try:
-            state = app.invoke({"question": task.question}, config={"recursion_limit": limit})
-        except GraphRecursionError as e:
-            return TaskResult(answer=None, outcome="failure", reason=f"recursion limit {limit} reached: {e}")
-        answer = ((state or {}).get("response") or "").strip()
-        if not answer:
-            return TaskResult(answer="", outcome="failure", reason="empty answer from replanner")
-        return TaskResult(answer=answer, outcome="success")
+        state, failed = invoke_graph(app, {"question": task.question}, limit)
+        if failed:
+            return failed
+        return answer_result((state.get("response") or "").strip(), "empty answer from replanner")
 
     def judge(self, task: Task, answer: str | None) -> JudgeResult:
         """qa_world's judge: exact match, or the gold as a span of a short answer."""

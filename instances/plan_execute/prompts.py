@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from maestro.instances.qa_world.prompt_text import question_line, section
+
 __all__ = [
     "PLANNER_MARKER",
     "EXECUTOR_MARKER",
@@ -98,39 +100,23 @@ def format_replanner_input(question: str, plan: list[str], past: list[tuple[str,
             "\n\nUpdate the plan or give the answer.")
 
 
-_Q_LINE = re.compile(r"^Question:[ \t]*(.*)$", re.MULTILINE)
 _STEP_LINE = re.compile(r"^Current step:[ \t]*(.*)$", re.MULTILINE)
-
-
-def _question(text: str) -> str:
-    m = _Q_LINE.search(text)
-    return m.group(1).strip() if m else ""
-
-
-def _between(text: str, header: str, footer: str) -> str:
-    start = text.find(header)
-    if start < 0:
-        return ""
-    body = text[start + len(header):]
-    end = body.find(footer)
-    body = (body[:end] if end >= 0 else body).strip()
-    return "" if body == "(none)" else body
 
 
 def parse_planner_input(text: str) -> str:
     """The question in a planner message."""
-    return _question(text)
+    return question_line(text)
 
 
 def parse_executor_input(text: str) -> tuple[str, str, str]:
     """``(question, completed-steps text, current step)`` from an executor message."""
     m = _STEP_LINE.search(text)
-    return _question(text), _between(text, "Completed steps:\n", "\n\nCurrent step:"), m.group(1).strip() if m else ""
+    return question_line(text), section(text, "Completed steps:\n", "\n\nCurrent step:"), m.group(1).strip() if m else ""
 
 
 def parse_replanner_input(text: str) -> tuple[str, str]:
     """``(question, completed-steps text)`` from a replanner message."""
-    return _question(text), _between(text, "Completed steps:\n", "\n\nUpdate the plan")
+    return question_line(text), section(text, "Completed steps:\n", "\n\nUpdate the plan")
 
 
 _NUMBERED = re.compile(r"^\s*(?:\d+[.)]|[-*])\s+(.*\S)\s*$")

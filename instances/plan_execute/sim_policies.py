@@ -43,7 +43,8 @@ from maestro.instances.qa_world.policy_kit import (
     resolved_hops,
 )
 from maestro.instances.qa_world.scoring import contains_span
-from maestro.sim.policy import PolicyContext, SimReply, SimRequest, SimToolCall, register_policy
+from maestro.instances.sim_kit import MarkerPolicy, pad, register_policies
+from maestro.sim.policy import PolicyContext, SimReply, SimRequest, SimToolCall
 
 from .prompts import (
     EXECUTOR_MARKER,
@@ -74,21 +75,11 @@ _PADDING = (
 
 
 def _pad(text: str, rng, verbosity: float) -> str:
-    n = min(20, max(0, round((verbosity - 1.0) * 3)))
-    return text if n == 0 else text + "\n" + " ".join(rng.choice(_PADDING) for _ in range(n))
+    return pad(text, rng, verbosity, _PADDING, cap=20)
 
 
 @dataclass(frozen=True)
-class _MarkerPolicy:
-    name: str
-    marker: str
-
-    def matches(self, request: SimRequest) -> bool:
-        return self.marker in request.system
-
-
-@dataclass(frozen=True)
-class PlannerPolicy(_MarkerPolicy):
+class PlannerPolicy(MarkerPolicy):
     """Writes the numbered plan."""
 
     name: str = "plan_execute.planner"
@@ -109,7 +100,7 @@ class PlannerPolicy(_MarkerPolicy):
 
 
 @dataclass(frozen=True)
-class ExecutorPolicy(_MarkerPolicy):
+class ExecutorPolicy(MarkerPolicy):
     """Carries out one step with the search tools (a ReAct loop)."""
 
     name: str = "plan_execute.executor"
@@ -163,7 +154,7 @@ _STEP_RESULT = re.compile(r"^\s*\d+\.\s+(.*)$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
-class ReplannerPolicy(_MarkerPolicy):
+class ReplannerPolicy(MarkerPolicy):
     """Answers, or revises the remaining plan (and sometimes distrusts a right answer)."""
 
     name: str = "plan_execute.replanner"
@@ -209,5 +200,4 @@ POLICIES = (PlannerPolicy(), ExecutorPolicy(), ReplannerPolicy())
 
 def register_sim_policies() -> None:
     """Register the policies with the simulated service (idempotent: same names replace)."""
-    for p in POLICIES:
-        register_policy(p)
+    register_policies(POLICIES)

@@ -1,7 +1,7 @@
 """What simulated-model policies of QA architectures need to know about a question.
 
-Framework-free helpers over the QA world, shared by the policies of Plan-and-Execute and
-LATS (and free for others): find the question a prompt is about, how many of its hops a
+Framework-free helpers over the QA world, shared by the policies of CRAG, Plan-and-Execute
+and LATS (and free for others): find the question a prompt is about, how many of its hops a
 piece of text already resolves, the one-hop question and target of the next hop, and the
 three ways a simulated model answers wrongly (vague, confidently wrong entity, empty).
 Every random choice takes the caller's seeded ``rng``.
@@ -23,8 +23,10 @@ __all__ = [
     "hops_of",
     "hop_question",
     "hop_target",
+    "content_words",
     "keyword_query",
     "vague_line",
+    "pick_confusion",
     "wrong_entity",
     "failure_answer",
 ]
@@ -76,10 +78,14 @@ def hop_target(kq: KnownQuestion, i: int) -> str | None:
 _WORDS = re.compile(r"[A-Za-z0-9]+")
 
 
+def content_words(text: str) -> list[str]:
+    """The words of ``text`` that are not stopwords, in order."""
+    return [w for w in _WORDS.findall(text) if w.lower() not in STOPWORDS]
+
+
 def keyword_query(text: str) -> str:
     """The content words of ``text`` (a lazy search query)."""
-    words = [w for w in _WORDS.findall(text) if w.lower() not in STOPWORDS]
-    return " ".join(words) or text
+    return " ".join(content_words(text)) or text
 
 
 _VAGUE = {
@@ -104,8 +110,13 @@ def wrong_entity(kq: KnownQuestion | None, rng: random.Random, context: str = ""
     gold = kq.gold if kq is not None else None
     ent = world.entity_by_name(gold) if gold else None
     etype = ent.etype if ent is not None else "city"
-    pool = sorted(e.name for e in world.of_type(etype) if e.name != gold)
-    padded = f" {normalize_answer(context)} "
+    return pick_confusion(sorted(e.name for e in world.of_type(etype) if e.name != gold), rng, context)
+
+
+def pick_confusion(pool: list[str], rng: random.Random, context: str = "") -> str:
+    """One name of ``pool``: half the time (one ``rng.random()`` draw, made only when
+    ``context`` names any) one of those ``context`` names, else any (one ``rng.choice``)."""
+    padded = f" {normalize_answer(context)} "  # normalise once, then test every name
     near = [n for n in pool if f" {normalize_answer(n)} " in padded] if context else []
     if near and rng.random() < 0.5:
         return rng.choice(near)

@@ -12,7 +12,7 @@ simulated service uses the world without any framework).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from langchain_core.tools import StructuredTool
 
@@ -27,32 +27,26 @@ WEB_SEARCH_TOOL_NAME = "web_search"
 """Name of the web-search tool."""
 
 
+def _search_tool(search: Callable[..., list[Any]], name: str, k: int, world: World | None,
+                 description: str) -> StructuredTool:
+    """A tool ``name`` taking one ``query`` and returning the top ``k`` hits of ``search``."""
+
+    def run(query: str) -> list[dict[str, Any]]:
+        return [p.as_doc() for p in search(query, k=k, world=world)]
+
+    return StructuredTool.from_function(func=run, name=name, description=description)
+
+
 def make_retriever_tool(k: int = 4, *, world: World | None = None) -> StructuredTool:
     """A tool returning the top ``k`` local-corpus passages for a query."""
-
-    def local_retriever(query: str) -> list[dict[str, Any]]:
-        """Search the team's local knowledge base and return the best matching passages."""
-        return [p.as_doc() for p in retrieve(query, k=k, world=world)]
-
-    return StructuredTool.from_function(
-        func=local_retriever,
-        name=RETRIEVER_TOOL_NAME,
-        description=f"Search the local knowledge base (BM25) and return the top {k} passages for a query.",
-    )
+    return _search_tool(retrieve, RETRIEVER_TOOL_NAME, k, world,
+                        f"Search the local knowledge base (BM25) and return the top {k} passages for a query.")
 
 
 def make_web_search_tool(k: int = 3, *, world: World | None = None) -> StructuredTool:
     """A tool returning the top ``k`` web results for a query (an offline web pool)."""
-
-    def web_search_tool(query: str) -> list[dict[str, Any]]:
-        """Search the web and return the best matching result snippets."""
-        return [p.as_doc() for p in web_search(query, k=k, world=world)]
-
-    return StructuredTool.from_function(
-        func=web_search_tool,
-        name=WEB_SEARCH_TOOL_NAME,
-        description=f"Search the web and return the top {k} result snippets for a query.",
-    )
+    return _search_tool(web_search, WEB_SEARCH_TOOL_NAME, k, world,
+                        f"Search the web and return the top {k} result snippets for a query.")
 
 
 def qa_tools(tools_enabled: bool, *, k: int = 4, web_k: int = 3, world: World | None = None) -> list[StructuredTool]:

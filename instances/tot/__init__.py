@@ -12,8 +12,7 @@ frameworks.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from maestro.instances._common import lazy_exports
 
 from .prompts import EVALUATOR_MARKER, PROPOSER_MARKER, SOLVER_MARKER, extract_answer
 from .puzzles import Puzzle, Verdict, generate_puzzles, solvable, solve, verify
@@ -39,26 +38,17 @@ __all__ = [
     "SOLVER_MARKER",
 ]
 
-_LAZY = {
-    "TotInstance": ".instance",
-    "TOT_INFO": ".instance",
-    "make_chat_model": ".instance",
-    "build_graph": ".graph",
-    "initial_state": ".graph",
-}
-
-
-def __getattr__(name: str) -> Any:
-    # PEP 562: resolve framework-dependent names on first use.
-    if name == "INSTANCE":
-        inst = import_module(".instance", __name__).TotInstance()
-        globals()["INSTANCE"] = inst
-        return inst
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "TotInstance": ".instance",
+        "TOT_INFO": ".instance",
+        "make_chat_model": ".instance",
+        "build_graph": ".graph",
+        "initial_state": ".graph",
+    },
+    instance=(".instance", "TotInstance"),
+)
+"""PEP 562: framework-dependent names (and ``INSTANCE``) load on first use."""
 
 register_sim_policies()

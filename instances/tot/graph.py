@@ -27,9 +27,11 @@ from fractions import Fraction
 from typing import Any, TypedDict
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
+
+from maestro.instances._common import message_text
 
 from .prompts import (
     EVALUATOR_SYSTEM,
@@ -90,16 +92,6 @@ class TotState(TypedDict, total=False):
     """The steps handed to the solver."""
     generation: str
     """The solver's full reply."""
-
-
-def message_text(msg: BaseMessage | Any) -> str:
-    """A chat reply's text, whether its content is a string or a list of parts."""
-    content = getattr(msg, "content", msg)
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(p if isinstance(p, str) else p.get("text", "") for p in content if isinstance(p, (str, dict)))
-    return "" if content is None else str(content)
 
 
 def initial_state(numbers, target) -> TotState:

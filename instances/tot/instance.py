@@ -19,8 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_openai import ChatOpenAI
-from langgraph.errors import GraphRecursionError
 
+from maestro.instances._common import answer_result, invoke_graph, make_chat_openai
 from maestro.instances.base import InstanceInfo, JudgeResult, RunContext, Task, TaskResult
 
 from . import puzzles, sim_policies
@@ -51,18 +51,9 @@ DEFAULT_N_TASKS = 30
 
 
 def make_chat_model(ctx: RunContext) -> ChatOpenAI:
-    """The run's chat model: ChatOpenAI against ``ctx.endpoint``."""
-    opts = ctx.options
-    return ChatOpenAI(
-        base_url=ctx.endpoint.base_url,
-        api_key=ctx.endpoint.api_key,
-        model=ctx.endpoint.model,
-        max_tokens=ctx.max_tokens,
-        stream_usage=True,  # a custom base_url turns streamed usage off unless asked for
-        temperature=float(opts.get("temperature", 0.0)),
-        max_retries=int(opts.get("max_retries_http", 3)),
-        timeout=min(float(ctx.timeout_s), float(opts.get("request_timeout_s", 120.0))),
-    )
+    """The run's chat model: ChatOpenAI against ``ctx.endpoint``. Client retries come from
+    the option ``max_retries_http`` (``max_retries`` counts ToT's re-proposals)."""
+    return make_chat_openai(ctx, retries_option="max_retries_http")
 
 
 def puzzle_task(p: Puzzle) -> Task:
@@ -116,14 +107,10 @@ class TotInstance:
         if not numbers:
             raise ValueError(f"task {task.task_id!r} has no meta['numbers']: not a ToT puzzle task")
         limit = int(ctx.options.get("recursion_limit", 60))
-        try:
-            state = app.invoke(initial_state(numbers, target), config={"recursion_limit": limit})
-        except GraphRecursionError as e:
-            return TaskResult(answer=None, outcome="failure", reason=f"recursion limit {limit} reached: {e}")
-        answer = extract_answer((state or {}).get("generation") or "")
-        if not answer:
-            return TaskResult(answer="", outcome="failure", reason="empty answer from solver")
-        return TaskResult(answer=answer, outcome="success")
+        state, failed = invoke_graph(app, initial_state(numbers, target), limit)
+        if failed:
+            return failed
+        return answer_result(extract_answer(state.get("generation") or ""), "empty answer from solver")
 
     def judge(self, task: Task, answer: str | None) -> JudgeResult:
         """Exact verification: ``correct`` when the expression uses each number once and

@@ -39,6 +39,7 @@ __all__ = [
     "difficulty_of",
     "stratum",
     "build_table",
+    "table_text",
     "make_puzzle",
     "generate_puzzles",
     "load_puzzles",
@@ -251,12 +252,12 @@ def difficulty_of(numbers: Iterable[Fraction | int], target: Fraction | int = DE
 # -- the classic setting, precomputed ---------------------------------------------------------
 
 _TABLE_SETTING = (DEFAULT_TARGET, 1, 13, 4)
-"""(target, lo, hi, size) that ``g24_table.TABLE`` covers."""
+"""(target, lo, hi, size) that the table (``table_text``) covers."""
 _TABLE: dict[tuple[int, ...], tuple[int, int]] | None = None
 
 
 def build_table() -> str:
-    """The text of ``g24_table.TABLE``: every solvable puzzle of the classic setting as
+    """The text of the table (``table_text``): every solvable puzzle of the classic setting as
     ``a.b.c.d:good/all`` (first-step counts), by exhaustive search (about 10 s)."""
     import itertools
 
@@ -270,13 +271,23 @@ def build_table() -> str:
     return " ".join(out)
 
 
+def table_text() -> str:
+    """The precomputed table of the classic setting, package data ``g24_table.txt``: every
+    solvable Game-of-24 puzzle (four numbers from 1 to 13, target 24; 1,362 of the 1,820
+    multisets) as whitespace-separated ``a.b.c.d:good/all`` items = how many of its distinct
+    first steps keep it solvable, of how many. Regenerate it with
+    ``python -m maestro.instances.tot.puzzles > instances/tot/g24_table.txt``
+    (:func:`build_table`); the tests re-derive a sample of entries by search."""
+    from importlib.resources import files
+
+    return files(__package__).joinpath("g24_table.txt").read_text(encoding="utf-8")
+
+
 def _table() -> dict[tuple[int, ...], tuple[int, int]]:
     global _TABLE
     if _TABLE is None:
-        from .g24_table import TABLE
-
         parsed = {}
-        for item in TABLE.split():
+        for item in table_text().split():
             nums, counts = item.split(":")
             good, total = counts.split("/")
             parsed[tuple(int(x) for x in nums.split("."))] = (int(good), int(total))

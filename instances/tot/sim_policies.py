@@ -35,10 +35,13 @@ Every field can be set per profile through ``Profile.extra`` as ``tot_<field>`` 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from fractions import Fraction
+from typing import TypeVar
 
-from maestro.sim.policy import PolicyContext, SimReply, SimRequest, register_policy
+from maestro.instances.sim_kit import MarkerPolicy, clamp, pad, register_policies
+from maestro.sim.policy import PolicyContext, SimReply, SimRequest
 
 from .prompts import (
     EVALUATOR_MARKER,
@@ -51,6 +54,8 @@ from .prompts import (
     parse_solver_input,
 )
 from .puzzles import Move, format_number, moves, solvable, solve
+
+T = TypeVar("T")
 
 __all__ = [
     "TotBehaviour",
@@ -96,10 +101,6 @@ _PERFECT = 1_000
 """A lookahead this large means: always find a useful step when one exists (accuracy 1)."""
 
 
-def _clamp(p: float) -> float:
-    return max(0.0, min(1.0, float(p)))
-
-
 def behaviour_for(ctx: PolicyContext) -> TotBehaviour:
     """The ToT behaviour of the profile in ``ctx`` (overridable by ``tot_<field>`` extras)."""
     fm = ctx.failure_mix
@@ -107,16 +108,16 @@ def behaviour_for(ctx: PolicyContext) -> TotBehaviour:
     u, w, e = fm.underspecified / total, fm.wrong / total, fm.empty / total
     miss = 1.0 - ctx.accuracy
     base = TotBehaviour(
-        p_useful=_clamp(ctx.accuracy),
-        p_arith=_clamp(miss * w),
-        p_invalid=_clamp(miss * u),
-        p_empty=_clamp(miss * e),
-        p_false_reject=_clamp(miss * (0.5 + ctx.strictness)),
-        p_false_accept=_clamp(miss * (1.0 - ctx.strictness) * 0.5),
+        p_useful=clamp(ctx.accuracy),
+        p_arith=clamp(miss * w),
+        p_invalid=clamp(miss * u),
+        p_empty=clamp(miss * e),
+        p_false_reject=clamp(miss * (0.5 + ctx.strictness)),
+        p_false_accept=clamp(miss * (1.0 - ctx.strictness) * 0.5),
         confident=w >= 0.5,
-        p_solver_fail=_clamp(miss / 2),
+        p_solver_fail=clamp(miss / 2),
         p_solver_abstain=1.0 if e >= 0.5 else 0.0,
-        p_solo=_clamp(ctx.accuracy / 5),
+        p_solo=clamp(ctx.accuracy / 5),
         lookahead=1 + round(6 * ctx.accuracy) if ctx.accuracy < 1.0 else _PERFECT,
     )
     over = {}
@@ -124,7 +125,7 @@ def behaviour_for(ctx: PolicyContext) -> TotBehaviour:
         key = f"tot_{f.name}"
         if key in ctx.extra:
             v = ctx.extra[key]
-            over[f.name] = bool(v) if f.name == "confident" else int(v) if f.name == "lookahead" else _clamp(v)
+            over[f.name] = bool(v) if f.name == "confident" else int(v) if f.name == "lookahead" else clamp(v)
     return TotBehaviour(**{**base.__dict__, **over}) if over else base
 
 
@@ -137,17 +138,13 @@ def state_truth(target: Fraction, remaining: list[Fraction]) -> str:
     return "sure" if len(remaining) == 2 else "likely"
 
 
-@dataclass(frozen=True)
-class _MarkerPolicy:
-    """Matches requests whose system prompt contains ``marker``."""
-
-    name: str
-    """Unique policy name."""
-    marker: str
-    """The role's marker sentence."""
-
-    def matches(self, request: SimRequest) -> bool:
-        return self.marker in request.system
+def _parsed(parse: Callable[[str], T], request: SimRequest) -> T | None:
+    """``parse`` of the request's last user message; None when it does not parse (the
+    policy then replies with nothing, as a model would to a garbled prompt)."""
+    try:
+        return parse(request.last_user)
+    except ValueError:
+        return None
 
 
 def _wrong_claim(move: Move, rng) -> Fraction:
@@ -159,7 +156,7 @@ def _wrong_claim(move: Move, rng) -> Fraction:
 
 
 @dataclass(frozen=True)
-class ProposerPolicy(_MarkerPolicy):
+class ProposerPolicy(MarkerPolicy):
     """Proposes up to ``n`` next steps from the remaining numbers."""
 
     name: str = "tot.proposer"
@@ -167,11 +164,8 @@ class ProposerPolicy(_MarkerPolicy):
 
     def respond(self, request: SimRequest, ctx: PolicyContext) -> SimReply:
         rng, beh = ctx.rng, behaviour_for(ctx)
-        try:
-            inp = parse_proposer_input(request.last_user)
-        except ValueError:
-            return SimReply(text="")
-        if rng.random() < beh.p_empty or len(inp.remaining) < 2:
+        inp = _parsed(parse_proposer_input, request)
+        if inp is None or rng.random() < beh.p_empty or len(inp.remaining) < 2:
             return SimReply(text="")
         avoid = set(inp.avoid)
         valid = [m for m in moves(inp.remaining) if m.text() not in avoid]
@@ -231,7 +225,7 @@ class ProposerPolicy(_MarkerPolicy):
 
 
 @dataclass(frozen=True)
-class EvaluatorPolicy(_MarkerPolicy):
+class EvaluatorPolicy(MarkerPolicy):
     """Values one state: sure / likely / impossible."""
 
     name: str = "tot.evaluator"
@@ -239,10 +233,10 @@ class EvaluatorPolicy(_MarkerPolicy):
 
     def respond(self, request: SimRequest, ctx: PolicyContext) -> SimReply:
         rng, beh = ctx.rng, behaviour_for(ctx)
-        try:
-            target, remaining = parse_evaluator_input(request.last_user)
-        except ValueError:
+        parsed = _parsed(parse_evaluator_input, request)
+        if parsed is None:
             return SimReply(text="")
+        target, remaining = parsed
         if rng.random() < beh.p_empty or not remaining:
             return SimReply(text="")
         truth = state_truth(target, remaining)
@@ -268,7 +262,7 @@ _PADDING = (
 
 
 @dataclass(frozen=True)
-class SolverPolicy(_MarkerPolicy):
+class SolverPolicy(MarkerPolicy):
     """Writes the final expression from the chosen chain of steps."""
 
     name: str = "tot.solver"
@@ -276,10 +270,10 @@ class SolverPolicy(_MarkerPolicy):
 
     def respond(self, request: SimRequest, ctx: PolicyContext) -> SimReply:
         rng, beh = ctx.rng, behaviour_for(ctx)
-        try:
-            target, numbers, steps = parse_solver_input(request.last_user)
-        except ValueError:
+        parsed = _parsed(parse_solver_input, request)
+        if parsed is None:
             return SimReply(text="")
+        target, numbers, steps = parsed
         if rng.random() < beh.p_solver_abstain:
             return SimReply(text="")
         t = format_number(target)
@@ -314,8 +308,7 @@ class SolverPolicy(_MarkerPolicy):
 
     @staticmethod
     def _render(line: str, rng, verbosity: float) -> str:
-        n_extra = min(8, max(0, round((verbosity - 1.0) * 3)))
-        return line if not n_extra else line + "\n" + " ".join(rng.choice(_PADDING) for _ in range(n_extra))
+        return pad(line, rng, verbosity, _PADDING, cap=8)
 
 
 POLICIES = (ProposerPolicy(), EvaluatorPolicy(), SolverPolicy())
@@ -324,5 +317,4 @@ POLICIES = (ProposerPolicy(), EvaluatorPolicy(), SolverPolicy())
 
 def register_sim_policies() -> None:
     """Register ToT's policies with the simulated service (idempotent: same names replace)."""
-    for p in POLICIES:
-        register_policy(p)
+    register_policies(POLICIES)

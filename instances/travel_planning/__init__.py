@@ -13,8 +13,7 @@ policies without importing AutoGen.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from maestro.instances._common import lazy_exports
 
 from .prompts import AGENT_NAMES, SYSTEM_PROMPTS, TERMINATE, format_request, parse_request, strip_terminate
 from .sim_policies import register_sim_policies
@@ -37,20 +36,16 @@ __all__ = [
     "strip_terminate",
 ]
 
-_LAZY = {"TravelPlanningInstance", "TRAVEL_PLANNING_INFO", "build_team", "make_model_client"}
-
-
-def __getattr__(name: str) -> Any:
-    # PEP 562: resolve AutoGen-dependent names on first use.
-    if name == "INSTANCE":
-        inst = import_module(".instance", __name__).TravelPlanningInstance()
-        globals()["INSTANCE"] = inst
-        return inst
-    if name in _LAZY:
-        value = getattr(import_module(".instance", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "TravelPlanningInstance": ".instance",
+        "TRAVEL_PLANNING_INFO": ".instance",
+        "build_team": ".instance",
+        "make_model_client": ".instance",
+    },
+    instance=(".instance", "TravelPlanningInstance"),
+)
+"""PEP 562: framework-dependent names (and ``INSTANCE``) load on first use."""
 
 register_sim_policies()

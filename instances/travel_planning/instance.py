@@ -20,6 +20,7 @@ from autogen_agentchat.conditions import MaxMessageTermination, TextMentionTermi
 from autogen_agentchat.teams import RoundRobinGroupChat
 from autogen_ext.models.openai import OpenAIChatCompletionClient
 
+from maestro.instances._common import answer_result, client_settings
 from maestro.instances.base import InstanceInfo, JudgeResult, RunContext, Task, TaskResult
 
 from . import sim_policies
@@ -57,16 +58,7 @@ _UNKNOWN_MODEL_INFO = {
 
 def make_model_client(ctx: RunContext) -> OpenAIChatCompletionClient:
     """The run's model client: OpenAIChatCompletionClient against ``ctx.endpoint``."""
-    opts = ctx.options
-    kwargs: dict[str, Any] = dict(
-        model=ctx.endpoint.model,
-        base_url=ctx.endpoint.base_url,
-        api_key=ctx.endpoint.api_key,
-        max_tokens=ctx.max_tokens,
-        temperature=float(opts.get("temperature", 0.0)),
-        max_retries=int(opts.get("max_retries", 3)),
-        timeout=min(float(ctx.timeout_s), float(opts.get("request_timeout_s", 120.0))),
-    )
+    kwargs = client_settings(ctx)
     try:
         return OpenAIChatCompletionClient(**kwargs)
     except ValueError:  # a model name AutoGen has no capabilities for: declare them
@@ -114,9 +106,7 @@ class TravelPlanningInstance:
         if TERMINATE not in text:
             return TaskResult(answer=answer, outcome="failure",
                               reason=f"stopped without TERMINATE ({result.stop_reason})")
-        if not answer:
-            return TaskResult(answer="", outcome="failure", reason="empty itinerary")
-        return TaskResult(answer=answer, outcome="success")
+        return answer_result(answer, "empty itinerary")
 
     def judge(self, task: Task, answer: str | None) -> JudgeResult:
         """Destination named and days 1..N covered (see ``tasks.judge``)."""

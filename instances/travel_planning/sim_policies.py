@@ -17,9 +17,11 @@ randomness comes only from ``ctx.rng``. Length follows the profile's ``verbosity
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from maestro.sim.policy import PolicyContext, SimReply, SimRequest, register_policy
+from maestro.instances.sim_kit import MarkerPolicy, padding_count, register_policies
+from maestro.sim.policy import PolicyContext, SimReply, SimRequest
 
 from .prompts import LANGUAGE_MARKER, LOCAL_MARKER, PLANNER_MARKER, SUMMARY_MARKER, TERMINATE, parse_request
 
@@ -62,12 +64,17 @@ def request_of(request: SimRequest) -> tuple[int, str]:
 
 def _extra(ctx: PolicyContext) -> int:
     """Sentences added per item for the profile's verbosity (0 when terse)."""
-    return min(6, max(0, round((ctx.verbosity - 1.0) * 2)))
+    return padding_count(ctx.verbosity, cap=6, per_unit=2)
 
 
 def _pad(ctx: PolicyContext) -> str:
     n = _extra(ctx)
     return (" " + " ".join(ctx.rng.choice(_PADDING) for _ in range(n))) if n else ""
+
+
+def _tips(title: str, n: int, ctx: PolicyContext, tip: Callable[[], str]) -> SimReply:
+    """``title`` over ``n`` bullet lines, each ``tip()`` then its padding (drawn in that order)."""
+    return SimReply(text=title + "\n" + "\n".join(f"- {tip()}.{_pad(ctx)}" for _ in range(n)))
 
 
 def _days(days: int, dest: str, ctx: PolicyContext) -> list[str]:
@@ -76,16 +83,7 @@ def _days(days: int, dest: str, ctx: PolicyContext) -> list[str]:
 
 
 @dataclass(frozen=True)
-class _MarkerPolicy:
-    name: str
-    marker: str
-
-    def matches(self, request: SimRequest) -> bool:
-        return self.marker in request.system
-
-
-@dataclass(frozen=True)
-class PlannerPolicy(_MarkerPolicy):
+class PlannerPolicy(MarkerPolicy):
     """Day-by-day outline."""
 
     name: str = "travel_planning.planner"
@@ -98,7 +96,7 @@ class PlannerPolicy(_MarkerPolicy):
 
 
 @dataclass(frozen=True)
-class LocalGuidePolicy(_MarkerPolicy):
+class LocalGuidePolicy(MarkerPolicy):
     """Local suggestions, tied to days."""
 
     name: str = "travel_planning.local"
@@ -106,13 +104,12 @@ class LocalGuidePolicy(_MarkerPolicy):
 
     def respond(self, request: SimRequest, ctx: PolicyContext) -> SimReply:
         days, dest = request_of(request)
-        n = min(days, 2 + _extra(ctx))
-        tips = [f"- On day {ctx.rng.randint(1, days)}, {ctx.rng.choice(_LOCAL)}.{_pad(ctx)}" for _ in range(n)]
-        return SimReply(text=f"Local suggestions for {dest}:\n" + "\n".join(tips))
+        return _tips(f"Local suggestions for {dest}:", min(days, 2 + _extra(ctx)), ctx,
+                     lambda: f"On day {ctx.rng.randint(1, days)}, {ctx.rng.choice(_LOCAL)}")
 
 
 @dataclass(frozen=True)
-class LanguagePolicy(_MarkerPolicy):
+class LanguagePolicy(MarkerPolicy):
     """Language and etiquette tips."""
 
     name: str = "travel_planning.language"
@@ -120,13 +117,12 @@ class LanguagePolicy(_MarkerPolicy):
 
     def respond(self, request: SimRequest, ctx: PolicyContext) -> SimReply:
         _, dest = request_of(request)
-        n = 2 + _extra(ctx)
-        tips = [f"- {ctx.rng.choice(_LANGUAGE).capitalize()}.{_pad(ctx)}" for _ in range(n)]
-        return SimReply(text=f"Language and customs in {dest}:\n" + "\n".join(tips))
+        return _tips(f"Language and customs in {dest}:", 2 + _extra(ctx), ctx,
+                     lambda: ctx.rng.choice(_LANGUAGE).capitalize())
 
 
 @dataclass(frozen=True)
-class SummaryPolicy(_MarkerPolicy):
+class SummaryPolicy(MarkerPolicy):
     """The final itinerary (complete, or failing as the profile's failure mix says)."""
 
     name: str = "travel_planning.summary"
@@ -160,5 +156,4 @@ POLICIES = (PlannerPolicy(), LocalGuidePolicy(), LanguagePolicy(), SummaryPolicy
 
 def register_sim_policies() -> None:
     """Register the four policies with the simulated service (idempotent)."""
-    for p in POLICIES:
-        register_policy(p)
+    register_policies(POLICIES)

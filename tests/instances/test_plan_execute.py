@@ -3,8 +3,6 @@ through the study runner (real worker processes, the simulated service over HTTP
 
 from __future__ import annotations
 
-import random
-
 import pytest
 
 import maestro
@@ -24,19 +22,17 @@ from maestro.instances.qa_world import build_world
 from maestro.runner.config import study_config_from_dict
 from maestro.runner.study import run_study
 from maestro.sim.profiles import BUILTIN_PROFILES
-from maestro.sim.policy import FailureMix, PolicyContext, SimMessage, SimRequest, SimTool, SimToolCall
+from maestro.sim.policy import FailureMix, SimMessage, SimRequest, SimTool, SimToolCall
+
+from trace_helpers import QUERY_SCHEMA, check_span_tree, check_statuses, edge_sequence, policy_ctx, span_tree
 
 WORLD = build_world()
 Q1 = next(q for q in WORLD.questions if q.hops == 1)
 Q3 = next(q for q in WORLD.questions if q.hops == 3)
 PROFILES = tuple(p.name for p in BUILTIN_PROFILES)  # strong, verbose, underspecified, ..., flaky, oracle
 AGENTS = {"planner", "executor", "replanner"}
-TOOL = {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}
-
-
-def ctx(seed=0, *, accuracy=1.0, mix=None, **extra) -> PolicyContext:
-    return PolicyContext(rng=random.Random(seed), profile_name="t", accuracy=accuracy,
-                         failure_mix=mix or FailureMix(), verbosity=1.0, strictness=0.5, extra=extra)
+TOOL = QUERY_SCHEMA
+ctx = policy_ctx
 
 
 def req(system: str, *messages: SimMessage, tools=()) -> SimRequest:
@@ -131,51 +127,6 @@ def _config(tmp_path, **kw):
             "repeats": 1, "tasks": 1, "time_factor": 0, "workers": 2, "out": str(tmp_path), "timeout_s": 60}
     body.update(kw)
     return study_config_from_dict(body)
-
-
-def check_statuses(runs):
-    """Runs end as success or failure; only the flaky endpoint may end one in an exception
-    (a model call that failed on every retry), and then the error names the HTTP failure."""
-    ok = runs.status.isin(["success", "failure"])
-    bad = runs[~ok]
-    assert (bad.backend == "sim/flaky").all() and (bad.status == "exception").all(), bad[["run_id", "status", "error"]]
-    assert bad.outcome_reason.str.contains("Error").all()
-
-
-def edge_sequence(spans, run_id):
-    msgs = spans[(spans.run_id == run_id) & (spans.span_type == "message")].sort_values(["start_time_ns", "name"])
-    return tuple(zip(msgs.message_source, msgs.message_target))
-
-
-def span_tree(spans, run_id):
-    """The run's spans without times or ids: (name, parent name, key columns) in start order."""
-    s = spans[spans.run_id == run_id].sort_values(["start_time_ns", "name"])
-    names = dict(zip(s.span_id, s.name))
-    cols = ["span_type", "agent_name", "input_tokens", "output_tokens", "input_bytes", "output_bytes", "tool_name",
-            "message_source", "message_target", "status_code"]
-    return [(r.name, names.get(r.parent_span_id), tuple(str(getattr(r, c)) for c in cols)) for r in s.itertuples()]
-
-
-def check_span_tree(study, agents):
-    spans, runs = study.spans, study.runs
-    for row in runs.itertuples():
-        s = spans[spans.run_id == row.run_id]
-        roots = s[s.parent_span_id.isna()]
-        assert len(roots) == 1 and roots.iloc[0].span_type == "run" and s.trace_id.nunique() == 1
-        assert set(s.parent_span_id.dropna()) <= set(s.span_id)
-        ag = s[s.span_type == "agent"]
-        assert len(ag) and (ag.name == "invoke_agent " + ag.agent_name).all() and set(ag.agent_name) <= agents
-        llm = s[s.span_type == "llm"]
-        assert len(llm) and (llm.input_tokens > 0).all() and (llm.output_tokens > 0).all()
-        assert (llm.input_bytes > 0).all() and (llm.output_bytes > 0).all()
-        tools = set(s[s.span_type == "tool"].tool_name)
-        assert tools <= {"local_retriever", "web_search"}
-        if not row.tools_enabled:
-            assert "web_search" not in tools, row.run_id
-        edges = edge_sequence(spans, row.run_id)
-        assert edges[0][0] == "__start__" and edges[-1][1] == "__end__"
-    on = runs[runs.tools_enabled]
-    assert "web_search" in set(spans[spans.run_id.isin(on.run_id) & (spans.span_type == "tool")].tool_name)
 
 
 @pytest.fixture(scope="module")

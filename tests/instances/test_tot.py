@@ -27,6 +27,8 @@ from maestro.instances.tot.prompts import (
 from maestro.instances.tot.sim_policies import EvaluatorPolicy, ProposerPolicy, SolverPolicy, behaviour_for
 from maestro.sim.policy import FailureMix, PolicyContext, SimMessage, SimRequest
 
+from trace_helpers import edge_sequence, run_spans, span_tree
+
 F = Fraction
 
 # -- verifier ---------------------------------------------------------------------------------
@@ -110,9 +112,7 @@ def test_generator_is_seeded_stratified_and_only_solvable():
 
 
 def test_precomputed_table_agrees_with_the_search():
-    from maestro.instances.tot.g24_table import TABLE
-
-    entries = dict(item.split(":") for item in TABLE.split())
+    entries = dict(item.split(":") for item in pz.table_text().split())
     assert len(entries) == 1362  # the known count of solvable 1..13 quadruples for 24
     rng = random.Random(11)
     for _ in range(40):
@@ -346,20 +346,6 @@ def _study(tmp, study_id: str, backends: list[str], *, tasks: int, repeats: int,
     return maestro.load_study(run_study(cfg, progress=False).path)
 
 
-def _edge_sequence(spans, run_id):
-    msgs = spans[(spans.run_id == run_id) & (spans.span_type == "message")].sort_values(["start_time_ns", "name"])
-    return tuple(zip(msgs.message_source, msgs.message_target))
-
-
-def _tree(spans, run_id):
-    """Span tree without times or ids: (name, parent name, attributes) in start order."""
-    s = spans[spans.run_id == run_id].sort_values(["start_time_ns", "name"])
-    names = dict(zip(s.span_id, s.name))
-    cols = ["span_type", "agent_name", "input_tokens", "output_tokens", "input_bytes", "output_bytes",
-            "message_source", "message_target", "status_code"]
-    return [(r.name, names.get(r.parent_span_id), tuple(str(getattr(r, c)) for c in cols)) for r in s.itertuples()]
-
-
 PAPER_PROFILES = ("strong", "underspecified", "abstaining", "confabulating")
 """The four failure signatures of the paper's section 4.6 (the other built-ins are variants)."""
 
@@ -376,12 +362,7 @@ def test_every_profile_runs_with_a_conforming_span_tree(profile_study):
     assert set(runs.backend) == {f"sim/{p}" for p in PAPER_PROFILES} and len(runs) == 3 * len(PAPER_PROFILES)
     assert set(runs.status) <= {"success", "failure"}, runs[["backend", "status", "outcome_reason"]]
     for run_id in runs.run_id:
-        s = spans[spans.run_id == run_id]
-        roots = s[s.parent_span_id.isna()]
-        assert len(roots) == 1 and roots.iloc[0].span_type == "run" and s.trace_id.nunique() == 1
-        agents = s[s.span_type == "agent"]
-        assert (agents.name == "invoke_agent " + agents.agent_name).all()
-        assert set(agents.agent_name) <= {"proposer", "evaluator", "solver"}
+        s, agents = run_spans(spans, run_id, {"proposer", "evaluator", "solver"})
         assert {"proposer", "solver"} <= set(agents.agent_name)
         assert not (s.span_type == "tool").any() and not s.name.str.startswith("execute_tool").any()
         llm = s[s.span_type == "llm"]
@@ -391,7 +372,7 @@ def test_every_profile_runs_with_a_conforming_span_tree(profile_study):
         assert (llm.input_bytes > 0).all() and (llm.output_bytes > 0).all()
         row = runs[runs.run_id == run_id].iloc[0]
         assert llm.input_bytes.sum() == row.llm_request_bytes and llm.output_bytes.sum() == row.llm_response_bytes
-        edges = _edge_sequence(spans, run_id)
+        edges = edge_sequence(spans, run_id)
         assert edges[0] == ("__start__", "proposer") and edges[-1] == ("solver", "__end__")
         assert ("proposer", "evaluator") in edges and {a for e in edges for a in e} == set(agents.agent_name) | {
             "__start__", "__end__"}
@@ -413,9 +394,9 @@ def test_profiles_differ_in_outcome(profile_study):
 def test_seeds_vary_the_tree_and_the_same_seed_reproduces_it(tmp_path):
     many = _study(tmp_path / "a", "tot-seeds", ["sim/underspecified"], tasks=1, repeats=20)
     assert len(many.runs) == 20 and set(many.runs.status) <= {"success", "failure"}
-    sequences = [_edge_sequence(many.spans, r) for r in many.runs.run_id]
+    sequences = [edge_sequence(many.spans, r) for r in many.runs.run_id]
     assert len(set(sequences)) >= 2  # not every pair of runs took the same path
     again = _study(tmp_path / "b", "tot-seeds", ["sim/underspecified"], tasks=1, repeats=2)
     first = many.runs.set_index("repeat").run_id
     for rep, run_id in again.runs.set_index("repeat").run_id.items():
-        assert _tree(again.spans, run_id) == _tree(many.spans, first[rep]), rep
+        assert span_tree(again.spans, run_id) == span_tree(many.spans, first[rep]), rep

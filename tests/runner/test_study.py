@@ -18,6 +18,7 @@ import maestro
 from maestro.runner import pool
 from maestro.runner.config import study_config_from_dict
 from maestro.runner.study import run_study
+from trace_helpers import edge_sequence, span_tree
 
 pytestmark = pytest.mark.slow
 
@@ -27,20 +28,6 @@ def _config(tmp_path, **kw):
             "tasks": 2, "time_factor": 0, "workers": 2, "out": str(tmp_path), "timeout_s": 120}
     body.update(kw)
     return study_config_from_dict(body)
-
-
-def _edge_sequence(spans, run_id):
-    msgs = spans[(spans.run_id == run_id) & (spans.span_type == "message")].sort_values(["start_time_ns", "name"])
-    return tuple(zip(msgs.message_source, msgs.message_target))
-
-
-def _tree(spans, run_id):
-    """Span tree without times or ids: (name, parent name, attributes) in start order."""
-    s = spans[spans.run_id == run_id].sort_values(["start_time_ns", "name"])
-    names = dict(zip(s.span_id, s.name))
-    cols = ["span_type", "agent_name", "input_tokens", "output_tokens", "input_bytes", "output_bytes", "tool_name",
-            "message_source", "message_target", "status_code"]
-    return [(r.name, names.get(r.parent_span_id), tuple(str(getattr(r, c)) for c in cols)) for r in s.itertuples()]
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +81,7 @@ def test_crag_span_tree_shape(crag_study):
             assert "web_search" in set(agents.agent_name) and "web_search" in set(tools.tool_name)
         else:
             assert "web_search" not in set(agents.agent_name) and "web_search" not in set(tools.tool_name)
-        edges = _edge_sequence(spans, run_id)
+        edges = edge_sequence(spans, run_id)
         assert edges[0][0] == "__start__" and edges[-1][1] == "__end__"
         seen_agents = set(agents.agent_name) | {"__start__", "__end__"}
         assert {a for e in edges for a in e} == seen_agents
@@ -105,10 +92,10 @@ def test_same_seed_same_tree_and_seeds_vary_edges(crag_study, tmp_path):
     again = run_study(_config(tmp_path, id="crag-again"), progress=False)
     second = maestro.load_study(again.path)
     for run_id in first.runs.run_id:
-        assert _tree(first.spans, run_id) == _tree(second.spans, run_id), run_id
+        assert span_tree(first.spans, run_id) == span_tree(second.spans, run_id), run_id
     many = maestro.load_study(run_study(_config(tmp_path, id="crag-seeds", repeats=10, tasks=1, tools=False),
                                         progress=False).path)
-    sequences = {_edge_sequence(many.spans, r) for r in many.runs.run_id}
+    sequences = {edge_sequence(many.spans, r) for r in many.runs.run_id}
     assert len(many.runs) == 10 and len(sequences) >= 2
 
 

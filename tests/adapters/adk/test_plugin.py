@@ -26,50 +26,42 @@ os.environ.setdefault("NO_GCE_CHECK", "True")
 
 COORD_MARK = "TEST-ADK-COORDINATOR: route the request."
 WRITER_MARK = "TEST-ADK-WRITER: check the domain, then answer."
-
-
-class _Coord:
-    name = "test.adk.coord"
-
-    def matches(self, r):
-        return COORD_MARK in r.system
-
-    def respond(self, r, ctx):
-        return SimReply(tool_calls=(SimToolCall("transfer_to_agent", {"agent_name": "writer"}),))
-
-
-class _Writer:
-    name = "test.adk.writer"
-
-    def matches(self, r):
-        return WRITER_MARK in r.system
-
-    def respond(self, r, ctx):
-        if not any(m.role == "tool" for m in r.messages):
-            return SimReply(tool_calls=(SimToolCall("check_domain", {"domain": "acme.com"}),))
-        return SimReply(text="acme.com is available.")
-
-
 AGENT_TOOL_MARK = "TEST-ADK-AGENTTOOL: ask the writer tool."
 
 
-class _ToolCoord:
-    """A coordinator that uses the writer as a tool (ADK ``AgentTool``) instead of transferring."""
+class _MarkerPolicy:
+    """A test role: matches its marker in the system prompt; replies with ``first`` until
+    a tool result is in the conversation, then with ``after_tool``."""
 
-    name = "test.adk.toolcoord"
+    def __init__(self, name: str, mark: str, first: SimReply, after_tool: SimReply | None = None):
+        self.name, self.mark, self.first, self.after_tool = name, mark, first, after_tool
 
     def matches(self, r):
-        return AGENT_TOOL_MARK in r.system
+        return self.mark in r.system
 
     def respond(self, r, ctx):
-        if not any(m.role == "tool" for m in r.messages):
-            return SimReply(tool_calls=(SimToolCall("writer", {"request": "Is acme.com free?"}),))
-        return SimReply(text="The writer says it is free.")
+        if self.after_tool is not None and any(m.role == "tool" for m in r.messages):
+            return self.after_tool
+        return self.first
+
+
+_POLICIES = (
+    # The coordinator hands over to the writer.
+    _MarkerPolicy("test.adk.coord", COORD_MARK,
+                  SimReply(tool_calls=(SimToolCall("transfer_to_agent", {"agent_name": "writer"}),))),
+    _MarkerPolicy("test.adk.writer", WRITER_MARK,
+                  SimReply(tool_calls=(SimToolCall("check_domain", {"domain": "acme.com"}),)),
+                  SimReply(text="acme.com is available.")),
+    # A coordinator that uses the writer as a tool (ADK ``AgentTool``) instead of transferring.
+    _MarkerPolicy("test.adk.toolcoord", AGENT_TOOL_MARK,
+                  SimReply(tool_calls=(SimToolCall("writer", {"request": "Is acme.com free?"}),)),
+                  SimReply(text="The writer says it is free.")),
+)
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _policies():
-    policies = [register_policy(_Coord()), register_policy(_Writer()), register_policy(_ToolCoord())]
+    policies = [register_policy(p) for p in _POLICIES]
     yield
     for p in policies:
         unregister_policy(p)

@@ -15,8 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 
-import httpx2
-import pandas as pd
 import pytest
 from autogen_agentchat.agents import AssistantAgent
 from autogen_agentchat.teams import MagenticOneGroupChat
@@ -24,7 +22,7 @@ from autogen_ext.models.openai import OpenAIChatCompletionClient
 
 import maestro
 from maestro.adapters.autogen import instrument
-from maestro.sim import SimServer, openai_base_url
+from maestro.sim import openai_base_url
 from maestro.sim.policy import SimReply, register_policy, unregister_policy
 
 INFO = {"vision": False, "function_calling": True, "json_output": True, "family": "unknown", "structured_output": False}
@@ -93,7 +91,7 @@ class _Agent:
         return SimReply(text=self.reply)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", autouse=True)
 def magentic_policies():
     """Register this module's policies, and remove exactly those afterwards."""
     mine = [_Orchestrator(), _Agent("test.autogen.magentic_one.alpha", ALPHA_SYSTEM, ALPHA_REPLY),
@@ -105,50 +103,12 @@ def magentic_policies():
         unregister_policy(p)
 
 
-@pytest.fixture(scope="module")
-def sim(magentic_policies):
-    with SimServer(time_factor=0) as server:
-        yield server
-
-
-def _body_counter():
-    """An httpx2 client (what openai 3.x uses) whose hooks count request and response bodies:
-    an independent tally to check the adapter's per-call byte accounting against."""
-    seen = {"request": 0, "response": 0, "calls": 0}
-
-    async def on_request(request):
-        seen["request"] += len(request.content)
-        seen["calls"] += 1
-
-    async def on_response(response):
-        await response.aread()
-        seen["response"] += len(response.content)
-
-    return httpx2.AsyncClient(event_hooks={"request": [on_request], "response": [on_response]}), seen
-
-
 def _make_team(sim, http_client=None):
     client = OpenAIChatCompletionClient(model="sim-strong", base_url=openai_base_url(sim.url, "strong", seed=21),
                                         api_key="test-key", model_info=INFO, http_client=http_client)
     alpha = AssistantAgent("alpha", model_client=client, description="Researches facts.", system_message=ALPHA_SYSTEM)
     beta = AssistantAgent("beta", model_client=client, description="Writes plans.", system_message=BETA_SYSTEM)
     return MagenticOneGroupChat([alpha, beta], model_client=client, max_turns=6)
-
-
-def _tree(spans):
-    """(depth, name, span_type, agent_name) depth-first, children by start time then name."""
-    kids = {}
-    for r in spans.itertuples():
-        kids.setdefault(None if pd.isna(r.parent_span_id) else r.parent_span_id, []).append(r)
-    out = []
-
-    def walk(parent, depth):
-        for r in sorted(kids.get(parent, []), key=lambda r: (r.start_time_ns, r.name)):
-            out.append((depth, r.name, r.span_type, None if pd.isna(r.agent_name) else r.agent_name))
-            walk(r.span_id, depth + 1)
-
-    walk(None, 0)
-    return out
 
 
 def _size(msg):
@@ -159,9 +119,9 @@ def _size(msg):
 ORCH = "MagenticOneOrchestrator"
 
 
-def test_magentic_one_span_tree_edges_and_bytes(sim, tmp_path):
+def test_magentic_one_span_tree_edges_and_bytes(sim, tmp_path, body_counter, span_tree):
     task = "Plan two days in Oslo."
-    http_client, seen = _body_counter()
+    http_client, seen = body_counter()
     with maestro.trace_run("m1", out=str(tmp_path), framework="autogen", backend="sim/strong",
                            sample_resources=False) as run:
         team = instrument(_make_team(sim, http_client), run, provider="maestro.sim")
@@ -179,7 +139,7 @@ def test_magentic_one_span_tree_edges_and_bytes(sim, tmp_path):
     # answer) sit between the turns under the root, each agent's call under its turn.
     assert spans.trace_id.nunique() == 1 and spans.parent_span_id.isna().sum() == 1
     chat = ("chat sim-strong", "llm")
-    assert _tree(spans) == [
+    assert span_tree(spans, "agent_name") == [
         (0, "invoke_workflow custom", "run", None),
         (1, *chat, ORCH),  # facts survey
         (1, *chat, ORCH),  # plan

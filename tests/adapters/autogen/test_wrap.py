@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 
-import httpx2
-import pandas as pd
 import pytest
 from autogen_agentchat.agents import AssistantAgent
 from autogen_agentchat.conditions import MaxMessageTermination
@@ -16,7 +14,7 @@ from autogen_ext.models.openai import OpenAIChatCompletionClient
 
 import maestro
 from maestro.adapters.autogen import InstrumentedAutoGen, TracedChatCompletionClient, instrument
-from maestro.sim import SimServer, openai_base_url
+from maestro.sim import openai_base_url
 from maestro.sim.policy import SimReply, SimToolCall, register_policy
 
 INFO = {"vision": False, "function_calling": True, "json_output": True, "family": "unknown", "structured_output": False}
@@ -61,12 +59,6 @@ register_policy(_Policy("test.autogen.selector", "Read the following conversatio
                         _selector, anywhere=True))
 
 
-@pytest.fixture(scope="module")
-def sim():
-    with SimServer(time_factor=0) as server:
-        yield server
-
-
 def _client(sim, seed=4, **kw):
     return OpenAIChatCompletionClient(model="sim-strong", base_url=openai_base_url(sim.url, "strong", seed=seed),
                                       api_key="test-key", model_info=INFO, **kw)
@@ -79,22 +71,6 @@ def _run(tmp_path, make_team, task="Plan a short trip to Oslo.", capture=False, 
         result = asyncio.run(team.run(task=task))
     loaded = maestro.load_study(tmp_path / study)
     return result, loaded.spans, loaded.runs.iloc[0]
-
-
-def _tree(spans):
-    """(depth, name, span_type) in depth-first order, children by start time then name."""
-    kids = {}
-    for r in spans.itertuples():
-        kids.setdefault(None if pd.isna(r.parent_span_id) else r.parent_span_id, []).append(r)
-    out = []
-
-    def walk(parent, depth):
-        for r in sorted(kids.get(parent, []), key=lambda r: (r.start_time_ns, r.name)):
-            out.append((depth, r.name, r.span_type))
-            walk(r.span_id, depth + 1)
-
-    walk(None, 0)
-    return out
 
 
 def _edges(spans):
@@ -113,26 +89,11 @@ def _round_robin(sim, capture_stream=False, **client_kw):
     return make
 
 
-def _body_counter():
-    """An httpx2 client (what openai 3.x uses) whose hooks count request and response bodies:
-    an independent tally to check the adapter's per-call byte accounting against."""
-    seen = {"request": 0, "response": 0}
-
-    async def on_request(request):
-        seen["request"] += len(request.content)
-
-    async def on_response(response):
-        await response.aread()
-        seen["response"] += len(response.content)
-
-    return httpx2.AsyncClient(event_hooks={"request": [on_request], "response": [on_response]}), seen
-
-
-def test_round_robin_span_tree_one_trace_tokens_and_bytes(sim, tmp_path):
-    http_client, seen = _body_counter()
+def test_round_robin_span_tree_one_trace_tokens_and_bytes(sim, tmp_path, body_counter, span_tree):
+    http_client, seen = body_counter()
     result, spans, run = _run(tmp_path, _round_robin(sim, capture_stream=True, http_client=http_client))
     assert [m.source for m in result.messages] == ["user", "writer", "critic", "writer"]
-    assert _tree(spans) == [
+    assert span_tree(spans) == [
         (0, "invoke_workflow custom", "run"),
         (1, "invoke_agent writer", "agent"),
         (2, "message __start__ -> writer", "message"),
@@ -220,7 +181,7 @@ def test_swarm_handoff_is_an_edge_and_a_tool_span(sim, tmp_path):
     assert handoff.target == "bob" and tool.tool_call_id.iloc[0] == result.messages[1].content[0].id
 
 
-def test_lone_agent_tool_call_has_call_id(sim, tmp_path):
+def test_lone_agent_tool_call_has_call_id(sim, tmp_path, span_tree):
     async def get_weather(city: str) -> str:
         """Weather for a city."""
         return f"sunny in {city}"
@@ -235,7 +196,7 @@ def test_lone_agent_tool_call_has_call_id(sim, tmp_path):
     assert len(tool) == 1 and tool.tool_name.iloc[0] == "get_weather"
     assert tool.tool_call_id.iloc[0] == request.content[0].id and tool.status_code.iloc[0] != "ERROR"
     assert tool.output_bytes.iloc[0] == len("sunny in Oslo")
-    assert _tree(spans) == [
+    assert span_tree(spans) == [
         (0, "invoke_workflow custom", "run"),
         (1, "invoke_agent forecaster", "agent"),
         (2, "message __start__ -> forecaster", "message"),

@@ -1,0 +1,100 @@
+"""Pieces every instance package repeats: lazy exports, the model client's settings, a
+LangGraph run under a step limit, and an answer turned into a ``TaskResult``.
+
+Framework-free at import time (the LangChain and LangGraph imports sit inside the
+functions that need them), so an instance's ``__init__`` can use it while the simulated
+service imports only the instance's policies.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib import import_module
+from typing import Any, Callable
+
+from maestro.instances.base import RunContext, TaskResult
+
+__all__ = ["lazy_exports", "client_settings", "make_chat_openai", "invoke_graph", "answer_result", "message_text"]
+
+
+def lazy_exports(package: str, names: dict[str, str], instance: tuple[str, str]) -> Callable[[str], Any]:
+    """A PEP 562 module ``__getattr__`` for ``package`` that loads framework-dependent names
+    on first access and caches them in the package's globals.
+
+    ``names`` maps an exported name to the submodule defining it (``".graph"``);
+    ``instance`` is ``(submodule, class name)``: ``INSTANCE`` is one object of that class.
+    Use as ``__getattr__ = lazy_exports(__name__, {...}, (".instance", "CragInstance"))``.
+    """
+    def __getattr__(name: str) -> Any:
+        if name == "INSTANCE":
+            value: Any = getattr(import_module(instance[0], package), instance[1])()
+        elif name in names:
+            value = getattr(import_module(names[name], package), name)
+        else:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        vars(sys.modules[package])[name] = value  # later lookups skip __getattr__
+        return value
+
+    return __getattr__
+
+
+def client_settings(ctx: RunContext, retries_option: str = "max_retries") -> dict[str, Any]:
+    """Keyword arguments an OpenAI-compatible client needs for the run's endpoint: base URL,
+    key, model, ``max_tokens`` and, from ``ctx.options``, ``temperature`` (0.0), retries
+    (option ``retries_option``, 3) and the per-call timeout (``request_timeout_s``, 120,
+    capped by the run's timeout)."""
+    opts = ctx.options
+    return dict(
+        model=ctx.endpoint.model,
+        base_url=ctx.endpoint.base_url,
+        api_key=ctx.endpoint.api_key,
+        max_tokens=ctx.max_tokens,
+        temperature=float(opts.get("temperature", 0.0)),
+        max_retries=int(opts.get(retries_option, 3)),
+        timeout=min(float(ctx.timeout_s), float(opts.get("request_timeout_s", 120.0))),
+    )
+
+
+def make_chat_openai(ctx: RunContext, retries_option: str = "max_retries") -> Any:
+    """The run's LangChain chat model: ``ChatOpenAI`` against ``ctx.endpoint`` (settings as
+    in :func:`client_settings`)."""
+    from langchain_openai import ChatOpenAI
+
+    # A custom base_url turns streamed usage off unless asked for explicitly.
+    return ChatOpenAI(stream_usage=True, **client_settings(ctx, retries_option))
+
+
+def invoke_graph(app: Any, inputs: dict[str, Any], limit: int) -> tuple[dict[str, Any], TaskResult | None]:
+    """Invoke a compiled LangGraph ``app`` synchronously with ``recursion_limit=limit``.
+
+    Returns ``(state, None)``, or ``({}, failure)`` when the step limit is reached (a
+    failure naming the limit). Model and HTTP errors propagate: the runner records them.
+    Synchronous on purpose: ChatOpenAI caches its async client per event loop.
+    """
+    from langgraph.errors import GraphRecursionError
+
+    try:
+        state = app.invoke(inputs, config={"recursion_limit": limit})
+    except GraphRecursionError as e:
+        return {}, TaskResult(answer=None, outcome="failure", reason=f"recursion limit {limit} reached: {e}")
+    return state or {}, None
+
+
+def answer_result(answer: str | None, empty_reason: str) -> TaskResult:
+    """``success`` with ``answer``, or a ``failure`` with answer ``''`` and ``empty_reason``
+    when there is no answer text."""
+    if not answer:
+        return TaskResult(answer="", outcome="failure", reason=empty_reason)
+    return TaskResult(answer=answer, outcome="success")
+
+
+def message_text(msg: Any) -> str:
+    """A chat reply's text, whether its content is a string or a list of parts (string parts,
+    or dict parts whose ``text`` is taken as a string); ``msg`` itself when it has no
+    ``content``."""
+    content = getattr(msg, "content", msg)
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p if isinstance(p, str) else str(p.get("text", "")) for p in content if isinstance(p, (str, dict)))
+    return "" if content is None else str(content)
