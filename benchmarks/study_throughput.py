@@ -1,12 +1,13 @@
 """Study throughput: runs/second of the demo study, and what process isolation costs.
 
-Runs studies/demo.toml (CRAG x 2 simulated profiles x tools on/off x 5 repeats x 3 tasks,
-60 runs, default time factor) into a temporary folder with the default executor (each run
+Runs studies/demo.toml (CRAG and Plan-and-Execute on LangGraph, Travel Planning on AutoGen,
+the Marketing agency on ADK, x 2 simulated profiles x tools on/off x 3 tasks x 3 repeats,
+126 runs, default time factor) into a temporary folder with the default executor (each run
 forked from a forkserver that preloaded the frameworks), then the same study with a fresh
-interpreter per run (multiprocessing "spawn": every run imports LangGraph itself), and
+interpreter per run (multiprocessing "spawn": every run imports its framework itself), and
 prints both, side by side, from one invocation.
 
-    python benchmarks/study_throughput.py [--repeats 5] [--workers 2]
+    python benchmarks/study_throughput.py [--repeats 3] [--workers 2]
 """
 
 from __future__ import annotations

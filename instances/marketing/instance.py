@@ -14,6 +14,7 @@ model call, retries on 429/5xx), ``max_llm_calls`` (30: ADK's per-message cap).
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -57,6 +58,21 @@ def make_model(ctx: RunContext) -> Any:
                   retry_options=retry)
 
 
+class _DropCacheAdvice(logging.Filter):
+    # ADK advises context caching once per app and process; every run is its own process,
+    # so a study would print it once per run. The agency transfers by design and the
+    # simulated service has no context cache, so the advice is dropped (only it).
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "has no context_cache_config" not in str(record.msg)
+
+
+_CACHE_ADVICE_FILTER = _DropCacheAdvice()
+
+
+def _quiet_cache_advice() -> None:
+    logging.getLogger("google_adk.google.adk.runners").addFilter(_CACHE_ADVICE_FILTER)  # idempotent
+
+
 class MarketingInstance:
     """The ADK marketing agency on the bundled business briefs."""
 
@@ -68,6 +84,7 @@ class MarketingInstance:
 
     def build(self, ctx: RunContext) -> Any:
         """The coordinator agent for one run (the logo tool follows ``ctx.tools_enabled``)."""
+        _quiet_cache_advice()
         return build_agency(make_model(ctx), tools_enabled=ctx.tools_enabled, max_tokens=ctx.max_tokens,
                             temperature=float(ctx.options.get("temperature", 0.0)))
 
