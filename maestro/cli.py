@@ -3,7 +3,7 @@
     maestro study run FILE            run or resume a study from a TOML file
     maestro run INSTANCE [...]        run one instance without a study file
     maestro runs ls STUDY             list a study's runs
-    maestro report STUDY [--out DIR]  every analysis figure as PNG plus one HTML page
+    maestro report STUDY... [--out DIR]  every analysis figure as PNG plus one HTML page
     maestro sim serve [...]           run the simulated LLM service standalone
 """
 
@@ -136,7 +136,8 @@ def _cmd_report(args) -> int:
         def step(name: str, i: int, n: int) -> None:
             progress.update(task, completed=i, description=name)
 
-        result = write_report(args.study, args.out, judges=args.judge, on_figure=step)
+        studies = args.study[0] if len(args.study) == 1 else args.study
+        result = write_report(studies, args.out, judges=args.judge, on_figure=step)
     label = " (SIMULATED backends)" if result.simulated else ""
     console.print(f"report of {', '.join(result.study_ids)}{label}")
     console.print(f"figures: [bold]{result.out}[/] ({len(result.figures)} PNG files"
@@ -193,8 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     ls.set_defaults(func=_cmd_runs_ls)
 
     rep = sub.add_parser("report", help="every analysis figure as PNG plus one self-contained HTML page")
-    rep.add_argument("study", type=Path, help="study folder, e.g. traces/demo")
-    rep.add_argument("--out", type=Path, help="report folder (default: STUDY/report)")
+    rep.add_argument("study", type=Path, nargs="+", help="study folder(s), e.g. traces/demo; several are compared "
+                     "in one report")
+    rep.add_argument("--out", type=Path, help="report folder (default: the first STUDY's report/)")
     rep.add_argument("--judge", action="append", help="backend spec of an LLM failure judge, repeatable "
                      "(two or more give the judge-agreement figure)")
     rep.add_argument("--no-progress", action="store_true")
