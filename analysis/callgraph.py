@@ -122,13 +122,17 @@ def edge_sequence(spans: pd.DataFrame) -> list[Edge]:
     return list(zip(s["message_source"].astype(str), s["message_target"].astype(str)))
 
 
-def edge_sequences(edges: pd.DataFrame, keys: Sequence[Hashable] | None = None) -> dict[Any, list[Edge]]:
+def edge_sequences(edges: pd.DataFrame, keys: Sequence[Hashable] | None = None, *,
+                   multi: bool | None = None) -> dict[Any, list[Edge]]:
     """Run key -> ordered edge sequence from an ``edges_df`` frame.
 
-    The key is ``run_id``, or ``(study_id, run_id)`` when several studies are present.
-    Runs listed in ``keys`` without message records get an empty sequence.
+    The key is ``run_id``, or ``(study_id, run_id)`` when several studies are present
+    (``multi``: force one or the other, e.g. to match the keys of a runs frame spanning
+    studies whose messages come from one). Runs listed in ``keys`` without message
+    records get an empty sequence.
     """
-    multi = "study_id" in edges.columns and edges["study_id"].nunique() > 1
+    if multi is None:
+        multi = "study_id" in edges.columns and edges["study_id"].nunique() > 1
     cols = ["study_id", "run_id"] if multi else ["run_id"]
     e = edges.sort_values(cols + ["order"], kind="stable")
     out: dict[Any, list[Edge]] = {}
@@ -244,7 +248,8 @@ def _as_tuple(by: str | Sequence[str]) -> tuple[str, ...]:
 def _run_keys(runs: pd.DataFrame, edges: pd.DataFrame) -> tuple[list[Any], dict[Any, list[Edge]]]:
     multi = "study_id" in runs.columns and runs["study_id"].nunique() > 1
     keys = list(zip(runs["study_id"], runs["run_id"])) if multi else list(runs["run_id"])
-    return keys, edge_sequences(edges, keys)
+    # key edges the way the runs are keyed, even when only one study has message records
+    return keys, edge_sequences(edges, keys, multi=multi)
 
 
 def _groups(runs: pd.DataFrame, cols: tuple[str, ...]):

@@ -18,7 +18,8 @@ and the ``evidence_span_id`` it rests on:
    Retry lineage (``agent.retry.attempt_number`` > 1) is reported in ``retries``.
 2. ``rules``: against the gold answer: no answer or an abstention ("I cannot answer",
    "unknown", ...) -> empty prediction; partial overlap with the gold (0 < F1 < 1) or an
-   answer that names no specific entity (several words, no proper noun or number) ->
+   answer that names no specific entity (several words, no proper noun or number), or one
+   whose instance judge reported a missing or incomplete part (``judgement_reason``) ->
    missing/underspecified output; any other non-matching answer -> wrong fact/entity;
    no gold or judgement unknown -> other. Evidence: the final hand-over to ``__end__``.
 3. ``judge:<name>``: optional LLM judges (:mod:`maestro.analysis.judges`) relabel the
@@ -44,6 +45,7 @@ __all__ = [
     "detect_loop",
     "classify_failures",
     "failures_df",
+    "answers_stored_by_study",
     "failure_breakdown",
     "failure_composition",
     "is_abstention",
@@ -105,10 +107,16 @@ class Judge(Protocol):
 
 _ABSTAIN = re.compile(
     r"\b(i (?:am )?(?:sorry|unable)|i can(?:'|no)t (?:answer|determine|find)|cannot (?:answer|determine|be determined)|"
-    r"i do(?:n't| not) know|no answer|not (?:enough|sufficient) information|unknown|n/a|none)\b",
+    r"i do(?:n't| not) know|no answer|not (?:enough|sufficient) information)\b",
     re.IGNORECASE,
 )
+# bare placeholders abstain only as (nearly) the whole answer: "Dietary notes: none" inside
+# a full itinerary is an answer, not an empty prediction
+_PLACEHOLDER = re.compile(r"^\W*(?:the answer is\s+)?(?:unknown|n/a|none|nothing)\W*$", re.IGNORECASE)
 _TOKEN = re.compile(r"[A-Za-z0-9][\w'-]*")
+# an instance judge that names a missing or incomplete part (marketing: "missing or
+# incomplete: website"; travel planning: "missing day 4") saw an underspecified answer
+_REPORTED_MISSING = re.compile(r"\b(missing|incomplete)\b", re.IGNORECASE)
 
 
 def is_abstention(answer: str | None) -> bool:
@@ -116,7 +124,7 @@ def is_abstention(answer: str | None) -> bool:
     if answer is None or (isinstance(answer, float) and np.isnan(answer)):
         return True
     text = str(answer).strip()
-    return not text or bool(_ABSTAIN.search(text))
+    return not text or bool(_ABSTAIN.search(text)) or bool(_PLACEHOLDER.match(text))
 
 
 def names_no_entity(answer: str) -> bool:
@@ -158,13 +166,19 @@ def _rule(run: Mapping[str, Any], answers_stored: bool) -> tuple[FailureCategory
         return FailureCategory.OTHER, f"judged correct but status {run.get('status')!r}"
     if _na(gold) and _na(f1):
         return FailureCategory.OTHER, "no gold answer to judge against"
+    why = run.get("judgement_reason")
+    reported_missing = not _na(why) and bool(_REPORTED_MISSING.search(str(why)))
     if not answers_stored:
         if not _na(f1) and 0 < f1 < 1:
             return FailureCategory.MISSING_UNDERSPECIFIED, f"answers not stored; partial overlap f1={f1:.2f}"
+        if reported_missing:
+            return FailureCategory.MISSING_UNDERSPECIFIED, f"answers not stored; judge reported: {why}"
         return FailureCategory.OTHER, "answers not stored; cannot tell empty, vague and wrong apart"
     if is_abstention(answer):
         return FailureCategory.EMPTY_PREDICTION, "no answer" if _na(answer) or not str(answer).strip() else \
             "abstention"
+    if reported_missing:
+        return FailureCategory.MISSING_UNDERSPECIFIED, f"judge reported: {why}"
     if not _na(f1) and 0 < f1 < 1:
         return FailureCategory.MISSING_UNDERSPECIFIED, f"partial overlap with gold (f1={f1:.2f})"
     if names_no_entity(answer):
@@ -347,17 +361,23 @@ def failures_df(studies, *, judges: Iterable[Judge] = (), strict: bool = True, *
         runs, e1 = runs_df(studies, strict=False)
         spans, e2 = spans_df(studies, columns=_SPAN_FRAME_COLS, strict=False)
         errors = list(dict.fromkeys(e1 + e2))
-    infos = study_infos(studies) if strict else {}
-    stored = {sid: bool((info.get("config") or {}).get("store_answers", True)) for sid, info in infos.items()}
+    # non-strict too: a study run with store_answers=false must not read as all-empty answers
+    stored = answers_stored_by_study(study_infos(studies, strict=strict))
     judges = list(judges)
     if any(isinstance(j, str) for j in judges):
         from maestro.analysis.judges import judges_from_specs
 
         with judges_from_specs(judges) as js:
-            df = classify_failures(runs, spans, judges=js, answers_stored=stored or True, **kwargs)
+            df = classify_failures(runs, spans, judges=js, answers_stored=stored, **kwargs)
     else:
-        df = classify_failures(runs, spans, judges=judges, answers_stored=stored or True, **kwargs)
+        df = classify_failures(runs, spans, judges=judges, answers_stored=stored, **kwargs)
     return df if strict else (df, errors)
+
+
+def answers_stored_by_study(infos: Mapping[str, Mapping[str, Any]]) -> dict[str, bool]:
+    """study_id -> whether the study stored final answers (its ``store_answers`` setting),
+    from ``study_infos``; the ``answers_stored`` argument of :func:`classify_failures`."""
+    return {sid: bool((info.get("config") or {}).get("store_answers", True)) for sid, info in infos.items()}
 
 
 _SPAN_FRAME_COLS = ["study_id", "run_id", "span_id", "span_type", "status_code", "start_time_ns", "end_time_ns",

@@ -58,6 +58,7 @@ __all__ = [
     "resources_df",
     "duckdb_connection",
     "study_infos",
+    "read_once",
 ]
 
 StudyLike = Union[str, os.PathLike, Study]
@@ -269,9 +270,28 @@ def resources_df(studies: StudyLike | Iterable[StudyLike], *, columns: list[str]
     return _finish(frames, specs, reader, strict)
 
 
-def study_infos(studies: StudyLike | Iterable[StudyLike]) -> dict[str, dict[str, Any]]:
-    """study_id -> study.json contents, for each study (e.g. to check ``simulated``)."""
+def read_once(studies: StudyLike | Iterable[StudyLike]) -> list[Study]:
+    """Each study's files read once into a :class:`maestro.Study` (strict: raises
+    :class:`maestro.TraceFormatError` naming a malformed file). Pass the result to several
+    frame functions so they share one read instead of each re-reading every span file."""
     reader = _Reader(True)
+    out = []
+    for src in reader.sources(studies):
+        if src.study is not None:
+            out.append(src.study)
+            continue
+        out.append(Study(src.root, src.info, reader.runs(src), reader.folder(src, "spans"),
+                         reader.folder(src, "resources")))
+    return out
+
+
+def study_infos(studies: StudyLike | Iterable[StudyLike], *, strict: bool = True) -> dict[str, dict[str, Any]]:
+    """study_id -> study.json contents, for each study (e.g. to check ``simulated``).
+
+    ``strict=False`` leaves out studies whose folder or study.json cannot be read (the
+    frames' own ``strict=False`` error lists name them) instead of raising.
+    """
+    reader = _Reader(strict)
     return {src.info.get("study_id", src.root.name): src.info for src in reader.sources(studies)}
 
 

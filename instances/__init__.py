@@ -10,9 +10,9 @@ from __future__ import annotations
 import importlib
 import importlib.util
 
-from maestro.instances.base import Instance
+from maestro.instances.base import Instance, InstanceOption
 
-__all__ = ["INSTANCE_MODULES", "get_instance", "instance_module", "list_instances"]
+__all__ = ["INSTANCE_MODULES", "get_instance", "instance_module", "list_instances", "declared_options"]
 
 INSTANCE_MODULES: dict[str, str] = {
     "crag": "maestro.instances.crag",
@@ -41,6 +41,20 @@ def instance_module(name: str) -> str:
 def get_instance(name: str) -> Instance:
     """The instance object registered as ``name``."""
     return importlib.import_module(instance_module(name)).INSTANCE
+
+
+def declared_options(name: str) -> tuple[InstanceOption, ...] | None:
+    """The options instance ``name`` declares, or None when it declares none (its table is
+    then passed through unchecked).
+
+    A module-level ``OPTIONS`` wins: the built-ins define it framework-free, so reading it
+    does not import LangChain, AutoGen or ADK. Otherwise ``INSTANCE.options`` (importing
+    the instance, and so its framework)."""
+    module = importlib.import_module(instance_module(name))
+    declared = getattr(module, "OPTIONS", None)
+    if declared is None:
+        declared = getattr(getattr(module, "INSTANCE", None), "options", None)
+    return None if declared is None else tuple(declared)
 
 
 def list_instances() -> list[str]:

@@ -12,9 +12,10 @@ import sys
 from importlib import import_module
 from typing import Any, Callable
 
-from maestro.instances.base import RunContext, TaskResult
+from maestro.instances.base import InstanceOption, RunContext, TaskResult, resolve_options
 
-__all__ = ["lazy_exports", "client_settings", "make_chat_openai", "invoke_graph", "answer_result", "message_text"]
+__all__ = ["lazy_exports", "client_options", "client_settings", "make_chat_openai",
+           "invoke_graph", "answer_result", "message_text"]
 
 
 def lazy_exports(package: str, names: dict[str, str], instance: tuple[str, str]) -> Callable[[str], Any]:
@@ -38,20 +39,32 @@ def lazy_exports(package: str, names: dict[str, str], instance: tuple[str, str])
     return __getattr__
 
 
+def client_options(retries_option: str = "max_retries") -> tuple[InstanceOption, ...]:
+    """The chat-model client's options, declared once for every instance that uses
+    :func:`client_settings` (retries under the name ``retries_option``)."""
+    return (
+        InstanceOption("temperature", float, 0.0, "sampling temperature of every model call"),
+        InstanceOption(retries_option, int, 3, "client retries per model call"),
+        InstanceOption("request_timeout_s", float, 120.0, "per model call timeout in seconds, capped by the run's"),
+    )
+
+
 def client_settings(ctx: RunContext, retries_option: str = "max_retries") -> dict[str, Any]:
     """Keyword arguments an OpenAI-compatible client needs for the run's endpoint: base URL,
-    key, model, ``max_tokens`` and, from ``ctx.options``, ``temperature`` (0.0), retries
-    (option ``retries_option``, 3) and the per-call timeout (``request_timeout_s``, 120,
-    capped by the run's timeout)."""
-    opts = ctx.options
+    key, model, ``max_tokens`` and, from ``ctx.options``, the options of
+    :func:`client_options` (``temperature``, retries, ``request_timeout_s`` capped by the
+    run's timeout). Other names in ``ctx.options`` belong to the instance and are skipped."""
+    declared = client_options(retries_option)
+    names = {o.name for o in declared}
+    opts = resolve_options(declared, {k: v for k, v in ctx.options.items() if k in names})
     return dict(
         model=ctx.endpoint.model,
         base_url=ctx.endpoint.base_url,
         api_key=ctx.endpoint.api_key,
         max_tokens=ctx.max_tokens,
-        temperature=float(opts.get("temperature", 0.0)),
-        max_retries=int(opts.get(retries_option, 3)),
-        timeout=min(float(ctx.timeout_s), float(opts.get("request_timeout_s", 120.0))),
+        temperature=opts["temperature"],
+        max_retries=opts[retries_option],
+        timeout=min(float(ctx.timeout_s), opts["request_timeout_s"]),
     )
 
 

@@ -8,10 +8,12 @@ object back to ``run``. Instances reach models only through the ``ModelEndpoint`
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Iterable, Mapping, Protocol, runtime_checkable
 
-__all__ = ["InstanceInfo", "Task", "ModelEndpoint", "RunContext", "TaskResult", "JudgeResult", "Instance"]
+__all__ = ["InstanceInfo", "Task", "ModelEndpoint", "RunContext", "TaskResult", "JudgeResult", "Instance",
+           "InstanceOption", "resolve_options", "coerce_option"]
 
 
 @dataclass(frozen=True)
@@ -117,11 +119,91 @@ class JudgeResult:
     f1: float | None = None
 
 
+@dataclass(frozen=True)
+class InstanceOption:
+    """One option an instance reads from its study file's ``[instance_options.<name>]`` table."""
+
+    name: str
+    """Key in the table, e.g. ``width``."""
+    type: type
+    """``int``, ``float``, ``bool`` or ``str``: given values are coerced to it (see ``coerce_option``)."""
+    default: Any
+    """Value when the table does not set it; ``None`` means "unset" (the doc says what that does)."""
+    doc: str
+    """One line: what the option controls."""
+
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+def coerce_option(option: InstanceOption, value: Any) -> Any:
+    """``value`` as ``option.type``, or a ValueError naming the option, the value and the type.
+
+    Safe coercions only: an int from an int, an integral float or a decimal string; a float
+    from a number or a numeric string; a bool from a bool, 0/1 or true/false/yes/no/on/off;
+    a str from a str. ``None`` stays ``None`` (the option's "unset")."""
+    if value is None:
+        return None
+    t = option.type
+    try:
+        if t is bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, int) and value in (0, 1):
+                return bool(value)
+            if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+                return value.strip().lower() in _TRUE
+        elif isinstance(value, bool):
+            pass  # True is an int to Python, never a width or a temperature here
+        elif t is int:
+            if isinstance(value, int):
+                return value
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            if isinstance(value, str):
+                return int(value.strip())
+        elif t is float:
+            if isinstance(value, (int, float)):
+                return float(value)
+            if isinstance(value, str):
+                return float(value.strip())
+        elif t is str:
+            if isinstance(value, str):
+                return value
+        else:
+            return t(value)
+    except (TypeError, ValueError):
+        pass
+    raise ValueError(f"option {option.name!r}: expected {getattr(t, '__name__', t)}, got {value!r}")
+
+
+def resolve_options(declared: Iterable[InstanceOption], given: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Every declared option's value: ``given``'s, coerced to the option's type, else its default.
+
+    Raises ValueError for a name not declared (listing the known names, with the nearest one
+    when it looks misspelt) or a value of the wrong type (naming option, value and type)."""
+    options = {o.name: o for o in declared}
+    given = dict(given or {})
+    unknown = sorted(set(given) - set(options))
+    if unknown:
+        near = [m for u in unknown for m in difflib.get_close_matches(u, list(options), n=1)]
+        hint = f" (did you mean {', '.join(repr(m) for m in near)}?)" if near else ""
+        raise ValueError(f"unknown option{'s' if len(unknown) > 1 else ''} {', '.join(repr(u) for u in unknown)}"
+                         f"{hint}; known: {', '.join(sorted(options)) or '(none)'}")
+    return {name: o.default if given.get(name) is None else coerce_option(o, given[name])
+            for name, o in options.items()}
+
+
 @runtime_checkable
 class Instance(Protocol):
     """What the runner needs from a MAS instance."""
 
     info: InstanceInfo
+    # Optional (not part of the runtime check): ``options: tuple[InstanceOption, ...]``, the
+    # options the instance reads. When present the study validates its
+    # ``[instance_options.<name>]`` table against it before any run; without it the table
+    # is passed through unchecked.
 
     def tasks(self, *, n: int | None = None, source: str | None = None, seed: int = 0) -> list[Task]:
         """The task set: the bundled one, or ``source`` (a JSONL file) when given."""

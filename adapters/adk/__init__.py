@@ -23,9 +23,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from maestro.adapters import _common as common
 from maestro.adapters.adk import extract
 from maestro.adapters.adk.native import install_gate, suppressed
-from maestro.adapters.adk.plugin import END, START, MaestroAdkPlugin
+from maestro.adapters.adk.plugin import END, START, STREAM_INVOCATIONS, MaestroAdkPlugin
 from maestro.collector.telemetry import RunTelemetry, current_telemetry
 
 __all__ = ["MaestroAdkPlugin", "InstrumentedAdk", "AdkResult", "instrument", "START", "END"]
@@ -86,11 +87,35 @@ class InstrumentedAdk:
             role="user", parts=[types.Part(text=str(message))])
         with suppressed():
             sid = await self._session_id(user_id, session_id)
-            kwargs = {"user_id": user_id, "session_id": sid, "new_message": content}
-            if run_config is not None:
-                kwargs["run_config"] = run_config
-            async for event in self.runner.run_async(**kwargs):
+        kwargs = {"user_id": user_id, "session_id": sid, "new_message": content}
+        if run_config is not None:
+            kwargs["run_config"] = run_config
+        # The gate is set around each step of ADK's generator, never across our own
+        # ``yield``: an async generator runs in its consumer's context, so a gate held
+        # while suspended would switch off ADK's spans in the caller's code too (and stay
+        # off after a ``break`` that leaves this generator unclosed).
+        events = self.runner.run_async(**kwargs)
+        opened: list[str] = []
+        try:
+            while True:
+                with suppressed():
+                    token = STREAM_INVOCATIONS.set(opened)
+                    try:
+                        event = await events.__anext__()
+                    except StopAsyncIteration:
+                        break
+                    finally:
+                        STREAM_INVOCATIONS.reset(token)
                 yield event
+        except BaseException as e:
+            # Cancelled, timed out or failed where ADK reports nothing: end the open spans now
+            # (not at the end of the whole run).
+            self.plugin.close_invocations(opened, common.error_text(e) if not isinstance(e, GeneratorExit)
+                                          else "event stream closed before the run ended")
+            raise
+        finally:
+            with suppressed():
+                await events.aclose()
 
     async def run_async(self, message: Any, *, user_id: str | None = None, session_id: str | None = None,
                         run_config: Any = None) -> AdkResult:

@@ -64,6 +64,13 @@ _CURRENT_TOOL: contextvars.ContextVar[tuple[SpanHandle, str] | None] = contextva
 """(tool span, calling agent) while a tool runs in this task: lets an agent run inside a
 tool (``AgentTool``) nest under that tool's span."""
 
+STREAM_INVOCATIONS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "maestro_adk_stream_invocations", default=None
+)
+"""Invocation ids opened while ``InstrumentedAdk.stream`` steps ADK's runner (tasks ADK
+creates inherit the list): what to close if that stream is cancelled or fails, since ADK
+then calls neither ``after_run`` nor ``on_run_error``."""
+
 
 _guarded = common.guarded_async("maestro adk callback", log)
 """Every plugin hook is a coroutine that logs a failure and returns None (never alters ADK's flow)."""
@@ -139,7 +146,19 @@ class MaestroAdkPlugin(BasePlugin):
             else:
                 inv = _Invocation(parent=None)
             self._inv[inv_id] = inv
+            owned = STREAM_INVOCATIONS.get()
+            if owned is not None:
+                owned.append(inv_id)
         return inv
+
+    def close_invocations(self, inv_ids: list[str], error: str) -> None:
+        """End what is still open of these invocations as failed (innermost first): the
+        stream that ran them was cancelled or raised."""
+        for inv_id in reversed(inv_ids):
+            try:
+                self._close_invocation(inv_id, error)
+            except Exception:  # instrumentation must never break the user's code
+                log.exception("maestro adk: closing invocation %s failed", inv_id)
 
     @staticmethod
     def _find(inv: _Invocation, name: str, branch: str | None) -> _Turn | None:

@@ -135,9 +135,10 @@ class Recorder:
         self.task_bytes = extract.task_size(task)
 
     @_guarded
-    def end_run(self) -> None:
-        """The run call returned: the last speaker hands the result to ``__end__``."""
-        if self.last is not None:
+    def end_run(self, returned: bool = True) -> None:
+        """The run call ended: if it returned, the last speaker hands the result to
+        ``__end__`` (a run that raised or was abandoned hands nothing over)."""
+        if self.last is not None and returned:
             name, nbytes, msg = self.last
             self._edge(name, extract.END, nbytes, msg, None)
         self.last = None
@@ -462,18 +463,23 @@ class InstrumentedAutoGen:
 
     async def run(self, *args, task: Any = None, **kwargs):
         self.recorder.begin_run(task)
+        returned = False
         try:
-            return await self.target.run(*args, task=task, **kwargs)
+            result = await self.target.run(*args, task=task, **kwargs)
+            returned = True
+            return result
         finally:
-            self.recorder.end_run()
+            self.recorder.end_run(returned)
 
     async def run_stream(self, *args, task: Any = None, **kwargs):
         self.recorder.begin_run(task)
+        returned = False
         try:
             async for item in self.target.run_stream(*args, task=task, **kwargs):
                 yield item
+            returned = True
         finally:
-            self.recorder.end_run()
+            self.recorder.end_run(returned)
 
     def uninstrument(self) -> Any:
         """Restore every patched agent and model client; returns the original object."""

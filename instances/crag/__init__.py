@@ -23,10 +23,12 @@ from .prompts import (
     REWRITER_SYSTEM,
     extract_answer,
 )
+from .options import OPTIONS
 from .sim_policies import register_sim_policies
 
 __all__ = [
     "INSTANCE",
+    "OPTIONS",
     "CragInstance",
     "CRAG_INFO",
     "build_graph",

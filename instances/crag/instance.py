@@ -5,11 +5,8 @@ simulated service or a real provider: same code path), and compiles the graph; `
 invokes it synchronously (ChatOpenAI caches its async client per event loop, so sync
 calls avoid cross-loop reuse) and pulls the final answer out of the generator's reply.
 
-Options (``RunContext.options``): ``k`` (local passages per retrieval, 4), ``web_k``
-(web results, 3), ``max_rewrites`` (tools-off correction rounds, 2), ``min_relevant``
-(relevant documents needed to answer without correction, 2), ``temperature`` (0.0),
-``max_retries`` (3), ``request_timeout_s`` (per model call, 120, capped by the run's
-timeout), ``recursion_limit`` (40).
+Options (``RunContext.options``): declared in :mod:`.options` (names, types, defaults,
+docs) and read through ``resolve_options``.
 """
 
 from __future__ import annotations
@@ -19,12 +16,14 @@ from typing import Any
 from langchain_openai import ChatOpenAI
 
 from maestro.instances._common import answer_result, invoke_graph, make_chat_openai
-from maestro.instances.base import InstanceInfo, JudgeResult, RunContext, Task, TaskResult
+from maestro.instances.base import (InstanceInfo, InstanceOption, JudgeResult, RunContext, Task, TaskResult,
+                                    resolve_options)
 from maestro.instances.qa_world import load_tasks
 from maestro.instances.qa_world import scoring
 
 from . import sim_policies
 from .graph import build_graph
+from .options import OPTIONS
 from .prompts import extract_answer
 from .tools import make_retriever_tool, make_web_search_tool
 
@@ -56,6 +55,7 @@ class CragInstance:
     """CRAG (Corrective RAG) on the qa_world task set."""
 
     info: InstanceInfo = CRAG_INFO
+    options: tuple[InstanceOption, ...] = OPTIONS
 
     def tasks(self, *, n: int | None = None, source: str | None = None, seed: int = 0) -> list[Task]:
         """The bundled qa_world questions, or a user JSONL file; stratified by hops when ``n``."""
@@ -63,19 +63,19 @@ class CragInstance:
 
     def build(self, ctx: RunContext) -> Any:
         """Compile the graph for one run (tools follow ``ctx.tools_enabled``)."""
-        opts = ctx.options
+        opts = resolve_options(self.options, ctx.options)
         return build_graph(
             make_chat_model(ctx),
             tools_enabled=ctx.tools_enabled,
-            retriever_tool=make_retriever_tool(k=int(opts.get("k", 4))),
-            web_search_tool=make_web_search_tool(k=int(opts.get("web_k", 3))) if ctx.tools_enabled else None,
-            max_rewrites=int(opts.get("max_rewrites", 2)),
-            min_relevant=int(opts.get("min_relevant", 2)),
+            retriever_tool=make_retriever_tool(k=opts["k"]),
+            web_search_tool=make_web_search_tool(k=opts["web_k"]) if ctx.tools_enabled else None,
+            max_rewrites=opts["max_rewrites"],
+            min_relevant=opts["min_relevant"],
         )
 
     def run(self, app: Any, task: Task, ctx: RunContext) -> TaskResult:
         """Answer one task. Model/HTTP errors propagate (the runner records them)."""
-        limit = int(ctx.options.get("recursion_limit", 40))
+        limit = resolve_options(self.options, ctx.options)["recursion_limit"]
         state, failed = invoke_graph(app, {"question": task.question}, limit)
         if failed:
             return failed

@@ -13,10 +13,11 @@ from __future__ import annotations
 from maestro.instances._common import lazy_exports
 
 from .prompts import EXPAND_MARKER, REFLECT_MARKER
+from .options import OPTIONS
 from .sim_policies import register_sim_policies
 from .tree import SearchNode, backpropagate, select, uct
 
-__all__ = ["INSTANCE", "LatsInstance", "LATS_INFO", "build_graph", "register_sim_policies", "EXPAND_MARKER",
+__all__ = ["INSTANCE", "OPTIONS", "LatsInstance", "LATS_INFO", "build_graph", "register_sim_policies", "EXPAND_MARKER",
            "REFLECT_MARKER", "SearchNode", "uct", "select", "backpropagate"]
 
 __getattr__ = lazy_exports(

@@ -3,12 +3,8 @@
 ``build`` makes one ``ChatOpenAI`` client per run against the run's endpoint and compiles
 the graph with the run's tools; ``run`` invokes it and returns the search's answer.
 
-Options (``RunContext.options``): ``width`` (candidates per expanded node, 2),
-``max_depth`` (deepest node, 4: enough for three searches and an answer),
-``max_iterations`` (node expansions, 6), ``exploration`` (UCT constant, 0.2: with few iterations a larger one spends the budget on siblings instead of going deep), ``k`` (local
-passages per search, 4), ``web_k`` (web results, 3), ``recursion_limit`` (LangGraph steps;
-default ``4 * width * max_iterations + 10``, more than a full search takes), and the chat
-model's ``temperature``, ``max_retries``, ``request_timeout_s``.
+Options (``RunContext.options``): declared in :mod:`.options` (names, types, defaults,
+docs) and read through ``resolve_options``.
 """
 
 from __future__ import annotations
@@ -16,13 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 from maestro.instances._common import answer_result, invoke_graph
-from maestro.instances.base import InstanceInfo, JudgeResult, RunContext, Task, TaskResult
+from maestro.instances.base import (InstanceInfo, InstanceOption, JudgeResult, RunContext, Task, TaskResult,
+                                    resolve_options)
 from maestro.instances.crag.instance import make_chat_model
 from maestro.instances.qa_world import load_tasks, scoring
 from maestro.instances.qa_world.tools import qa_tools
 
 from . import sim_policies
 from .graph import build_graph, final_answer
+from .options import OPTIONS
 
 __all__ = ["LATS_INFO", "LatsInstance"]
 
@@ -43,14 +41,15 @@ LATS_INFO = InstanceInfo(
 
 
 def _budget(opts: dict[str, Any]) -> dict[str, Any]:
-    return {"width": int(opts.get("width", 2)), "max_depth": int(opts.get("max_depth", 4)),
-            "max_iterations": int(opts.get("max_iterations", 6)), "exploration": float(opts.get("exploration", 0.2))}
+    """The search budget out of resolved options."""
+    return {k: opts[k] for k in ("width", "max_depth", "max_iterations", "exploration")}
 
 
 class LatsInstance:
     """LATS on the qa_world task set."""
 
     info: InstanceInfo = LATS_INFO
+    options: tuple[InstanceOption, ...] = OPTIONS
 
     def tasks(self, *, n: int | None = None, source: str | None = None, seed: int = 0) -> list[Task]:
         """The bundled qa_world questions, or a user JSONL file; stratified by hops when ``n``."""
@@ -58,15 +57,17 @@ class LatsInstance:
 
     def build(self, ctx: RunContext) -> Any:
         """Compile the graph for one run (web search only when ``ctx.tools_enabled``)."""
-        opts = ctx.options
+        opts = resolve_options(self.options, ctx.options)
         return build_graph(make_chat_model(ctx),
-                           qa_tools(ctx.tools_enabled, k=int(opts.get("k", 4)), web_k=int(opts.get("web_k", 3))),
+                           qa_tools(ctx.tools_enabled, k=opts["k"], web_k=opts["web_k"]),
                            **_budget(opts))
 
     def run(self, app: Any, task: Task, ctx: RunContext) -> TaskResult:
         """Answer one task. Model/HTTP errors propagate (the runner records them)."""
-        b = _budget(ctx.options)
-        limit = int(ctx.options.get("recursion_limit", 4 * b["width"] * b["max_iterations"] + 10))
+        opts = resolve_options(self.options, ctx.options)
+        limit = opts["recursion_limit"]
+        if limit is None:
+            limit = 4 * opts["width"] * opts["max_iterations"] + 10
         state, failed = invoke_graph(app, {"question": task.question}, limit)
         if failed:
             return failed

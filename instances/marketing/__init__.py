@@ -27,12 +27,14 @@ from .prompts import (
     format_brief,
     parse_brief,
 )
+from .options import OPTIONS
 from .sim_policies import register_sim_policies
 from .tasks import BRIEFS, load_tasks
 from .tools import render_logo
 
 __all__ = [
-    "INSTANCE", "MarketingInstance", "MARKETING_INFO", "build_agency", "make_model", "register_sim_policies",
+    "INSTANCE",
+    "OPTIONS", "MarketingInstance", "MARKETING_INFO", "build_agency", "make_model", "register_sim_policies",
     "judge", "deliverables_present", "load_tasks", "BRIEFS", "render_logo", "format_brief", "parse_brief",
     "COORDINATOR", "DOMAIN", "WEBSITE", "STRATEGY", "LOGO", "SPECIALISTS", "SECTION_HEADINGS", "COORDINATOR_MARKER",
 ]

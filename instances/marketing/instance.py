@@ -4,12 +4,14 @@
 (the simulated service's ``gemini_base_url`` or Google's API: same code path) with
 google-genai's HTTP retries, and builds the agent tree; the runner wraps it with
 ``maestro.adapters.adk.instrument``. ``run`` sends the brief through the wrapped app and
-takes the last final response (the coordinator's kit) as the answer. A model or HTTP
-error response (after retries) or the LLM-call cap ends the run as ``failure`` with the
-reason; an unreachable endpoint propagates (the runner records an exception naming it).
+takes the last final response (the coordinator's kit) as the answer. The LLM-call cap ends
+the run as ``failure`` with the reason; a model error response (after retries) or an
+unreachable endpoint propagates, and the runner records an ``exception`` naming the
+backend, as for every other instance.
 
-Options (``RunContext.options``): ``temperature`` (0.0), ``http_attempts`` (4: attempts per
-model call, retries on 429/5xx), ``max_llm_calls`` (30: ADK's per-message cap).
+Options (``RunContext.options``): declared in :mod:`.options` (``temperature``,
+``http_attempts``, ``max_llm_calls``; types, defaults, docs) and read through
+``resolve_options``.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ import logging
 import os
 from typing import Any
 
-from maestro.instances.base import InstanceInfo, JudgeResult, RunContext, Task, TaskResult
+from maestro.instances.base import (InstanceInfo, InstanceOption, JudgeResult, RunContext, Task, TaskResult,
+                                    resolve_options)
 
 from . import sim_policies
 from .agents import build_agency
 from .judge import judge as judge_kit
+from .options import OPTIONS
 from .tasks import load_tasks
 
 __all__ = ["MARKETING_INFO", "MarketingInstance", "make_model"]
@@ -52,7 +56,7 @@ def make_model(ctx: RunContext) -> Any:
     if not ep.gemini_base_url:
         raise ValueError(f"instance 'marketing' (ADK, Gemini REST) needs a sim/* or gemini/* backend, not {ep.spec!r}")
     os.environ.setdefault("NO_GCE_CHECK", "True")  # google-auth must never probe a metadata server
-    attempts = int(ctx.options.get("http_attempts", 4))
+    attempts = resolve_options(OPTIONS, ctx.options)["http_attempts"]
     retry = types.HttpRetryOptions(attempts=attempts, initial_delay=0.05, max_delay=1.0) if attempts > 1 else None
     return Gemini(model=ep.model, base_url=ep.gemini_base_url, client_kwargs={"api_key": ep.api_key},
                   retry_options=retry)
@@ -77,6 +81,7 @@ class MarketingInstance:
     """The ADK marketing agency on the bundled business briefs."""
 
     info: InstanceInfo = MARKETING_INFO
+    options: tuple[InstanceOption, ...] = OPTIONS
 
     def tasks(self, *, n: int | None = None, source: str | None = None, seed: int = 0) -> list[Task]:
         """The bundled briefs, or a user JSONL file; a seeded sample of ``n`` when given."""
@@ -86,16 +91,15 @@ class MarketingInstance:
         """The coordinator agent for one run (the logo tool follows ``ctx.tools_enabled``)."""
         _quiet_cache_advice()
         return build_agency(make_model(ctx), tools_enabled=ctx.tools_enabled, max_tokens=ctx.max_tokens,
-                            temperature=float(ctx.options.get("temperature", 0.0)))
+                            temperature=resolve_options(self.options, ctx.options)["temperature"])
 
     def run(self, app: Any, task: Task, ctx: RunContext) -> TaskResult:
         """Send the brief; the kit is the last final response. ``app`` is the adapter's
         ``InstrumentedAdk`` (or a bare agent, run through an in-memory runner)."""
         from google.adk.agents.invocation_context import LlmCallsLimitExceededError
         from google.adk.agents.run_config import RunConfig
-        from google.genai import errors as genai_errors
 
-        run_config = RunConfig(max_llm_calls=int(ctx.options.get("max_llm_calls", 30)))
+        run_config = RunConfig(max_llm_calls=resolve_options(self.options, ctx.options)["max_llm_calls"])
         if not hasattr(app, "run_async"):
             raise TypeError(f"marketing.run expects an instrumented ADK app, got {type(app).__name__}")
         try:
@@ -104,8 +108,6 @@ class MarketingInstance:
                 text = result.text
             else:
                 text = _run_bare(app, task.question, run_config)
-        except genai_errors.APIError as e:  # the model answered with an error (after retries)
-            return TaskResult(answer=None, outcome="failure", reason=f"model call failed: {type(e).__name__}: {e}")
         except LlmCallsLimitExceededError as e:
             return TaskResult(answer=None, outcome="failure", reason=f"LLM-call cap reached: {e}")
         # Anything else (an unreachable endpoint, a bug) propagates: the runner records it

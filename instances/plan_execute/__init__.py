@@ -13,9 +13,10 @@ from __future__ import annotations
 from maestro.instances._common import lazy_exports
 
 from .prompts import EXECUTOR_MARKER, PLANNER_MARKER, REPLANNER_MARKER
+from .options import OPTIONS
 from .sim_policies import register_sim_policies
 
-__all__ = ["INSTANCE", "PlanExecuteInstance", "PLAN_EXECUTE_INFO", "build_graph", "register_sim_policies",
+__all__ = ["INSTANCE", "OPTIONS", "PlanExecuteInstance", "PLAN_EXECUTE_INFO", "build_graph", "register_sim_policies",
            "PLANNER_MARKER", "EXECUTOR_MARKER", "REPLANNER_MARKER"]
 
 __getattr__ = lazy_exports(

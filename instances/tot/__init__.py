@@ -16,10 +16,12 @@ from maestro.instances._common import lazy_exports
 
 from .prompts import EVALUATOR_MARKER, PROPOSER_MARKER, SOLVER_MARKER, extract_answer
 from .puzzles import Puzzle, Verdict, generate_puzzles, solvable, solve, verify
+from .options import OPTIONS
 from .sim_policies import register_sim_policies
 
 __all__ = [
     "INSTANCE",
+    "OPTIONS",
     "TotInstance",
     "TOT_INFO",
     "build_graph",

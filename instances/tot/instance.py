@@ -7,11 +7,9 @@ verifies it exactly (:func:`.puzzles.verify`).
 
 ToT has no tools: ``ctx.tools_enabled`` is ignored (a tools-on run is the same run).
 
-Options (``RunContext.options``): ``beam_width`` (3), ``n_propose`` (steps asked of each
-proposer call, 5), ``max_depth`` (steps before writing up; default numbers - 1),
-``max_retries`` (levels proposed again when nothing survived, 1), ``temperature`` (0.0),
-``max_retries_http`` (client retries, 3), ``request_timeout_s`` (per model call, 120,
-capped by the run's timeout), ``recursion_limit`` (60).
+Options (``RunContext.options``): declared in :mod:`.options` (names, types, defaults,
+docs) and read through ``resolve_options``; client retries are ``max_retries_http``
+because ``max_retries`` counts ToT's re-proposals.
 """
 
 from __future__ import annotations
@@ -21,10 +19,12 @@ from typing import Any
 from langchain_openai import ChatOpenAI
 
 from maestro.instances._common import answer_result, invoke_graph, make_chat_openai
-from maestro.instances.base import InstanceInfo, JudgeResult, RunContext, Task, TaskResult
+from maestro.instances.base import (InstanceInfo, InstanceOption, JudgeResult, RunContext, Task, TaskResult,
+                                    resolve_options)
 
 from . import puzzles, sim_policies
 from .graph import build_graph, initial_state
+from .options import OPTIONS
 from .prompts import extract_answer
 from .puzzles import DEFAULT_TARGET, Puzzle, generate_puzzles, load_puzzles, verify
 
@@ -77,6 +77,7 @@ class TotInstance:
     """Tree of Thoughts on seeded Game-of-24 puzzles."""
 
     info: InstanceInfo = TOT_INFO
+    options: tuple[InstanceOption, ...] = OPTIONS
 
     def tasks(self, *, n: int | None = None, source: str | None = None, seed: int = 0) -> list[Task]:
         """``n`` generated puzzles (default 30) for ``seed``, or puzzles from a JSONL ``source``
@@ -90,14 +91,13 @@ class TotInstance:
 
     def build(self, ctx: RunContext) -> Any:
         """Compile the graph for one run (no tools, whatever ``ctx.tools_enabled`` says)."""
-        opts = ctx.options
-        depth = opts.get("max_depth")
+        opts = resolve_options(self.options, ctx.options)
         return build_graph(
             make_chat_model(ctx),
-            beam_width=int(opts.get("beam_width", 3)),
-            n_propose=int(opts.get("n_propose", 5)),
-            max_depth=None if depth is None else int(depth),
-            max_retries=int(opts.get("max_retries", 1)),
+            beam_width=opts["beam_width"],
+            n_propose=opts["n_propose"],
+            max_depth=opts["max_depth"],
+            max_retries=opts["max_retries"],
         )
 
     def run(self, app: Any, task: Task, ctx: RunContext) -> TaskResult:
@@ -106,7 +106,7 @@ class TotInstance:
         target = task.meta.get("target", DEFAULT_TARGET)
         if not numbers:
             raise ValueError(f"task {task.task_id!r} has no meta['numbers']: not a ToT puzzle task")
-        limit = int(ctx.options.get("recursion_limit", 60))
+        limit = resolve_options(self.options, ctx.options)["recursion_limit"]
         state, failed = invoke_graph(app, initial_state(numbers, target), limit)
         if failed:
             return failed

@@ -5,9 +5,8 @@
 of the four agents; ``run`` runs the task on the (adapter-wrapped) team in its own event
 loop and returns the summary agent's last message without ``TERMINATE``.
 
-Options (``RunContext.options``): ``max_rounds`` (full rounds of the four agents before
-the team stops without ``TERMINATE``, 2), ``temperature`` (0.0), ``max_retries`` (3),
-``request_timeout_s`` (per model call, 120, capped by the run's timeout).
+Options (``RunContext.options``): declared in :mod:`.options` (names, types, defaults,
+docs) and read through ``resolve_options``.
 """
 
 from __future__ import annotations
@@ -21,9 +20,11 @@ from autogen_agentchat.teams import RoundRobinGroupChat
 from autogen_ext.models.openai import OpenAIChatCompletionClient
 
 from maestro.instances._common import answer_result, client_settings
-from maestro.instances.base import InstanceInfo, JudgeResult, RunContext, Task, TaskResult
+from maestro.instances.base import (InstanceInfo, InstanceOption, JudgeResult, RunContext, Task, TaskResult,
+                                    resolve_options)
 
 from . import sim_policies
+from .options import OPTIONS
 from .prompts import AGENT_NAMES, DESCRIPTIONS, SYSTEM_PROMPTS, TERMINATE, strip_terminate
 from .tasks import judge as judge_itinerary
 from .tasks import load_tasks
@@ -82,6 +83,7 @@ class TravelPlanningInstance:
     """Travel Planning (AutoGen RoundRobinGroupChat of four agents, no tools)."""
 
     info: InstanceInfo = TRAVEL_PLANNING_INFO
+    options: tuple[InstanceOption, ...] = OPTIONS
 
     def tasks(self, *, n: int | None = None, source: str | None = None, seed: int = 0) -> list[Task]:
         """The bundled travel requests, or a user JSONL file (see ``tasks.load_tasks``)."""
@@ -89,11 +91,20 @@ class TravelPlanningInstance:
 
     def build(self, ctx: RunContext) -> Any:
         """The team for one run (``tools_enabled`` is irrelevant: the team has no tools)."""
-        return build_team(make_model_client(ctx), max_rounds=int(ctx.options.get("max_rounds", 2)))
+        return build_team(make_model_client(ctx), max_rounds=resolve_options(self.options, ctx.options)["max_rounds"])
 
     def run(self, app: Any, task: Task, ctx: RunContext) -> TaskResult:
         """Run the team on the request; the answer is the summary agent's last message."""
-        result = asyncio.run(app.run(task=task.question))
+        try:
+            result = asyncio.run(app.run(task=task.question))
+        except RuntimeError as e:
+            # AutoGen re-raises an agent's error as RuntimeError("<Type>: <message>\nTraceback:
+            # \n<whole remote traceback>"); the runner's one-line reason keeps the first part
+            # (the traceback stays on the chained error).
+            head, sep, _ = str(e).partition("\nTraceback:\n")
+            if sep:
+                raise RuntimeError(head) from e
+            raise
         final = None
         for msg in reversed(result.messages):
             if getattr(msg, "source", None) == "travel_summary_agent":

@@ -19,7 +19,7 @@ from maestro.backends import BackendError, parse_backend
 from maestro.store.layout import valid_id
 
 __all__ = ["StudyConfig", "RunSpec", "ConfigError", "load_study_config", "expand_runs", "derive_seed", "tool_settings",
-           "instance_tool_counts"]
+           "instance_tool_counts", "check_instance_options"]
 
 
 class ConfigError(ValueError):
@@ -83,6 +83,15 @@ class StudyConfig:
                 instance_module(name)
             except ValueError as e:
                 raise ConfigError(str(e)) from None
+        for name, opts in self.instance_options.items():
+            # A misspelt instance name would silently drop its options.
+            try:
+                instance_module(name)
+            except ValueError as e:
+                raise ConfigError(f"instance_options.{name}: {e}") from None
+            if not isinstance(opts, dict):
+                raise ConfigError(f"instance_options.{name} must be a table of options, got {opts!r}")
+            check_instance_options(name, opts)
         if self.repeats < 1:
             raise ConfigError(f"repeats must be >= 1, got {self.repeats}")
         if self.tasks is not None and self.tasks < 1:
@@ -115,6 +124,25 @@ class StudyConfig:
         for k in ("workers", "out"):
             d.pop(k)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def check_instance_options(name: str, opts: dict[str, Any]) -> None:
+    """Check ``[instance_options.<name>]`` against the options instance ``name`` declares
+    (before any run starts): a ConfigError names the table, the bad key or value and the
+    known options. Instances that declare no options are not checked."""
+    from maestro.instances import declared_options
+    from maestro.instances.base import resolve_options
+
+    declared = declared_options(name)
+    if declared is None:
+        return
+    try:
+        resolve_options(declared, opts)
+    except ValueError as e:
+        known = ", ".join(f"{o.name} ({o.type.__name__}, default {'unset' if o.default is None else repr(o.default)})"
+                          for o in declared)
+        msg = str(e) if "known:" in str(e) else f"{e}; known: {known}"
+        raise ConfigError(f"instance_options.{name}: {msg}") from None
 
 
 _KEYS = {f for f in StudyConfig.__dataclass_fields__}

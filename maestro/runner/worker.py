@@ -163,7 +163,10 @@ def execute_run(spec, ctx: WorkerContext, attempt: int = 1, on_timeout_row=None)
     try:
         endpoint = resolve_endpoint(backend, sim_url=ctx.sim_url, seed=spec.seed, nonce=f"a{attempt}")
         endpoint_model, endpoint_provider = endpoint.model, endpoint.provider
-        where = f"backend {spec.backend} at {endpoint.base_url}"
+        # Name the URL the framework actually calls: ADK instances speak Gemini REST.
+        url = endpoint.gemini_base_url if instance.info.framework == "adk" and endpoint.gemini_base_url \
+            else endpoint.base_url
+        where = f"backend {spec.backend} at {url}"
         run_ctx = RunContext(endpoint=endpoint, tools_enabled=spec.tools_enabled, seed=spec.seed,
                              max_tokens=ctx.max_tokens, timeout_s=ctx.timeout_s,
                              options=ctx.instance_options.get(spec.instance, {}))

@@ -128,6 +128,19 @@ def test_similarity_within_matches_brute_force():
         assert row.n_pairs == len(pairs)
 
 
+def test_two_studies_where_only_one_has_hand_overs():
+    # runs of two studies but message records from one: the runs must still find their
+    # sequences (keys (study_id, run_id) on both sides), not silently get empty ones
+    runs = pd.DataFrame({"study_id": ["A", "A", "B"], "run_id": ["r0", "r1", "r0"], "instance": "crag",
+                         "model": "m", "tools_enabled": True})
+    edges = pd.DataFrame({"study_id": "A", "run_id": ["r0", "r0", "r1"], "order": [0, 1, 0],
+                          "source": ["a", "b", "a"], "target": ["b", "c", "b"]})
+    got = similarity_within(runs, edges, by="study_id", workers=1).set_index("study_id")
+    # study A: [a->b, b->c] vs [a->b]: Jaccard 1/2, LCS 1/2
+    assert got.loc["A", "jaccard_mean"] == pytest.approx(0.5)
+    assert got.loc["A", "lcs_mean"] == pytest.approx(0.5)
+
+
 def test_similarity_between_matches_brute_force():
     runs, edges = _random_study(seed=5, n=30)
     seqs = edge_sequences(edges, list(runs.run_id))

@@ -142,6 +142,43 @@ def test_judges_relabel_semantic_rows_only(tmp_path):
     assert out.loc["w", "judge_a"] == "empty_prediction" and out.loc["w", "judge_b"] is None
 
 
+def test_judge_reported_missing_parts_are_underspecified_not_wrong_fact():
+    # non-QA instances judge by deliverables (marketing: "missing or incomplete: website";
+    # travel planning: "missing day 4"): a fluent answer that lacks a required part is
+    # Table 3's missing/underspecified output, even though it names capitalised entities
+    import pandas as pd
+
+    from maestro.analysis.failures import classify_failures
+
+    kit = "# Launch kit for Crumb & Co\n\n## Domain options\n- crumbandco.shop\n## Logo\nConcept: a Bun"
+    runs = pd.DataFrame([
+        run_row("s", "kit", instance="marketing", judgement="wrong", f1=None, answer=kit,
+                gold="launch kit with domain options, website outline, marketing strategy and logo",
+                judgement_reason="deliverables 3/4; missing or incomplete: website; logo file cited"),
+        run_row("s", "trip", instance="travel_planning", judgement="wrong", f1=None, gold="4 days in Lima",
+                answer="Final itinerary: 3 days in Lima.\nDay 1: Museo Larco.", judgement_reason="missing day 4"),
+        run_row("s", "extra", instance="travel_planning", judgement="wrong", f1=None, gold="1 days in Lima",
+                answer="Final itinerary: 2 days in Lima.\nDay 1: Museo Larco.\nDay 2: Barranco.",
+                judgement_reason="extra day 2"),
+    ])
+    out = classify_failures(runs, None).set_index("run_id")["category"]
+    assert out.to_dict() == {"kit": "missing_underspecified_output", "trip": "missing_underspecified_output",
+                             "extra": "wrong_fact_entity"}
+
+
+def test_unstored_answers_are_respected_with_strict_false(tmp_path):
+    # a study run with store_answers=false has answer=None on every row: that is not an
+    # empty prediction, in strict and non-strict mode alike
+    rows, spans = [], {}
+    _run(rows, spans, "w", judgement="wrong", answer=None, f1=0.0)
+    study = write_study(tmp_path / "fail", rows, spans, config={"store_answers": False})
+    strict = failures_df(study).set_index("run_id")
+    lenient, errors = failures_df(study, strict=False)
+    assert errors == []
+    assert strict.loc["w", "category"] == "other"
+    assert lenient.set_index("run_id").loc["w", "category"] == "other"
+
+
 @pytest.mark.parametrize("seq, expected", [
     pytest.param(list("ababab"), (("a", "b"), 3, 0), id="period-2"),
     pytest.param(list("xaaaay"), (("a",), 4, 1), id="self-loop"),
@@ -155,6 +192,10 @@ def test_detect_loop(seq, expected):
 def test_text_rules():
     assert is_abstention(None) and is_abstention("  ") and is_abstention("Unknown")
     assert not is_abstention("Paris")
+    assert is_abstention("None.") and is_abstention("n/a") and is_abstention("I am sorry, I cannot answer this.")
+    # a full answer that merely contains "none" or "unknown" somewhere is an answer
+    assert not is_abstention("Final itinerary: 2 days in Lima.\nDay 1: Museo Larco.\nDietary notes: none.")
+    assert not is_abstention("The author of the letter is unknown to historians, but it was signed by Ada Byron")
     assert names_no_entity("It is a country that the sources describe")
     assert not names_no_entity("Truhaithesh") and not names_no_entity("It was founded in 1887 by them")
 

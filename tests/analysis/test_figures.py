@@ -3,6 +3,8 @@ placeholders instead of crashes when data is missing."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -83,6 +85,21 @@ def test_delay_breakdown_counts_model_calls_outside_agent_spans_as_model_time():
                           _span("r1", "l", "root", "llm", 2, 3, "A")])
     d = F.delay_breakdown(spans).iloc[0]
     assert (d["model_s"], d["agent_s"], d["handover_s"]) == pytest.approx((1, 1, 2))
+
+
+def test_delay_breakdown_is_fast_on_a_large_study():
+    # 2,000 runs of 40 spans: per-run frame indexing took ~10 s here; array slices take < 1 s
+    base = _spans()
+    n = 2000
+    big = pd.concat([base] * 5, ignore_index=True)
+    big = pd.concat([big] * n, ignore_index=True)
+    big["run_id"] = np.repeat([f"r{i:05d}" for i in range(n)], len(base) * 5)
+    big = big.astype({"span_type": "string[pyarrow]", "run_id": "string[pyarrow]"})
+    t0 = time.perf_counter()
+    d = F.delay_breakdown(big)
+    elapsed = time.perf_counter() - t0
+    assert len(d) == n and d["model_s"].eq(4).all()
+    assert elapsed < 3.0, f"delay_breakdown took {elapsed:.1f} s for {n} runs"
 
 
 def test_flame_graph_depths_follow_the_parent_chain():
@@ -182,6 +199,20 @@ def test_tool_deltas_and_pareto_draw_the_given_rows():
     fig = F.pareto_figure(points, _runs())
     (step,) = [ln for ln in fig.axes[0].lines if ln.get_label() == "Pareto frontier"]
     assert list(step.get_xdata()) == [1.0, 2.0]
+
+
+def test_tool_deltas_stays_readable_with_twelve_cells():
+    # 3 architectures x 4 models: three metric panels side by side made a 68-inch-wide image
+    # with 7-point labels; the panels are stacked so the width follows the cell count only
+    cells = [(i, m) for i in ("crag", "lats", "plan_execute") for m in ("m1", "m2", "m3", "m4")]
+    deltas = pd.DataFrame([{"instance": i, "model": m, "delta_duration_s": 0.1 * k, "delta_cost_usd": 0.001,
+                            "delta_correct": 0.0} for i, m in cells for k in range(3)])
+    fig = F.tool_deltas(deltas, _runs())
+    width, height = fig.get_size_inches()
+    assert len(fig.axes) == 3
+    assert width <= 25, f"{width:.0f} inches wide"
+    xs = {round(ax.get_position().x0, 3) for ax in fig.axes}
+    assert len(xs) == 1  # one column of panels
 
 
 def _all_figures(runs, spans, resources, **tables) -> dict[str, Figure]:

@@ -218,7 +218,9 @@ def study(tmp_path_factory):
 def test_every_profile_runs_without_crashing(study):
     runs = study.runs
     assert len(runs) == 2 * len(PROFILES)
-    assert set(runs.status) <= {"success", "failure"}, runs[["backend", "status", "outcome_reason"]]
+    # flaky may exhaust its retries: an exception naming the backend, never a crash
+    assert set(runs.status) <= {"success", "failure", "exception"}, runs[["backend", "status", "outcome_reason"]]
+    assert (runs[runs.status == "exception"].backend == "sim/flaky").all()
     assert runs.clean.all() and (runs.framework == "adk").all() and runs.simulated.all()
     assert set(runs.judgement) <= {"correct", "wrong"}
     oracle = runs[runs.backend == "sim/oracle"]

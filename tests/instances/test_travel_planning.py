@@ -197,3 +197,20 @@ def test_twenty_repeats_have_identical_call_graphs(study):
     assert all(lcs_similarity(a, b) == 1.0 for a, b in pairs)
     # Different seeds, different simulated text: the stability is structural, not a replay.
     assert runs.output_tokens.nunique() > 1
+
+
+def test_an_agent_error_is_one_line_naming_the_original_error():
+    """AutoGen re-raises an agent's error with the remote traceback in the message; the
+    instance keeps the original ``<Type>: <message>`` line for the run's reason."""
+    from maestro.backends import resolve_endpoint
+    from maestro.instances.base import RunContext
+    from maestro.instances.travel_planning.instance import TravelPlanningInstance
+
+    ep = resolve_endpoint("openai/gpt-4o-mini", env={"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"})
+    ctx = RunContext(endpoint=ep, tools_enabled=False, seed=0, timeout_s=10, options={"max_retries": 0})
+    inst = TravelPlanningInstance()
+    task = load_tasks(n=1, seed=0)[0]
+    with pytest.raises(RuntimeError) as info:
+        inst.run(inst.build(ctx), task, ctx)
+    assert str(info.value) == "APIConnectionError: Connection error."
+    assert "Traceback" in str(info.value.__cause__)

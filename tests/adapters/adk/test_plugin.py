@@ -9,6 +9,7 @@ replies deterministic, so the whole span tree is a fixed snapshot.
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 from google.adk.agents import LlmAgent
@@ -350,3 +351,67 @@ def test_agent_run_as_a_tool_nests_under_the_tool_span(sim, tmp_path):
         ("chat sim-oracle", "invoke_agent coord", "llm"),
         ("message coord -> __end__", "invoke_workflow custom", "message"),
     ]
+
+
+def test_native_span_gate_does_not_leak_into_the_callers_code(sim, tmp_path):
+    """The gate covers ADK's steps only: the caller's loop body, and the caller after a
+    ``break`` that leaves the event stream unclosed, keep ADK's native spans."""
+    import asyncio
+
+    from maestro.adapters.adk.native import is_suppressed
+
+    seen = []
+
+    async def main():
+        app = instrument(make_tree(gemini_base_url(sim.url, "oracle", 9)), run, provider="maestro.sim")
+        events = app.stream("Is acme.com free?")
+        async for _ in events:
+            seen.append(is_suppressed())
+            break
+        seen.append(is_suppressed())  # stream suspended, not closed
+        await events.aclose()
+        seen.append(is_suppressed())
+        full = [is_suppressed() async for _ in app.stream("Is acme.com free?")]
+        seen.append(any(full))
+
+    with maestro.trace_run("adk-gate", out=str(tmp_path), framework="adk", sample_resources=False) as run:
+        asyncio.run(main())
+    assert seen == [False, False, False, False]
+
+
+class HangingGemini(Gemini):
+    """A Gemini model whose call never returns (a stalled provider)."""
+
+    async def generate_content_async(self, llm_request, stream=False):
+        import asyncio
+
+        await asyncio.Event().wait()
+        yield  # pragma: no cover - never reached
+
+
+def test_a_cancelled_run_ends_its_open_spans_at_the_cancellation(sim, tmp_path):
+    """ADK reports neither after_run nor on_run_error for a cancelled run: the adapter ends
+    the invocation's open spans when the cancellation passes through, not at the end of
+    the whole traced run, and keeps no state of it."""
+    import asyncio
+
+    with maestro.trace_run("adk-cancel", out=str(tmp_path), framework="adk", sample_resources=False) as run:
+        hanging = instrument(make_tree(gemini_base_url(sim.url, "oracle", 10), HangingGemini), run,
+                             provider="maestro.sim")
+        working = instrument(make_tree(gemini_base_url(sim.url, "oracle", 11)), run, provider="maestro.sim")
+
+        async def main():
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(hanging.run_async("Is acme.com free?"), 0.2)
+            cancelled_at = time.time_ns()
+            assert hanging.plugin._inv == {} and hanging.plugin._llm == {}
+            await working.run_async("Is acme.com free?")
+            return cancelled_at
+
+        cancelled_at = asyncio.run(main())
+    spans = maestro.load_study(tmp_path / "adk-cancel").spans
+    llm = spans[spans.span_type == "llm"].sort_values("start_time_ns")
+    first = llm.iloc[0]
+    assert first.status_code == "ERROR" and "CancelledError" in first.status_description
+    assert first.end_time_ns <= cancelled_at  # not left open until the run ended
+    assert (llm.iloc[1:].status_code != "ERROR").all() and len(llm) == 4

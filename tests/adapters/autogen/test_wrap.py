@@ -257,6 +257,25 @@ def test_model_errors_end_spans_as_errors_and_propagate(tmp_path):
     assert spans.trace_id.nunique() == 1
 
 
+def test_a_run_that_raises_hands_nothing_to_end(sim, tmp_path):
+    """The ``-> __end__`` edge means a result was handed over: a team whose second speaker
+    fails records the hand-over into the failed turn, and no edge to ``__end__``."""
+    bad = OpenAIChatCompletionClient(model="sim-strong", base_url="http://127.0.0.1:9/v1", api_key="k",
+                                     model_info=INFO, max_retries=0)
+
+    def make():
+        a = AssistantAgent("writer", model_client=_client(sim, seed=21), system_message="You write one sentence.")
+        b = AssistantAgent("critic", model_client=bad, system_message="You critique the sentence.")
+        return RoundRobinGroupChat([a, b], termination_condition=MaxMessageTermination(4))
+
+    with pytest.raises(RuntimeError, match="[Cc]onnect"):
+        _run(tmp_path, make, study="ag-raise")
+    spans = maestro.load_study(tmp_path / "ag-raise").spans
+    assert _edges(spans) == [("__start__", "writer"), ("writer", "critic")]
+    agents = spans[spans.span_type == "agent"].sort_values("start_time_ns")
+    assert list(zip(agents.agent_name, agents.status_code)) == [("writer", "UNSET"), ("critic", "ERROR")]
+
+
 def test_broken_telemetry_never_breaks_the_team(sim, tmp_path, caplog):
     def make():
         return AssistantAgent("solo", model_client=_client(sim, seed=17), system_message="You answer.")
