@@ -262,6 +262,8 @@ RUN_SPECS: list[ColumnSpec] = _IDENTITY + [
                extract=_correct),
     ColumnSpec("exact_match", "float64", "Exact match against gold (0/1), NaN without gold."),
     ColumnSpec("f1", "float64", "Token F1 against gold, NaN without gold."),
+    ColumnSpec("question", "str", "Task question (redacted); missing when answers are not stored or the study "
+               "predates the column."),
     ColumnSpec("answer", "str", "Final answer (redacted); missing when answers are not stored."),
     ColumnSpec("gold", "str", "Gold answer of the task."),
     ColumnSpec("task_meta_json", "str", "Task metadata as JSON."),

@@ -306,7 +306,7 @@ def classify_failures(runs: pd.DataFrame, spans: pd.DataFrame | None, *, judges:
             evidence = rs.final_output()
         row = {c: run.get(c) for c in ("study_id", "run_id", "instance", "framework", "backend", "model",
                                         "tools_enabled", "task_id", "repeat", "seed", "status", "judgement",
-                                        "answer", "gold", "f1") if c in run}
+                                        "question", "answer", "gold", "f1") if c in run}
         row.update(category=cat.value, category_label=cat.label, silent=cat.silent,
                    visibility="silent" if cat.silent else "explicit", layer=layer, evidence_span_id=evidence,
                    reason=reason, loop_detected=loop is not None,
@@ -325,7 +325,7 @@ def classify_failures(runs: pd.DataFrame, spans: pd.DataFrame | None, *, judges:
     cols = ["study_id", "run_id", "instance", "framework", "backend", "model", "tools_enabled", "task_id", "repeat",
             "seed", "status", "judgement", "category", "category_label", "silent", "visibility", "layer",
             "evidence_span_id", "reason", "loop_detected", "loop_cycle", "loop_repeats", "retries", "n_error_spans",
-            "answer", "gold", "f1"]
+            "question", "answer", "gold", "f1"]
     df = pd.DataFrame(rows)
     if df.empty:
         return pd.DataFrame(columns=cols)

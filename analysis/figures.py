@@ -18,11 +18,15 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+
+from maestro.analysis.failures import FailureCategory
 
 __all__ = [
     "SIMULATED_LABEL",
@@ -37,6 +41,9 @@ __all__ = [
     "message_volume",
     "message_sizes",
     "tokens_over_time",
+    "TokenCurves",
+    "token_curves",
+    "tokens_over_time_by_group",
     "delay_breakdown_figure",
     "flame_graph",
     "resource_timeseries",
@@ -47,6 +54,7 @@ __all__ = [
     "by_model",
     "tool_deltas",
     "pareto_figure",
+    "category_label",
     "failure_breakdown_figure",
     "judge_agreement_figure",
 ]
@@ -443,6 +451,158 @@ def tokens_over_time(spans: pd.DataFrame, runs: pd.DataFrame | None = None, run_
     return _finish(fig, title, sim)
 
 
+@dataclass(frozen=True)
+class TokenCurves:
+    """Cumulative tokens over time per group of runs, on one time grid shared by all groups
+    (the data of :func:`tokens_over_time_by_group`)."""
+
+    grid_s: np.ndarray
+    """Seconds since run start, ascending, starting at 0."""
+    labels: list[str]
+    """One label per group (the ``by`` values joined by " / ")."""
+    n_runs: np.ndarray
+    """Runs per group."""
+    mean: np.ndarray
+    """(groups, grid) mean over the group's runs of the cumulative tokens at each grid time."""
+    q25: np.ndarray
+    """(groups, grid) 25th percentile over the group's runs."""
+    q75: np.ndarray
+    """(groups, grid) 75th percentile over the group's runs."""
+
+
+def _ns(df: pd.DataFrame, column: str) -> np.ndarray:
+    """A nanosecond column as float64 with NaN for missing values (nullable Int64 too)."""
+    return pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def token_curves(llm_calls: pd.DataFrame | None, runs: pd.DataFrame | None = None,
+                 by: str | Sequence[str] = ("instance",), grid_points: int = 200) -> TokenCurves | None:
+    """Cumulative total tokens (prompt + completion) against time since run start, averaged
+    over the runs of each ``by`` group, with the interquartile range.
+
+    ``llm_calls`` is ``llm_calls_df`` or ``spans_df`` (non-LLM rows are ignored except a
+    ``run`` span, whose start is the run's start). A run's start is its ``run`` span's start,
+    else the runs frame's ``started_at_ns``, else its first LLM call's start. A call counts
+    once it has ended; a run keeps its final total after it finishes, so the curves level
+    off at the groups' mean tokens per run. With ``runs`` given, its runs define the groups
+    (``by`` columns looked up there) and runs without an LLM call count as zero tokens.
+    Returns None when there is no LLM call with an end time and tokens.
+
+    Fully vectorised: every (run, grid time) value is one ``searchsorted`` over the calls
+    sorted by (run, end time), so thousands of runs take milliseconds.
+    """
+    by = [by] if isinstance(by, str) else list(by)
+    if _empty(llm_calls, "run_id", "end_time_ns"):
+        return None
+    df = llm_calls
+    is_llm = df["span_type"].astype(object).to_numpy() == "llm" if "span_type" in df.columns \
+        else np.ones(len(df), dtype=bool)
+    if not is_llm.any():
+        return None
+    keys = ["study_id", "run_id"] if "study_id" in df.columns and (runs is None or "study_id" in runs.columns) \
+        else ["run_id"]
+    # the run table: one row per run with its group columns
+    if runs is not None and not _empty(runs, *keys):
+        table = runs
+    else:
+        table = df.loc[is_llm]
+    cols = [c for c in by if c in table.columns]
+    extra = ["started_at_ns"] if "started_at_ns" in table.columns else []
+    table = table[[*keys, *cols, *extra]].drop_duplicates(keys).reset_index(drop=True)
+    if not len(table):
+        return None
+    index = pd.MultiIndex.from_frame(table[keys].astype(str))
+    code = index.get_indexer(pd.MultiIndex.from_frame(df[keys].astype(str)))  # -1: not in the run table
+    n = len(table)
+
+    # each run's start (NaN where unknown), most trusted source first
+    start = np.full(n, np.nan)
+    if "span_type" in df.columns and "start_time_ns" in df.columns:
+        root = (df["span_type"].astype(object).to_numpy() == "run") & (code >= 0)
+        np.fmin.at(start, code[root], _ns(df, "start_time_ns")[root])
+    if extra:
+        start = np.where(np.isnan(start), _ns(table, "started_at_ns"), start)
+    llm = is_llm & (code >= 0)
+    if "start_time_ns" in df.columns:
+        first = np.full(n, np.nan)
+        np.fmin.at(first, code[llm], _ns(df, "start_time_ns")[llm])
+        start = np.where(np.isnan(start), first, start)
+
+    # tokens per call: prompt + completion, the total where both are missing
+    if not {"input_tokens", "output_tokens", "total_tokens"} & set(df.columns):
+        return None
+    missing = np.full(len(df), np.nan)
+    tin = _ns(df, "input_tokens") if "input_tokens" in df.columns else missing
+    tout = _ns(df, "output_tokens") if "output_tokens" in df.columns else missing
+    tok = np.nan_to_num(tin) + np.nan_to_num(tout)
+    if "total_tokens" in df.columns:
+        tok = np.where(np.isnan(tin) & np.isnan(tout), np.nan_to_num(_ns(df, "total_tokens")), tok)
+    end = _ns(df, "end_time_ns")
+    ok = llm & ~np.isnan(end)
+    if not ok.any():
+        return None
+    r = code[ok]
+    t = (end[ok] - start[r]) / 1e9
+    t = np.where(np.isnan(t), 0.0, np.maximum(t, 0.0))  # a run of unknown start: calls at 0
+    tok = tok[ok]
+
+    # calls sorted by (run, time); a cumulative sum over all of them, and per run its base
+    order = np.lexsort((t, r))
+    r, t, tok = r[order], t[order], tok[order]
+    cum = np.concatenate([[0.0], np.cumsum(tok)])
+    span = float(t.max()) if len(t) else 0.0
+    grid = np.linspace(0.0, span if span > 0 else 1.0, grid_points)
+    width = grid[-1] * 2 + 1.0  # runs laid end to end on one axis: run k occupies [k*width, k*width + span]
+    pos = r * width + t
+    base = np.searchsorted(pos, np.arange(n) * width, side="left")  # index of each run's first call
+    query = (np.arange(n)[:, None] * width + grid[None, :]).ravel()
+    upto = np.searchsorted(pos, query, side="right").reshape(n, grid_points)  # calls ended by each time
+    values = cum[upto] - cum[base][:, None]  # (runs, grid) cumulative tokens
+
+    if cols:
+        groups = table.groupby(cols, sort=True, dropna=False).indices
+    else:
+        groups = {"all runs": np.arange(n)}
+    labels, sizes, mean, q25, q75 = [], [], [], [], []
+    for key, idx in groups.items():
+        key = key if isinstance(key, tuple) else (key,)
+        labels.append(" / ".join(_tools(v) if k == "tools_enabled" else str(v) for k, v in zip(cols, key))
+                      if cols else str(key[0]))
+        v = values[idx]
+        sizes.append(len(idx))
+        mean.append(v.mean(axis=0))
+        lo, hi = np.percentile(v, [25, 75], axis=0)
+        q25.append(lo)
+        q75.append(hi)
+    return TokenCurves(grid_s=grid, labels=labels, n_runs=np.array(sizes), mean=np.array(mean),
+                       q25=np.array(q25), q75=np.array(q75))
+
+
+def tokens_over_time_by_group(llm_calls: pd.DataFrame | None, runs: pd.DataFrame | None = None,
+                              by: str | Sequence[str] = ("instance",)) -> Figure:
+    """Appendix A.1 average total tokens over time: per group of runs (default: per
+    architecture), the mean cumulative tokens against seconds since run start, with the
+    interquartile range across runs as a band (data: :func:`token_curves`)."""
+    by_t = [by] if isinstance(by, str) else list(by)
+    title = f"Average cumulative tokens over time, by {' / '.join(by_t) or 'study'} (band: interquartile range)"
+    sim = is_simulated(runs, llm_calls)
+    curves = token_curves(llm_calls, runs, by_t)
+    if curves is None:
+        return placeholder(title, "LLM spans with end times and tokens", sim)
+    fig = _new((9, 4.8))
+    ax = fig.add_subplot()
+    for i, label in enumerate(curves.labels):
+        colour = _PALETTE[i % len(_PALETTE)]
+        ax.fill_between(curves.grid_s, curves.q25[i], curves.q75[i], color=colour, alpha=0.18, lw=0)
+        ax.plot(curves.grid_s, curves.mean[i], color=colour, lw=1.6, label=f"{label} (n={curves.n_runs[i]})")
+    ax.set_xlabel("seconds since run start")
+    ax.set_ylabel("cumulative tokens (mean over runs)")
+    ax.set_xlim(0, curves.grid_s[-1])
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=7, ncol=2 if len(curves.labels) > 8 else 1, loc="upper left")
+    return _finish(fig, title, sim)
+
+
 def delay_breakdown_figure(spans: pd.DataFrame, runs: pd.DataFrame | None = None) -> Figure:
     """Appendix A.1 delay: mean end-to-end time per configuration cell split into agent
     processing, agent-to-model, tool and agent-to-agent (hand-over) time."""
@@ -764,6 +924,55 @@ def tool_deltas(deltas: pd.DataFrame | None, runs: pd.DataFrame | None = None) -
     return _finish(fig, title, sim)
 
 
+_MARKERS = "osD^vP*Xph"
+
+
+def _label_points(ax, x: np.ndarray, y: np.ndarray, texts: list[str], obstacles: np.ndarray | None = None,
+                  fontsize: float = 6.5) -> None:
+    """Annotate points (data coordinates), each label at the first of a few offsets around
+    its point whose estimated box stays inside the axes and overlaps neither a label placed
+    before it nor a marker (``obstacles``: (n, 2) data coordinates of every drawn point);
+    failing that, the first offset inside and clear of other labels, then the first inside."""
+    fig = ax.figure
+    fig.draw_without_rendering()  # final layout and limits, so data map to the drawn points
+    scale = 72 / fig.dpi
+
+    def to_pt(xy):
+        return ax.transData.transform(np.asarray(xy, dtype=float).reshape(-1, 2)) * scale
+
+    r = 4.5  # half a marker, in points
+    marks = [(px - r, py - r, px + r, py + r) for px, py in to_pt(obstacles)] if obstacles is not None else []
+    placed: list[tuple[float, float, float, float]] = []
+    d, far = 5, 14
+    candidates = [(d, d, "left", "bottom"), (d, -d, "left", "top"), (-d, d, "right", "bottom"),
+                  (-d, -d, "right", "top"), (0, far, "center", "bottom"), (0, -far, "center", "top"),
+                  (d, far, "left", "bottom"), (-d, -far, "right", "top")]
+
+    frame = ax.get_window_extent()
+    ax0, ay0, ax1, ay1 = frame.x0 * scale, frame.y0 * scale, frame.x1 * scale, frame.y1 * scale
+
+    def inside(box):  # a label poking out of the axes covers tick labels or the colour bar
+        return ax0 <= box[0] and box[2] <= ax1 and ay0 <= box[1] and box[3] <= ay1
+
+    def hits(box, boxes):
+        return any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in boxes)
+
+    for (x_, y_), (px, py), text in zip(zip(x, y), to_pt(np.column_stack([x, y])), texts):
+        w, h = 0.6 * fontsize * len(text), 1.3 * fontsize
+        boxes = []
+        for dx, dy, ha, va in candidates:
+            x0 = px + dx - {"left": 0, "center": w / 2, "right": w}[ha]
+            y0 = py + dy - (h if va == "top" else 0)
+            boxes.append((x0, y0, x0 + w, y0 + h))
+        rules = (lambda bx: inside(bx) and not hits(bx, placed) and not hits(bx, marks),
+                 lambda bx: inside(bx) and not hits(bx, placed), inside, lambda bx: True)
+        pick = next(i for rule in rules for i, bx in enumerate(boxes) if rule(bx))
+        placed.append(boxes[pick])
+        dx, dy, ha, va = candidates[pick]
+        ax.annotate(text, (x_, y_), xycoords="data", fontsize=fontsize, ha=ha, va=va, xytext=(dx, dy),
+                    textcoords="offset points", gid="pareto-label", in_layout=False)
+
+
 def pareto_figure(points: pd.DataFrame | None, runs: pd.DataFrame | None = None,
                   bootstrap: pd.DataFrame | None = None) -> Figure:
     """Cost-accuracy Pareto frontier of configuration cells, with bootstrap uncertainty.
@@ -772,7 +981,10 @@ def pareto_figure(points: pd.DataFrame | None, runs: pd.DataFrame | None = None,
     ``accuracy`` and optionally ``on_frontier``, ``label``, CI columns (``cost_usd_low``/
     ``cost_usd_high``, ``accuracy_low``/``accuracy_high``, as ``cost.pareto_bootstrap``
     returns) and ``frontier_freq`` (share of bootstrap draws on the frontier, drawn as
-    colour). ``bootstrap`` (optional) supplies ``frontier_freq`` row for row instead."""
+    colour). ``bootstrap`` (optional) supplies ``frontier_freq`` row for row instead.
+
+    Readable with many cells: the marker shape gives the architecture (``instance``, in the
+    legend) and only frontier points are labelled, each label placed clear of the others."""
     title = "Cost-accuracy Pareto frontier with bootstrap uncertainty"
     sim = is_simulated(runs, points)
     if points is None or not len(points):
@@ -799,24 +1011,52 @@ def pareto_figure(points: pd.DataFrame | None, runs: pd.DataFrame | None = None,
         return np.vstack([p[col] - p[lo], p[hi] - p[col]]).astype(float).clip(min=0)
 
     xerr, yerr = err(cost, "cost"), err(acc, "accuracy")
-    ax.errorbar(p[cost], p[acc], xerr=xerr, yerr=yerr, fmt="none", ecolor="#999999", lw=0.8)
-    if freq is not None:
-        sc = ax.scatter(p[cost], p[acc], c=freq, cmap="viridis", vmin=0, vmax=1, s=40, zorder=3)
+    ax.errorbar(p[cost], p[acc], xerr=xerr, yerr=yerr, fmt="none", ecolor="#bbbbbb", lw=0.7, zorder=1)
+    # ~24 cells make per-point labels unreadable: the marker shape tells the architecture
+    # (legend), and only frontier points carry their full label
+    shape_col = next((c for c in ("instance", "framework") if c in p.columns), None)
+    shapes = p[shape_col].astype(str) if shape_col else pd.Series("all cells", index=p.index)
+    colour = dict(c=freq, cmap="viridis", vmin=0, vmax=1) if freq is not None else dict(color="#4c72b0")
+    sc = None
+    handles = []
+    for i, name in enumerate(sorted(shapes.unique())):
+        m = (shapes == name).to_numpy()
+        kw = {k: (v[m] if k == "c" else v) for k, v in colour.items()}
+        sc = ax.scatter(p.loc[m, cost], p.loc[m, acc], marker=_MARKERS[i % len(_MARKERS)], s=46, zorder=3,
+                        edgecolors="#333333", linewidths=0.5, **kw)
+        if shape_col:
+            handles.append(Line2D([], [], ls="", marker=_MARKERS[i % len(_MARKERS)], color="#777777",
+                                  markeredgecolor="#333333", label=name))
+    if freq is not None and sc is not None:
         fig.colorbar(sc, ax=ax, label="bootstrap frequency on the frontier")
-    else:
-        ax.scatter(p[cost], p[acc], color="#4c72b0", s=40, zorder=3)
-    if "on_frontier" in p.columns and p["on_frontier"].any():
-        f = p[p["on_frontier"].astype(bool)].sort_values(cost)
-        ax.step(f[cost], f[acc], where="post", color="#c44e52", lw=1.5, label="Pareto frontier")
-        ax.legend(fontsize=8)
-    for x, y, text in zip(p[cost], p[acc], labels):
-        ax.annotate(text, (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
+    frontier = p["on_frontier"].fillna(False).astype(bool).to_numpy() if "on_frontier" in p.columns \
+        else np.zeros(len(p), dtype=bool)
+    if frontier.any():
+        f = p[frontier].sort_values(cost)
+        (line,) = ax.step(f[cost], f[acc], where="post", color="#c44e52", lw=1.5, label="Pareto frontier", zorder=2)
+        handles.insert(0, line)
+    if handles:
+        ax.legend(handles=handles, fontsize=7, loc="lower right",
+                  title="marker: " + shape_col if shape_col else None, title_fontsize=7)
     ax.set_xlabel("mean cost per task (USD)")
     ax.set_ylabel("accuracy")
-    return _finish(fig, title, sim)
+    fig = _finish(fig, title, sim)
+    if frontier.any():  # last: the placement needs the final layout
+        _label_points(ax, f[cost].to_numpy(float), f[acc].to_numpy(float), [labels[i] for i in f.index],
+                      obstacles=p[[cost, acc]].to_numpy(float))
+    return fig
 
 
 # --------------------------------------------------------------------------- failures (fig 11)
+
+def category_label(category) -> str:
+    """The human label of a failure category value (``"wrong_fact_entity"`` -> "Wrong fact /
+    entity"); a value that is not a category is shown as it is."""
+    try:
+        return FailureCategory(str(category)).label
+    except ValueError:
+        return str(category)
+
 
 def failure_breakdown_figure(breakdown: pd.DataFrame | None, runs: pd.DataFrame | None = None,
                              by: str = "model") -> Figure:
@@ -834,7 +1074,8 @@ def failure_breakdown_figure(breakdown: pd.DataFrame | None, runs: pd.DataFrame 
     ax = fig.add_subplot()
     left = np.zeros(len(share))
     for i, cat in enumerate(share.columns):
-        ax.barh(range(len(share)), share[cat], left=left, label=str(cat), color=_PALETTE[i % len(_PALETTE)])
+        ax.barh(range(len(share)), share[cat], left=left, label=category_label(cat),
+                color=_PALETTE[i % len(_PALETTE)])
         left += share[cat].to_numpy()
     n = wide.sum(axis=1)
     ax.set_yticks(range(len(share)), [f"{i} (n={int(v) if float(v).is_integer() else v:g})" for i, v in n.items()],

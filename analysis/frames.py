@@ -45,7 +45,7 @@ from maestro.analysis.columns import (
     select_specs,
 )
 from maestro.store.layout import TMP_SUFFIX, StudyLayout, table_from_rows
-from maestro.store.reader import Study, TraceFormatError, read_study_json, validate_parquet
+from maestro.store.reader import Study, TraceFormatError, fill_optional, read_parquet, read_study_json, validate_parquet
 from maestro.store.schema import RESOURCE_COLUMNS, RUN_COLUMNS, SPAN_COLUMNS
 
 __all__ = [
@@ -120,7 +120,7 @@ class _Reader:
         if path.exists():
             try:
                 validate_parquet(path, "runs", RUN_COLUMNS)
-                return pq.read_table(path).to_pandas()
+                return fill_optional(pq.read_table(path), RUN_COLUMNS).to_pandas()
             except (TraceFormatError, pa.ArrowInvalid, OSError) as e:
                 self.fail(e if isinstance(e, TraceFormatError) else TraceFormatError(path, f"cannot read data ({e})"))
         return table_from_rows(RUN_COLUMNS, [], {}).to_pandas()
@@ -147,10 +147,7 @@ class _Reader:
                     if p.suffix != ".parquet" or not p.is_file():
                         raise TraceFormatError(p, f"unexpected file in {which}/ (only <run_id>.parquet files belong here)")
                     validate_parquet(p, which, spec_cols)
-                    try:
-                        tables.append(pq.read_table(p, columns=names, filters=filters))
-                    except (pa.ArrowInvalid, OSError) as e:
-                        raise TraceFormatError(p, f"cannot read data (truncated or corrupt: {e})") from e
+                    tables.append(read_parquet(p, spec_cols, names, filters))
                 except TraceFormatError as e:
                     self.fail(e)
         if not tables:
@@ -295,6 +292,10 @@ def study_infos(studies: StudyLike | Iterable[StudyLike], *, strict: bool = True
     return {src.info.get("study_id", src.root.name): src.info for src in reader.sources(studies)}
 
 
+_DUCKDB_TYPES = {"string": "varchar", "int64": "bigint", "double": "double", "bool": "boolean"}
+"""Arrow type name -> duckdb type, for optional columns a view adds as nulls."""
+
+
 def duckdb_connection(studies: StudyLike | Iterable[StudyLike], *, database: str = ":memory:"):
     """A duckdb connection with views ``runs``, ``spans`` and ``resources`` over the parquet
     files of the given studies (read in place, nothing is copied).
@@ -318,7 +319,13 @@ def duckdb_connection(studies: StudyLike | Iterable[StudyLike], *, database: str
         files = [str(p) for p in files if p.is_file()]
         if files:
             listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-            con.execute(f"create view {view} as select * from read_parquet([{listing}], union_by_name=true)")
+            # union_by_name fills a column some files lack; one that every file lacks (an
+            # optional column newer than all of them) is added as typed nulls
+            optional = [c for c in cols if c.optional]
+            present = set().union(*(pq.read_schema(f).names for f in files)) if optional else set()
+            extra = "".join(f", cast(null as {_DUCKDB_TYPES[str(c.type)]}) as {c.name}" for c in optional
+                            if c.name not in present)
+            con.execute(f"create view {view} as select *{extra} from read_parquet([{listing}], union_by_name=true)")
         else:
             # an empty view with the stored columns, so queries still bind
             con.register(f"_{view}_empty", table_from_rows(cols, [], {}))

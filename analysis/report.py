@@ -235,6 +235,9 @@ FIGURES: list[FigureSpec] = [
                lambda d: F.message_sizes(d.spans, d.runs)),
     FigureSpec("tokens_over_time", "Communication", "Cumulative tokens per agent over one typical run.",
                lambda d: F.tokens_over_time(d.spans, d.runs)),
+    FigureSpec("tokens_over_time_by_group", "Communication", "Cumulative tokens over time since run start, mean "
+               "over the runs of each architecture with the interquartile range as a band.",
+               lambda d: F.tokens_over_time_by_group(d.spans, d.runs)),
     FigureSpec("delay_breakdown", "Latency", "End-to-end time split into agent processing, model calls, tool "
                "calls and hand-overs.", lambda d: F.delay_breakdown_figure(d.spans, d.runs)),
     FigureSpec("flame_graph", "Latency", "Span tree of one typical run over time.",

@@ -116,11 +116,13 @@ same resources split by model and tool setting."""),
 ## Communication and tokens
 
 Message sizes per agent, per agent pair and per agent-to-model pair, then one typical
-run's cumulative tokens (the run of median duration, see `F.pick_run`)."""),
+run's cumulative tokens (the run of median duration, see `F.pick_run`), and the same
+averaged over the runs of each architecture (band: interquartile range)."""),
     ("code", "F.message_sizes(spans, runs)"),
     ("code", """\
 run_id = F.pick_run(runs)
 F.tokens_over_time(spans, runs, run_id=run_id)"""),
+    ("code", "F.tokens_over_time_by_group(spans, runs, by=\"instance\")"),
     ("md", """\
 ## Where the time goes
 

@@ -28,6 +28,7 @@ def trace_run(
     framework: str = "custom",
     backend: str = "",
     task_id: str = "",
+    question: str | None = None,
     seed: int = 0,
     capture_content: bool = False,
     sample_resources: bool = True,
@@ -37,7 +38,9 @@ def trace_run(
     Yields the run's ``RunTelemetry``; pass it to an adapter (e.g.
     ``maestro.adapters.langgraph.instrument(graph, run)``). On exit the spans, resource
     samples and a ``runs.parquet`` row are written under ``out/study_id``; an exception
-    inside the block is recorded as status ``exception`` and re-raised.
+    inside the block is recorded as status ``exception`` and re-raised. ``question`` (the
+    task's question, stored redacted in the row's ``question`` column; null when not given)
+    lets failure judges see what was asked.
     """
     layout = StudyLayout.for_study(out, study_id).create()
     if not layout.study_json.exists():
@@ -65,6 +68,6 @@ def trace_run(
             "status": status, "outcome": "success" if status == "success" else "failure",
             "outcome_reason": telemetry.redact(reason), "judgement": "unknown", "started_at_ns": started,
             "duration_s": time.perf_counter() - t0, **stats.run_columns(),
-            "attempt": 1, "task_meta_json": json.dumps({}),
+            "attempt": 1, "task_meta_json": json.dumps({}), "question": telemetry.redact(question),
         }
         RunIndex(layout).upsert(row)

@@ -136,6 +136,8 @@ def execute_run(spec, ctx: WorkerContext, attempt: int = 1, on_timeout_row=None)
             "judgement": judge.judgement if judge else sc.Judgement.UNKNOWN.value,
             "judgement_reason": judge.reason if judge else None,
             "exact_match": judge.exact_match if judge else None, "f1": judge.f1 if judge else None,
+            # the question follows the answer's policy: a private task set's questions may be sensitive
+            "question": redact(task.question) if ctx.store_answers else None,
             "answer": redact(answer) if ctx.store_answers else None, "gold": task.gold,
             "started_at_ns": started_at, "duration_s": time.perf_counter() - t0,
             # Tokens live on LLM spans only, so the run's sums are exactly what was billed.

@@ -22,7 +22,8 @@ from maestro.semconv import ARTEFACT_METADATA_KEY, SCHEMA_VERSION, SCHEMA_VERSIO
 from maestro.store.layout import TMP_SUFFIX, StudyLayout, atomic_write_table, file_metadata, table_from_rows
 from maestro.store.schema import RESOURCE_COLUMNS, RUN_COLUMNS, SPAN_COLUMNS, Column
 
-__all__ = ["TraceFormatError", "Study", "load_study", "read_study_json", "validate_parquet", "RunIndex", "STUDY_FORMAT"]
+__all__ = ["TraceFormatError", "Study", "load_study", "read_study_json", "validate_parquet", "read_parquet",
+           "fill_optional", "RunIndex", "STUDY_FORMAT"]
 
 STUDY_FORMAT = "maestro.study"
 """Value of the ``format`` key of every study.json."""
@@ -82,7 +83,8 @@ def read_study_json(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def validate_parquet(path: Path, artefact: str, columns: list[Column]) -> pa.Schema:
     """Check one parquet file's footer: readable, written by maestro for ``artefact``, right
-    schema version, every expected column present with the expected type."""
+    schema version, every expected column present with the expected type (an optional
+    column may be absent: :func:`read_parquet` fills it with nulls)."""
     try:
         schema = pq.read_schema(path)
     except (pa.ArrowInvalid, OSError) as e:
@@ -97,17 +99,46 @@ def validate_parquet(path: Path, artefact: str, columns: list[Column]) -> pa.Sch
     for c in columns:
         idx = schema.get_field_index(c.name)
         if idx < 0:
+            if c.optional:
+                continue  # added after this file was written: readers fill it with nulls
             raise TraceFormatError(path, f"missing column {c.name!r}")
         if schema.field(idx).type != c.type:
             raise TraceFormatError(path, f"column {c.name!r} has type {schema.field(idx).type}, expected {c.type}")
     return schema
 
 
-def _read_table(path: Path) -> pa.Table:
+def _read_table(path: Path, names: list[str] | None = None, filters: Any = None) -> pa.Table:
     try:
-        return pq.read_table(path)
+        return pq.read_table(path, columns=names, filters=filters)
     except (pa.ArrowInvalid, OSError) as e:
         raise TraceFormatError(path, f"cannot read data (truncated or corrupt: {e})") from e
+
+
+def fill_optional(table: pa.Table, columns: list[Column], names: list[str] | None = None) -> pa.Table:
+    """``table`` with every optional column of ``columns`` it lacks added as nulls of the
+    column's type, and the columns in ``names`` order (default: the schema's order, then any
+    columns the schema does not know)."""
+    by_name = {c.name: c for c in columns}
+    wanted = names if names is not None else [c.name for c in columns] + \
+        [n for n in table.column_names if n not in by_name]
+    for n in wanted:
+        c = by_name.get(n)
+        if n not in table.column_names and c is not None and c.optional:
+            table = table.append_column(pa.field(c.name, c.type), pa.nulls(table.num_rows, type=c.type))
+    return table.select(wanted)
+
+
+def read_parquet(path: Path, columns: list[Column], names: list[str] | None = None, filters: Any = None) -> pa.Table:
+    """Read a file that :func:`validate_parquet` accepted: only ``names`` (default all of
+    ``columns``), optional columns the file lacks filled with nulls, ``filters`` as in
+    ``pyarrow.parquet.read_table``."""
+    wanted = names if names is not None else [c.name for c in columns]
+    try:
+        present = set(pq.read_schema(path).names)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise TraceFormatError(path, f"not a readable parquet file (truncated or corrupt: {e})") from e
+    table = _read_table(path, [n for n in wanted if n in present], filters)
+    return fill_optional(table, columns, wanted)
 
 
 def _read_folder(folder: Path, artefact: str, columns: list[Column]) -> pd.DataFrame:
@@ -119,7 +150,7 @@ def _read_folder(folder: Path, artefact: str, columns: list[Column]) -> pd.DataF
             if p.suffix != ".parquet" or not p.is_file():
                 raise TraceFormatError(p, f"unexpected file in {folder.name}/ (only <run_id>.parquet files belong here)")
             validate_parquet(p, artefact, columns)
-            tables.append(_read_table(p).select([c.name for c in columns]))
+            tables.append(read_parquet(p, columns))
     if not tables:
         return table_from_rows(columns, [], {}).to_pandas()
     return pa.concat_tables(tables).to_pandas()
@@ -147,7 +178,7 @@ def load_study(path: str | os.PathLike[str], *, spans: bool = True, resources: b
         raise TraceFormatError(p, "unexpected file in the study folder")
     if layout.runs_parquet.exists():
         validate_parquet(layout.runs_parquet, "runs", RUN_COLUMNS)
-        runs = _read_table(layout.runs_parquet).to_pandas()
+        runs = fill_optional(_read_table(layout.runs_parquet), RUN_COLUMNS).to_pandas()
     else:
         runs = table_from_rows(RUN_COLUMNS, [], {}).to_pandas()
     span_df = _read_folder(layout.spans_dir, "spans", SPAN_COLUMNS) if spans else None
@@ -174,7 +205,8 @@ class RunIndex:
         self.rows: dict[str, dict[str, Any]] = {}
         if layout.runs_parquet.exists():
             validate_parquet(layout.runs_parquet, "runs", RUN_COLUMNS)
-            for row in _read_table(layout.runs_parquet).to_pylist():
+            # an older file gains its missing optional columns (as nulls) on the next write
+            for row in fill_optional(_read_table(layout.runs_parquet), RUN_COLUMNS).to_pylist():
                 self.rows[row["run_id"]] = row
 
     def __contains__(self, run_id: str) -> bool:

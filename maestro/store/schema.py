@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-__all__ = ["Column", "SPAN_COLUMNS", "RESOURCE_COLUMNS", "RUN_COLUMNS", "arrow_schema", "TABLES"]
+__all__ = ["Column", "SPAN_COLUMNS", "RESOURCE_COLUMNS", "RUN_COLUMNS", "arrow_schema", "markdown_table", "TABLES"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,11 @@ class Column:
     """Arrow type; every column is nullable."""
     doc: str
     """What the column holds (rendered into docs/trace-format.md)."""
+    optional: bool = False
+    """True for a column added after files of the same schema version were written: a
+    file without it is still valid and readers fill it with nulls of ``type``. Only new
+    columns may be optional (an additive change keeps SCHEMA_VERSION); removing or
+    retyping a column needs a new schema version."""
 
 
 _S, _I, _F, _B = pa.string(), pa.int64(), pa.float64(), pa.bool_()
@@ -103,6 +108,8 @@ RUN_COLUMNS: list[Column] = [
     Column("judgement_reason", _S, "How the judgement was reached."),
     Column("exact_match", _F, "Exact match against gold (0/1), null without gold."),
     Column("f1", _F, "Token F1 against gold, null without gold."),
+    # optional: studies written before the column existed load with nulls
+    Column("question", _S, "Task question (redacted); null when answers are not stored.", optional=True),
     Column("answer", _S, "Final answer (redacted); null when answers are not stored."),
     Column("gold", _S, "Gold answer of the task."),
     Column("started_at_ns", _I, "Run start on the span clock."),
@@ -145,7 +152,8 @@ def arrow_schema(columns: list[Column], metadata: dict[bytes, bytes] | None = No
 
 
 def markdown_table(columns: list[Column]) -> str:
-    """The columns as a Markdown table (docs/trace-format.md embeds these verbatim)."""
+    """The columns as a Markdown table (docs/trace-format.md embeds these verbatim);
+    optional columns are marked *(optional)* after their doc."""
     lines = ["| column | type | meaning |", "|---|---|---|"]
-    lines += [f"| `{c.name}` | {c.type} | {c.doc} |" for c in columns]
+    lines += [f"| `{c.name}` | {c.type} | {c.doc}{' *(optional)*' if c.optional else ''} |" for c in columns]
     return "\n".join(lines)

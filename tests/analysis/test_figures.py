@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
@@ -135,6 +136,92 @@ def test_tokens_over_time_totals():
     assert list(total) == [15, 40, 80]  # cumulative prompt + completion in end-time order
 
 
+def _two_run_tokens() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Group crag: run a starts at 0 s, calls end at 2 s (6 + 4 tokens) and 5 s (20); run b
+    starts at 100 s, calls end at 101 s (30) and 104 s (10). Group lats: run c has no LLM
+    call, run d one call ending at 3 s (total_tokens 8 only). A tool span is ignored."""
+    spans = pd.DataFrame([
+        _span("a", "ra", None, "run", 0, 6), _span("a", "a1", "ra", "llm", 1, 2, "A", input_tokens=6, output_tokens=4),
+        _span("a", "a2", "ra", "llm", 4, 5, "A", input_tokens=15, output_tokens=5),
+        _span("a", "at", "ra", "tool", 2, 5.5, "A", input_tokens=999, output_tokens=999),
+        _span("b", "rb", None, "run", 100, 105), _span("b", "b1", "rb", "llm", 100.5, 101, "A", input_tokens=30,
+                                                      output_tokens=0),
+        _span("b", "b2", "rb", "llm", 103, 104, "A", input_tokens=None, output_tokens=10),
+        _span("c", "rc", None, "run", 50, 51),
+        _span("d", "rd", None, "run", 10, 14), _span("d", "d1", "rd", "llm", 11, 13, "B", total_tokens=8),
+    ])
+    runs = pd.DataFrame({"run_id": ["a", "b", "c", "d"], "instance": ["crag", "crag", "lats", "lats"],
+                         "started_at_ns": [0, 100 * S, 50 * S, 10 * S], "simulated": True})
+    return spans, runs
+
+
+def test_token_curves_average_the_cumulative_tokens_by_hand():
+    spans, runs = _two_run_tokens()
+    c = F.token_curves(spans, runs, by="instance", grid_points=11)
+    assert list(c.grid_s) == pytest.approx([0.5 * k for k in range(11)])  # 0 .. 5 s, the last call's end
+    assert c.labels == ["crag", "lats"] and list(c.n_runs) == [2, 2]
+    # crag: a = 0 | 10 from 2 s | 30 from 5 s; b = 0 | 30 from 1 s | 40 from 4 s
+    a = np.array([0, 0, 0, 0, 10, 10, 10, 10, 10, 10, 30])
+    b = np.array([0, 0, 30, 30, 30, 30, 30, 30, 40, 40, 40])
+    assert c.mean[0] == pytest.approx((a + b) / 2)
+    assert c.mean[0][[2, 4, 8, 10]] == pytest.approx([15, 20, 25, 35])
+    assert c.q25[0] == pytest.approx(np.minimum(a, b) + 0.25 * np.abs(a - b))
+    assert c.q75[0] == pytest.approx(np.minimum(a, b) + 0.75 * np.abs(a - b))
+    # lats: c never calls (counts as 0), d's call (total_tokens only) ends 3 s after its start
+    assert c.mean[1] == pytest.approx([0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4])
+
+
+def test_token_curves_from_llm_calls_only_take_the_start_from_the_runs_frame():
+    spans, runs = _two_run_tokens()
+    llm = spans[spans["span_type"] == "llm"].drop(columns="span_type")
+    # no run spans: started_at_ns is the start (here equal to the run spans' starts)
+    a, b = F.token_curves(spans, runs, grid_points=11), F.token_curves(llm, runs, grid_points=11)
+    assert b.mean == pytest.approx(a.mean) and b.q75 == pytest.approx(a.q75)
+    # neither: each run's first call starts its clock (b shifts by 0.5 s, a by 1 s)
+    c = F.token_curves(llm, runs.drop(columns="started_at_ns"), by=(), grid_points=5)
+    assert c.labels == ["all runs"] and list(c.n_runs) == [4]
+    assert c.grid_s[-1] == pytest.approx(4.0)  # a's last call ends 4 s after its first started
+
+
+def test_tokens_over_time_by_group_draws_mean_lines_and_bands():
+    spans, runs = _two_run_tokens()
+    fig = F.tokens_over_time_by_group(spans, runs)
+    ax = fig.axes[0]
+    assert [ln.get_label() for ln in ax.lines] == ["crag (n=2)", "lats (n=2)"]
+    assert len(ax.collections) == 2  # one interquartile band per group
+    crag = ax.lines[0]
+    assert crag.get_ydata()[-1] == pytest.approx(35) and crag.get_xdata()[-1] == pytest.approx(5)
+    assert "SIMULATED" in _title(fig)
+    assert getattr(F.tokens_over_time_by_group(spans[spans["span_type"] != "llm"], runs), "placeholder", False)
+
+
+def test_tokens_over_time_by_group_is_fast_on_2000_runs():
+    # numpy on one common grid: a per-run pandas loop took seconds at this size
+    n, calls = 2000, 12
+    rng = np.random.default_rng(0)
+    run_ids = np.repeat([f"r{i:05d}" for i in range(n)], calls + 1)
+    kind = np.tile(["run"] + ["llm"] * calls, n)
+    start = np.repeat(rng.integers(0, 10**12, n), calls + 1) + np.tile(np.arange(calls + 1), n) * S // 10
+    spans = pd.DataFrame({"study_id": "s", "run_id": run_ids, "span_type": kind, "start_time_ns": start,
+                          "end_time_ns": start + S // 20, "input_tokens": rng.integers(10, 500, len(kind)),
+                          "output_tokens": rng.integers(1, 100, len(kind))})
+    spans = spans.astype({"span_type": "string[pyarrow]", "run_id": "string[pyarrow]", "study_id": "string[pyarrow]",
+                          "input_tokens": "Int64", "end_time_ns": "Int64"})
+    runs = pd.DataFrame({"study_id": "s", "run_id": [f"r{i:05d}" for i in range(n)],
+                         "instance": rng.choice(["crag", "lats", "plan_execute"], n), "simulated": True})
+    t0 = time.perf_counter()
+    fig = F.tokens_over_time_by_group(spans, runs)
+    fig.savefig(__import__("io").BytesIO(), format="png", dpi=90)
+    elapsed = time.perf_counter() - t0
+    assert sorted(ln.get_label().split(" (")[0] for ln in fig.axes[0].lines) == ["crag", "lats", "plan_execute"]
+    llm = spans[spans["span_type"] == "llm"]
+    per_run = (llm["input_tokens"] + llm["output_tokens"]).groupby(llm["run_id"]).sum()
+    final = {ln.get_label().split(" (")[0]: ln.get_ydata()[-1] for ln in fig.axes[0].lines}
+    by_inst = per_run.groupby(runs.set_index("run_id")["instance"].reindex(per_run.index).to_numpy()).mean()
+    assert final == pytest.approx(by_inst.to_dict())  # every run finished: the mean total per run
+    assert elapsed < 2.0, f"tokens_over_time_by_group took {elapsed:.2f} s for {n} runs"
+
+
 def test_resource_timeseries_compares_cpu_inside_and_outside_llm_calls():
     fig = F.resource_timeseries(_resources(), _spans(), run_id="r0")
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
@@ -171,6 +258,14 @@ def test_failure_breakdown_bars_are_percentages_per_model():
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["m1 (n=4)", "m2 (n=2)"]
 
 
+def test_failure_breakdown_legend_shows_category_labels():
+    long = pd.DataFrame({"model": ["m1"] * 3, "category": ["missing_underspecified_output", "wrong_fact_entity",
+                                                           "not_a_category"], "n": [1, 2, 3]})
+    fig = F.failure_breakdown_figure(long, _runs())
+    legend = sorted(t.get_text() for t in fig.axes[0].get_legend().get_texts())
+    assert legend == ["Missing / underspecified output", "Wrong fact / entity", "not_a_category"]
+
+
 def test_judge_agreement_long_table_fills_the_diagonal():
     k = pd.DataFrame({"judge_a": ["j1", "j1", "j2"], "judge_b": ["j2", "j3", "j3"], "kappa": [0.5, -0.2, 0.1]})
     arr = F.judge_agreement_figure(k, _runs()).axes[0].images[0].get_array()
@@ -201,6 +296,55 @@ def test_tool_deltas_and_pareto_draw_the_given_rows():
     assert list(step.get_xdata()) == [1.0, 2.0]
 
 
+def _pareto_cells() -> pd.DataFrame:
+    """24 cells (3 architectures x 4 models x tools on/off) crowded in one corner, four on
+    the frontier, with bootstrap CIs and frontier frequencies."""
+    rng = np.random.default_rng(1)
+    rows = []
+    for i, inst in enumerate(("crag", "lats", "plan_execute")):
+        for j, model in enumerate(("m1", "m2", "m3", "m4")):
+            for tools in (False, True):
+                c, a = 0.001 + 0.0002 * rng.random(), 0.3 + 0.2 * rng.random()
+                rows.append({"instance": inst, "backend": f"sim/{model}", "tools_enabled": tools, "cost_usd": c,
+                             "cost_usd_low": c * 0.8, "cost_usd_high": c * 1.2, "accuracy": a,
+                             "accuracy_low": a - 0.1, "accuracy_high": a + 0.1, "on_frontier": False,
+                             "frontier_freq": 0.1})
+    p = pd.DataFrame(rows)
+    front = [0, 9, 17, 23]
+    p.loc[front, "cost_usd"] = [0.0005, 0.0008, 0.0012, 0.002]
+    p.loc[front, "accuracy"] = [0.4, 0.6, 0.8, 0.95]
+    p.loc[front, ["on_frontier", "frontier_freq"]] = [True, 0.9]
+    p["cost_usd_low"], p["cost_usd_high"] = p["cost_usd"] * 0.8, p["cost_usd"] * 1.2
+    p["accuracy_low"], p["accuracy_high"] = p["accuracy"] - 0.1, p["accuracy"] + 0.1
+    return p
+
+
+def test_pareto_labels_only_the_frontier_and_keeps_the_uncertainty():
+    p = _pareto_cells()
+    fig = F.pareto_figure(p, _runs())
+    ax = fig.axes[0]
+    texts = sorted(t.get_text() for t in ax.texts)
+    assert texts == sorted(F.run_label(r).replace("\n", " / ") for _, r in p[p["on_frontier"]].iterrows())
+    assert texts[0] == "crag / sim/m1 / tools off"
+    # every cell is drawn (one marker set per architecture) with its bootstrap error bars
+    assert sum(len(c.get_offsets()) for c in ax.collections if c.get_offsets().shape[1:] == (2,)
+               and len(c.get_offsets()) and not hasattr(c, "get_segments")) == 24
+    bars = [c for c in ax.collections if hasattr(c, "get_segments")]
+    assert sum(len(c.get_segments()) for c in bars) == 48  # a cost and an accuracy interval per cell
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["Pareto frontier", "crag", "lats", "plan_execute"]
+    # labels stay inside the axes and do not overlap one another
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    boxes = [t.get_window_extent(renderer) for t in ax.texts]
+    for i, b in enumerate(boxes):
+        assert frame.x0 <= b.x0 and b.x1 <= frame.x1 and frame.y0 <= b.y0 and b.y1 <= frame.y1, ax.texts[i]
+        for c in boxes[i + 1:]:
+            assert not b.overlaps(c)
+
+
 def test_tool_deltas_stays_readable_with_twelve_cells():
     # 3 architectures x 4 models: three metric panels side by side made a 68-inch-wide image
     # with 7-point labels; the panels are stacked so the width follows the cell count only
@@ -222,6 +366,7 @@ def _all_figures(runs, spans, resources, **tables) -> dict[str, Figure]:
         "message_volume": F.message_volume(runs),
         "message_sizes": F.message_sizes(spans, runs),
         "tokens_over_time": F.tokens_over_time(spans, runs, run_id="r0"),
+        "tokens_over_time_by_group": F.tokens_over_time_by_group(spans, runs),
         "delay_breakdown": F.delay_breakdown_figure(spans, runs),
         "flame_graph": F.flame_graph(spans, runs, run_id="r0"),
         "resource_timeseries": F.resource_timeseries(resources, spans, runs, run_id="r0"),

@@ -107,7 +107,7 @@ def test_cli_report_default_out_printed_paths_and_judges(analysis_study, tmp_pat
     assert (out / "index.html").is_file()
     flat = " ".join(proc.stdout.split())  # rich may wrap long paths
     assert "SIMULATED" in flat and "index.html" in flat and str(out.name) in flat
-    assert "17 PNG files)" in flat and "without data" not in flat and "warning" not in flat
+    assert "18 PNG files)" in flat and "without data" not in flat and "warning" not in flat
     maestro.load_study(study)  # the report folder beside the data keeps the study loadable
 
 

@@ -53,6 +53,10 @@ def test_crag_study_writes_a_complete_loadable_study(crag_study):
     assert set(runs.status) <= {"success", "failure"} and runs.clean.all()
     assert (runs.spans_written == runs.spans_created).all() and (runs.spans_dropped == 0).all()
     assert (runs.input_tokens > 0).all() and (runs.cost_usd > 0).all() and (runs.resource_samples > 0).all()
+    from maestro.instances import get_instance
+
+    asked = {t.task_id: t.question for t in get_instance("crag").tasks(n=2, seed=info["study_seed"])}
+    assert runs.question.tolist() == runs.task_id.map(asked).tolist() and runs.question.str.len().min() > 10
     n = duckdb.sql(f"select count(distinct run_id) from read_parquet('{root}/spans/*.parquet')").fetchall()[0][0]
     assert n == 8
 
@@ -120,6 +124,20 @@ def test_exception_timeout_crash_and_hard_kill_are_recorded(tmp_path, monkeypatc
     assert result.counts == {"success": 1, "failure": 0, "exception": 1, "timeout": 2, "crashed": 1}
 
 
+def test_question_is_stored_only_with_answers(tmp_path):
+    """runs.parquet keeps each run's task question when answers are stored, null when not."""
+    for store in (True, False):
+        cfg = _config(tmp_path, id=f"q-{store}", instances=["fake_mas"], tools=True, repeats=1, tasks=2,
+                      store_answers=store, workers=1)
+        runs = maestro.load_study(run_study(cfg, progress=False).path, spans=False).runs.set_index("task_id")
+        # fake_mas asks its task id as the question; "raise" fails, its question is stored all the same
+        if store:
+            assert runs.question.to_dict() == {"ok": "ok", "raise": "raise"} and runs.loc["ok", "answer"] == "42"
+        else:
+            assert runs.question.isna().all() and runs.answer.isna().all()
+        assert (runs.gold == "42").all()
+
+
 def test_sigkill_then_resume_completes_only_missing_runs(tmp_path):
     study_file = tmp_path / "s.toml"
     study_file.write_text(
@@ -170,6 +188,9 @@ def test_content_capture_never_writes_secrets(tmp_path, monkeypatch):
     assert "gen_ai.input.messages" in blob and "[REDACTED]" in blob  # content was captured...
     for secret in (key, sim_key, token):
         assert secret not in blob  # ...and redacted everywhere
+    # the stored question is the task's, redacted like the answer
+    question = maestro.load_study(result.path, spans=False).runs.question.iloc[0]
+    assert question.endswith("where was Ada born? (token [REDACTED])") and key not in question
     assert key not in (result.path / "study.json").read_text()
 
 

@@ -101,3 +101,52 @@ def test_not_a_study(tmp_path):
         load_study(tmp_path)
     with pytest.raises(TraceFormatError, match="no such study folder"):
         load_study(tmp_path / "nope")
+
+
+def _drop_column(path, name):
+    """Rewrite a maestro parquet file without one column, keeping maestro's metadata (a file
+    written before that column existed)."""
+    t = pq.read_table(path)
+    meta = t.schema.metadata
+    t = t.drop_columns([name])
+    pq.write_table(t.replace_schema_metadata(meta), path)
+
+
+def test_old_runs_file_without_optional_question_loads(study):
+    assert next(c for c in RUN_COLUMNS if c.name == "question").optional
+    _drop_column(study.runs_parquet, "question")
+    assert "question" not in pq.read_schema(study.runs_parquet).names
+    s = load_study(study.root)
+    # same columns in schema order, the missing one all null
+    assert list(s.runs.columns) == [c.name for c in RUN_COLUMNS]
+    assert s.runs["question"].isna().all() and len(s.runs) == 2
+    assert s.runs["status"].tolist() == ["success", "success"]
+    # the run index reads it too, and its next write adds the column as a string column
+    index = RunIndex(study)
+    assert index.get("run-1")["question"] is None
+    index.upsert({**index.get("run-1"), "question": "Where was Ada born?"})
+    schema = pq.read_schema(study.runs_parquet)
+    assert schema.field("question").type == pa.string()
+    q = load_study(study.root).runs.set_index("run_id")["question"]
+    assert q["run-1"] == "Where was Ada born?" and q.isna()["run-2"]
+
+
+def test_required_column_still_required(study):
+    _drop_column(study.runs_parquet, "answer")
+    with pytest.raises(TraceFormatError, match="missing column 'answer'") as e:
+        load_study(study.root)
+    assert str(study.runs_parquet) in str(e.value)
+
+
+def test_read_parquet_fills_optional_columns_with_typed_nulls(study):
+    from maestro.store.reader import read_parquet, validate_parquet
+    from maestro.store.schema import Column
+
+    path = study.spans_file("run-1")
+    cols = SPAN_COLUMNS + [Column("later_count", pa.int64(), "added later", optional=True)]
+    validate_parquet(path, "spans", cols)  # absent but optional: accepted
+    t = read_parquet(path, cols)
+    assert t.column_names == [c.name for c in cols]
+    assert t.schema.field("later_count").type == pa.int64() and t.column("later_count").null_count == 2
+    t = read_parquet(path, cols, names=["later_count", "name"])
+    assert t.column_names == ["later_count", "name"] and t.num_rows == 2
