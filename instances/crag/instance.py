@@ -16,10 +16,9 @@ from typing import Any
 from langchain_openai import ChatOpenAI
 
 from maestro.instances._common import answer_result, invoke_graph, make_chat_openai
-from maestro.instances.base import (InstanceInfo, InstanceOption, JudgeResult, RunContext, Task, TaskResult,
+from maestro.instances.base import (InstanceInfo, InstanceOption, RunContext, Task, TaskResult,
                                     resolve_options)
-from maestro.instances.qa_world import load_tasks
-from maestro.instances.qa_world import scoring
+from maestro.instances.qa_world.instance_kit import QAWorldTasks
 
 from . import sim_policies
 from .graph import build_graph
@@ -51,15 +50,11 @@ def make_chat_model(ctx: RunContext) -> ChatOpenAI:
     return make_chat_openai(ctx)
 
 
-class CragInstance:
+class CragInstance(QAWorldTasks):
     """CRAG (Corrective RAG) on the qa_world task set."""
 
     info: InstanceInfo = CRAG_INFO
     options: tuple[InstanceOption, ...] = OPTIONS
-
-    def tasks(self, *, n: int | None = None, source: str | None = None, seed: int = 0) -> list[Task]:
-        """The bundled qa_world questions, or a user JSONL file; stratified by hops when ``n``."""
-        return load_tasks(source=source, n=n, seed=seed)
 
     def build(self, ctx: RunContext) -> Any:
         """Compile the graph for one run (tools follow ``ctx.tools_enabled``)."""
@@ -80,10 +75,6 @@ class CragInstance:
         if failed:
             return failed
         return answer_result(extract_answer(state.get("generation") or ""), "empty answer from generate")
-
-    def judge(self, task: Task, answer: str | None) -> JudgeResult:
-        """qa_world's judge: exact match, or the gold as a span of a short answer."""
-        return scoring.judge(task, answer)
 
     def register_sim_policies(self) -> None:
         """Register the grader, rewriter and generator policies with ``maestro.sim.policy``."""

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from maestro.instances._common import answer_result, invoke_graph
-from maestro.instances.base import (InstanceInfo, InstanceOption, JudgeResult, RunContext, Task, TaskResult,
+from maestro.instances._common import answer_result, invoke_graph, make_chat_openai
+from maestro.instances.base import (InstanceInfo, InstanceOption, RunContext, Task, TaskResult,
                                     resolve_options)
-from maestro.instances.crag.instance import make_chat_model
-from maestro.instances.qa_world import load_tasks, scoring
+from maestro.instances.qa_world.instance_kit import QAWorldTasks
 from maestro.instances.qa_world.tools import qa_tools
 
 from . import sim_policies
@@ -45,20 +44,16 @@ def _budget(opts: dict[str, Any]) -> dict[str, Any]:
     return {k: opts[k] for k in ("width", "max_depth", "max_iterations", "exploration")}
 
 
-class LatsInstance:
+class LatsInstance(QAWorldTasks):
     """LATS on the qa_world task set."""
 
     info: InstanceInfo = LATS_INFO
     options: tuple[InstanceOption, ...] = OPTIONS
 
-    def tasks(self, *, n: int | None = None, source: str | None = None, seed: int = 0) -> list[Task]:
-        """The bundled qa_world questions, or a user JSONL file; stratified by hops when ``n``."""
-        return load_tasks(source=source, n=n, seed=seed)
-
     def build(self, ctx: RunContext) -> Any:
         """Compile the graph for one run (web search only when ``ctx.tools_enabled``)."""
         opts = resolve_options(self.options, ctx.options)
-        return build_graph(make_chat_model(ctx),
+        return build_graph(make_chat_openai(ctx),
                            qa_tools(ctx.tools_enabled, k=opts["k"], web_k=opts["web_k"]),
                            **_budget(opts))
 
@@ -75,10 +70,6 @@ class LatsInstance:
         if answer is None:
             return TaskResult(answer="", outcome="failure", reason="the search found no answer within its budget")
         return answer_result(answer.strip(), f"empty answer at node {node_id}")
-
-    def judge(self, task: Task, answer: str | None) -> JudgeResult:
-        """qa_world's judge: exact match, or the gold as a span of a short answer."""
-        return scoring.judge(task, answer)
 
     def register_sim_policies(self) -> None:
         """Register the expansion and reflection policies with ``maestro.sim.policy``."""
