@@ -186,6 +186,8 @@ def ledger_attributes(ledger: HttpLedger) -> dict[str, Any]:
         sc.COMMUNICATION_TOTAL_MESSAGE_SIZE_BYTES: ledger.request_bytes + ledger.response_bytes,
         sc.MAESTRO_HTTP_ATTEMPTS: ledger.attempts,
         sc.MAESTRO_HTTP_STATUS_CODES: list(ledger.status_codes),
+        # What the endpoint says it is beats what the client library assumes.
+        **({sc.GEN_AI_PROVIDER_NAME: ledger.provider} if ledger.provider else {}),
     }
 
 

@@ -69,7 +69,6 @@ def call_graph(spans: pd.DataFrame) -> nx.DiGraph:
     (tokens only on agent -> model edges).
     """
     s = _sorted_spans(spans)
-    agent_col = "agent_name" if "agent_name" in s.columns else "agent"
     g = nx.DiGraph()
 
     def node(name: str, kind: str) -> str:
@@ -93,16 +92,16 @@ def call_graph(spans: pd.DataFrame) -> nx.DiGraph:
     for r in s.to_dict("records"):
         t = r.get("span_type")
         if t == "agent":
-            agent(r.get(agent_col))
+            agent(r.get("agent_name"))
         elif t == "message":
             src, tgt = agent(r.get("message_source")), agent(r.get("message_target"))
             add(src, tgt, int(_val(r.get("input_bytes"), _val(r.get("total_bytes")))))
         elif t == "tool":
-            a = agent(r.get(agent_col))
+            a = agent(r.get("agent_name"))
             add(a, node(f"tool:{r.get('tool_name')}", "tool"),
                 int(_val(r.get("input_bytes")) + _val(r.get("output_bytes"))))
         elif t == "llm":
-            a = agent(r.get(agent_col))
+            a = agent(r.get("agent_name"))
             model = _val(r.get("response_model"), None) or _val(r.get("request_model"), None) or r.get("model")
             add(a, node(f"model:{model}", "model"), int(_val(r.get("input_bytes")) + _val(r.get("output_bytes"))),
                 int(_val(r.get("input_tokens")) + _val(r.get("output_tokens"))))
@@ -112,13 +111,13 @@ def call_graph(spans: pd.DataFrame) -> nx.DiGraph:
 def edge_sequence(spans: pd.DataFrame) -> list[Edge]:
     """Ordered agent-to-agent message edges of one run.
 
-    Accepts span rows (``span_type == "message"`` with ``message_source/target``) or
-    ``edges_df`` rows (``source``/``target``, ordered by ``order``).
+    Accepts span rows (``span_type == "message"``, ordered by start time) or ``edges_df``
+    rows (ordered by ``order``); both have ``message_source``/``message_target``.
     """
-    if {"source", "target"} <= set(spans.columns):
-        s = spans.sort_values("order", kind="stable") if "order" in spans.columns else spans
-        return list(zip(s["source"].astype(str), s["target"].astype(str)))
-    s = _sorted_spans(spans[spans["span_type"] == "message"])
+    if "order" in spans.columns:
+        s = spans.sort_values("order", kind="stable")
+    else:
+        s = _sorted_spans(spans[spans["span_type"] == "message"])
     return list(zip(s["message_source"].astype(str), s["message_target"].astype(str)))
 
 
@@ -137,7 +136,7 @@ def edge_sequences(edges: pd.DataFrame, keys: Sequence[Hashable] | None = None, 
     e = edges.sort_values(cols + ["order"], kind="stable")
     out: dict[Any, list[Edge]] = {}
     for key, g in e.groupby(cols if multi else "run_id", sort=False):
-        out[key] = list(zip(g["source"].astype(str), g["target"].astype(str)))
+        out[key] = list(zip(g["message_source"].astype(str), g["message_target"].astype(str)))
     for k in keys or ():
         out.setdefault(k, [])
     return out

@@ -6,8 +6,12 @@ extractor from the frame's base table and a :class:`FrameContext` (the study's p
 snapshot, per-run span aggregates). ``columns=`` on a frame function selects specs by name;
 the docstrings double as the frames' documentation (:func:`describe`).
 
-dtypes are pandas dtypes: ``Int64`` (nullable integer), ``float64``, ``boolean`` (nullable)
-and ``str``; stored nulls stay missing, nothing is filled in.
+Stored columns are not written out here: their specs are generated from the store's schema
+(``maestro.store.schema``), with the store's docs and the readers' dtypes
+(``maestro.store.reader.PANDAS_DTYPES``), so a stored column has the same name and dtype in
+``load_study``, every frame and the duckdb views. dtypes are pandas dtypes: ``Int64``
+(nullable integer), ``float64``, ``boolean`` (nullable), ``str`` and ``datetime64[ns, UTC]``
+(the timestamp after each ns time column); stored nulls stay missing, nothing is filled in.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from maestro.store.reader import PANDAS_DTYPES, TIME_COLUMNS, TIMESTAMP_DTYPE, utc_timestamps
+from maestro.store.schema import RESOURCE_COLUMNS, RUN_COLUMNS, RUN_IDENTITY_COLUMNS, SPAN_COLUMNS, Column
+
 __all__ = [
     "ColumnSpec",
     "FrameContext",
@@ -32,6 +39,8 @@ __all__ = [
     "RESOURCE_SPECS",
     "FRAME_SPECS",
     "describe",
+    "is_missing",
+    "key_label",
     "select_specs",
     "markdown_table",
     "update_docs",
@@ -125,6 +134,20 @@ def describe(frame: str) -> pd.DataFrame:
     return pd.DataFrame([{"column": s.name, "dtype": s.dtype, "doc": s.doc} for s in FRAME_SPECS[frame]])
 
 
+def is_missing(value) -> bool:
+    """True for a missing or blank value (None, NaN, pd.NA, NaT, "")."""
+    return value is None or value is pd.NA or (not isinstance(value, str) and bool(pd.isna(value))) or value == ""
+
+
+def key_label(key: str, value) -> str:
+    """How a value of group key ``key`` is shown in labels: ``tools on``/``tools off`` for
+    ``tools_enabled``, ``no <key>`` (``tools unknown``) when missing, else the value; never
+    "nan", "None" or "<NA>"."""
+    if key == "tools_enabled":
+        return "tools unknown" if is_missing(value) else ("tools on" if bool(value) else "tools off")
+    return f"no {key}" if is_missing(value) else str(value)
+
+
 # --- extractors (pure, vectorised) -------------------------------------------------------
 
 def _col(base: pd.DataFrame, name: str) -> pd.Series:
@@ -146,8 +169,8 @@ def _run_bytes(base, ctx):
 
 
 def _config(base, ctx):
-    tools = _col(base, "tools_enabled").map(lambda v: "tools on" if v is True or v == 1 else "tools off").astype(object)
-    return _col(base, "instance").astype(str) + " | " + _col(base, "backend").astype(str) + " | " + tools.astype(str)
+    keys = ("instance", "backend", "tools_enabled")
+    return [" | ".join(key_label(k, v) for k, v in zip(keys, row)) for row in zip(*(_col(base, k) for k in keys))]
 
 
 def _agg(name: str):
@@ -218,6 +241,10 @@ def _t_rel(base, ctx):
     return (t - t.groupby(base["run_id"]).transform("min")) / 1e9
 
 
+def _timestamp(name: str):
+    return lambda base, ctx: utc_timestamps(_col(base, name))
+
+
 def _is_error(base, ctx):
     return _col(base, "status_code") == "ERROR"
 
@@ -235,130 +262,79 @@ def _n_events(base, ctx):
 
 
 # --- spec lists ----------------------------------------------------------------------------
+# A stored column has one name, dtype and doc everywhere: its spec is generated from the
+# store's schema (maestro.store.schema) with the readers' dtypes (maestro.store.reader), so
+# load_study, the frames and the duckdb views agree. Specs written out below are derived,
+# analysis-only columns.
 
-_IDENTITY = [
-    ColumnSpec("study_id", "str", "Study id."),
-    ColumnSpec("run_id", "str", "Run id (unique within the study)."),
-    ColumnSpec("instance", "str", "MAS instance, e.g. `crag`."),
-    ColumnSpec("framework", "str", "`langgraph`, `autogen`, `adk` or `custom`."),
-    ColumnSpec("backend", "str", "Backend spec, e.g. `sim/strong`."),
-    ColumnSpec("tools_enabled", "boolean", "Whether external tools were on."),
-    ColumnSpec("repeat", "Int64", "Repeat index within the configuration cell."),
-    ColumnSpec("seed", "Int64", "Run seed."),
-    ColumnSpec("task_id", "str", "Task id."),
-]
+def _stored(columns: list[Column], after: dict[str, list[ColumnSpec]] | None = None) -> list[ColumnSpec]:
+    """Specs of stored ``columns`` in store order, each ns time column followed by its UTC
+    timestamp and each column named in ``after`` by the derived specs listed there."""
+    after = after or {}
+    unknown = set(after) - {c.name for c in columns}
+    if unknown:
+        raise ValueError(f"derived columns placed after unknown stored column(s) {sorted(unknown)}")
+    out = []
+    for c in columns:
+        out.append(ColumnSpec(c.name, PANDAS_DTYPES[str(c.type)], c.doc))
+        if c.name in TIME_COLUMNS:
+            out.append(ColumnSpec(TIME_COLUMNS[c.name], TIMESTAMP_DTYPE, f"`{c.name}` as a UTC timestamp.",
+                                  extract=_timestamp(c.name)))
+        out.extend(after.get(c.name, ()))
+    return out
 
-RUN_SPECS: list[ColumnSpec] = _IDENTITY + [
-    ColumnSpec("config", "str", "Configuration label `instance | backend | tools on/off`.", extract=_config),
-    ColumnSpec("model", "str", "Model name sent on the wire."),
-    ColumnSpec("provider", "str", "gen_ai.provider.name of the backend."),
-    ColumnSpec("simulated", "boolean", "True when the backend is maestro's simulated service."),
-    ColumnSpec("status", "str", "success, failure, exception, timeout or crashed."),
-    ColumnSpec("outcome", "str", "run.outcome: success or failure."),
-    ColumnSpec("outcome_reason", "str", "Why the run ended as it did."),
-    ColumnSpec("judgement", "str", "correct, wrong or unknown."),
-    ColumnSpec("judgement_reason", "str", "How the judgement was reached."),
-    ColumnSpec("correct", "float64", "1.0 when judged correct, 0.0 when wrong, NaN when unknown (mean = accuracy).",
-               extract=_correct),
-    ColumnSpec("exact_match", "float64", "Exact match against gold (0/1), NaN without gold."),
-    ColumnSpec("f1", "float64", "Token F1 against gold, NaN without gold."),
-    ColumnSpec("question", "str", "Task question (redacted); missing when answers are not stored or the study "
-               "predates the column."),
-    ColumnSpec("answer", "str", "Final answer (redacted); missing when answers are not stored."),
-    ColumnSpec("gold", "str", "Gold answer of the task."),
-    ColumnSpec("task_meta_json", "str", "Task metadata as JSON."),
-    ColumnSpec("started_at_ns", "Int64", "Run start, ns since the Unix epoch."),
-    ColumnSpec("duration_s", "float64", "Wall time of the run (s)."),
-    ColumnSpec("input_tokens", "Int64", "Input tokens summed over the run's LLM spans."),
-    ColumnSpec("output_tokens", "Int64", "Output tokens summed over the run's LLM spans."),
-    ColumnSpec("total_tokens", "Int64", "input_tokens + output_tokens."),
-    ColumnSpec("cost_usd", "float64", "Tokens x the study's price snapshot, summed over LLM spans only."),
-    ColumnSpec("llm_request_bytes", "Int64", "HTTP request body bytes to model endpoints."),
-    ColumnSpec("llm_response_bytes", "Int64", "HTTP response body bytes from model endpoints."),
-    ColumnSpec("a2a_bytes", "Int64", "Serialised agent-to-agent message bytes."),
-    ColumnSpec("bytes", "Int64", "llm_request_bytes + llm_response_bytes + a2a_bytes.", extract=_run_bytes),
-    ColumnSpec("n_llm_calls", "Int64", "LLM spans in the run.", source="llm_calls"),
-    ColumnSpec("n_tool_calls", "Int64", "Tool spans in the run.", source="tool_calls"),
-    ColumnSpec("n_agent_turns", "Int64", "Agent spans in the run.", source="agent_turns"),
-    ColumnSpec("n_messages", "Int64", "Agent-to-agent message records in the run.", source="messages"),
-    ColumnSpec("n_agents", "Int64", "Distinct agents with at least one agent span (from the span files).",
-               extract=_agg("n_agents"), needs=frozenset({"spans"})),
-    ColumnSpec("n_edges", "Int64", "Distinct (source, target) message edges (from the span files).",
-               extract=_agg("n_edges"), needs=frozenset({"spans"})),
-    ColumnSpec("n_error_spans", "Int64", "Spans with status ERROR (from the span files).",
-               extract=_agg("n_error_spans"), needs=frozenset({"spans"})),
-    ColumnSpec("max_retry_attempt", "Int64", "Highest agent.retry.attempt_number on any span (1 = no retry).",
-               extract=_agg("max_retry_attempt"), needs=frozenset({"spans"})),
-    ColumnSpec("cpu_mean", "float64", "Mean CPU % over resource samples (100 = one core)."),
-    ColumnSpec("cpu_peak", "float64", "Peak CPU %."),
-    ColumnSpec("cpu_min", "float64", "Minimum CPU %."),
-    ColumnSpec("rss_mean_mb", "float64", "Mean resident memory (MB, 1e6 bytes).", extract=_mb("rss_mean_bytes")),
-    ColumnSpec("rss_peak_mb", "float64", "Peak resident memory (MB).", extract=_mb("rss_peak_bytes")),
-    ColumnSpec("rss_min_mb", "float64", "Minimum resident memory (MB).", extract=_mb("rss_min_bytes")),
-    ColumnSpec("resource_samples", "Int64", "Resource samples taken."),
-    ColumnSpec("spans_dropped", "Int64", "Spans lost; > 0 flags the run."),
-    ColumnSpec("clean", "boolean", "True when nothing was dropped and the run's files are complete."),
-    ColumnSpec("attempt", "Int64", "How many times the runner started this run (resumes count)."),
-    ColumnSpec("error", "str", "Traceback tail or runner error text (redacted)."),
-]
 
-_SPAN_CORE = [
-    ColumnSpec("span_id", "str", "16-hex span id."),
-    ColumnSpec("parent_span_id", "str", "Parent span id; missing for the run root."),
-    ColumnSpec("agent", "str", "gen_ai.agent.name of the span.", source="agent_name"),
-    ColumnSpec("start_time_ns", "Int64", "Start, ns since the Unix epoch."),
-    ColumnSpec("end_time_ns", "Int64", "End, ns since the Unix epoch."),
-    ColumnSpec("latency_s", "float64", "Span duration (s).", extract=_seconds("duration_ns")),
-    ColumnSpec("status_code", "str", "UNSET, OK or ERROR."),
-]
+def _pick(specs: list[ColumnSpec], names: list[str]) -> list[ColumnSpec]:
+    """The specs called ``names``, in that order (a frame showing part of another's columns)."""
+    by_name = {s.name: s for s in specs}
+    return [by_name[n] for n in names]
 
-SPAN_SPECS: list[ColumnSpec] = _IDENTITY + _SPAN_CORE + [
-    ColumnSpec("trace_id", "str", "32-hex trace id (one per run)."),
-    ColumnSpec("name", "str", "Span name."),
-    ColumnSpec("kind", "str", "OTel span kind."),
-    ColumnSpec("span_type", "str", "run, agent, llm, tool, message or other."),
-    ColumnSpec("operation", "str", "gen_ai.operation.name."),
-    ColumnSpec("duration_ns", "Int64", "end - start (ns)."),
-    ColumnSpec("is_error", "boolean", "status_code == ERROR.", extract=_is_error),
-    ColumnSpec("status_description", "str", "Error description (redacted)."),
-    ColumnSpec("provider", "str", "gen_ai.provider.name (LLM spans)."),
-    ColumnSpec("request_model", "str", "gen_ai.request.model (LLM spans)."),
-    ColumnSpec("response_model", "str", "gen_ai.response.model (LLM spans)."),
-    ColumnSpec("input_tokens", "Int64", "Input tokens (LLM spans only)."),
-    ColumnSpec("output_tokens", "Int64", "Output tokens (LLM spans only)."),
-    ColumnSpec("total_tokens", "Int64", "Total tokens (LLM spans only)."),
-    ColumnSpec("tool_name", "str", "gen_ai.tool.name (tool spans)."),
-    ColumnSpec("message_source", "str", "Sending agent (message spans)."),
-    ColumnSpec("message_target", "str", "Receiving agent (message spans)."),
-    ColumnSpec("input_bytes", "Int64", "Request / message bytes."),
-    ColumnSpec("output_bytes", "Int64", "Response bytes (LLM)."),
-    ColumnSpec("total_bytes", "Int64", "Total bytes."),
-    ColumnSpec("http_attempts", "Int64", "HTTP requests behind one LLM call."),
-    ColumnSpec("retry_attempt", "Int64", "agent.retry.attempt_number as stored (missing = first attempt)."),
-    ColumnSpec("attempt", "Int64", "agent.retry.attempt_number with 1 for spans that carry none.",
-               extract=_attempt_of_span),
-    ColumnSpec("retry_trigger", "str", "agent.retry.trigger."),
-    ColumnSpec("retry_previous_span_id", "str", "agent.retry.previous_span_id."),
-    ColumnSpec("failure_category", "str", "agent.failure.category."),
-    ColumnSpec("failure_reason", "str", "agent.failure.reason."),
-    ColumnSpec("n_events", "Int64", "Span events (e.g. exceptions).", extract=_n_events),
-    ColumnSpec("attributes_json", "str", "All other attributes as JSON."),
-    ColumnSpec("events_json", "str", "Span events as JSON."),
-]
 
-LLM_CALL_SPECS: list[ColumnSpec] = _IDENTITY + _SPAN_CORE + [
+_SPAN_DERIVED = {
+    "duration_ns": [ColumnSpec("latency_s", "float64", "Span duration (s).", extract=_seconds("duration_ns"))],
+    "status_code": [ColumnSpec("is_error", "boolean", "status_code == ERROR.", extract=_is_error)],
+    "retry_attempt": [ColumnSpec("attempt", "Int64", "agent.retry.attempt_number with 1 for spans that carry none.",
+                                 extract=_attempt_of_span)],
+    "events_json": [ColumnSpec("n_events", "Int64", "Span events (e.g. exceptions).", extract=_n_events)],
+}
+
+RUN_SPECS: list[ColumnSpec] = _stored(RUN_COLUMNS, after={
+    "task_id": [ColumnSpec("config", "str", "Configuration label `instance | backend | tools on/off`.",
+                           extract=_config)],
+    "score": [ColumnSpec("correct", "float64", "1.0 when judged correct, 0.0 when wrong, NaN when unjudged "
+                         "(mean = accuracy).", extract=_correct)],
+    "a2a_bytes": [ColumnSpec("bytes", "Int64", "llm_request_bytes + llm_response_bytes + a2a_bytes.",
+                             extract=_run_bytes)],
+    "messages": [
+        ColumnSpec("n_agents", "Int64", "Distinct agents with at least one agent span (from the span files).",
+                   extract=_agg("n_agents"), needs=frozenset({"spans"})),
+        ColumnSpec("n_edges", "Int64", "Distinct (source, target) message edges (from the span files).",
+                   extract=_agg("n_edges"), needs=frozenset({"spans"})),
+        ColumnSpec("n_error_spans", "Int64", "Spans with status ERROR (from the span files).",
+                   extract=_agg("n_error_spans"), needs=frozenset({"spans"})),
+        ColumnSpec("max_retry_attempt", "Int64", "Highest agent.retry.attempt_number on any span (1 = no retry).",
+                   extract=_agg("max_retry_attempt"), needs=frozenset({"spans"})),
+    ],
+    "rss_min_bytes": [
+        ColumnSpec("rss_mean_mb", "float64", "Mean resident memory (MB, 1e6 bytes).", extract=_mb("rss_mean_bytes")),
+        ColumnSpec("rss_peak_mb", "float64", "Peak resident memory (MB).", extract=_mb("rss_peak_bytes")),
+        ColumnSpec("rss_min_mb", "float64", "Minimum resident memory (MB).", extract=_mb("rss_min_bytes")),
+    ],
+})
+
+SPAN_SPECS: list[ColumnSpec] = _stored(SPAN_COLUMNS, after=_SPAN_DERIVED)
+
+_IDENTITY = [c.name for c in RUN_IDENTITY_COLUMNS]
+_SPAN_CORE = [*_IDENTITY, "span_id", "parent_span_id", "name", "agent_name", "start_time_ns", "start_time",
+              "end_time_ns", "end_time", "duration_ns", "latency_s", "status_code"]
+
+LLM_CALL_SPECS: list[ColumnSpec] = _pick(SPAN_SPECS, _SPAN_CORE) + [
     ColumnSpec("model", "str", "gen_ai.response.model, else gen_ai.request.model.", extract=_model),
-    ColumnSpec("request_model", "str", "gen_ai.request.model."),
-    ColumnSpec("provider", "str", "gen_ai.provider.name."),
-    ColumnSpec("simulated", "boolean", "Whether the run's backend was simulated.", extract=_run_attr("simulated")),
-    ColumnSpec("input_tokens", "Int64", "Input tokens of this call."),
-    ColumnSpec("output_tokens", "Int64", "Output tokens of this call."),
-    ColumnSpec("total_tokens", "Int64", "Total tokens of this call."),
-    ColumnSpec("usage_estimated", "boolean", "Tokens estimated from text."),
-    ColumnSpec("request_bytes", "Int64", "HTTP request body bytes.", source="input_bytes"),
-    ColumnSpec("response_bytes", "Int64", "HTTP response body bytes (all attempts).", source="output_bytes"),
-    ColumnSpec("bytes", "Int64", "request + response bytes.", source="total_bytes"),
-    ColumnSpec("http_attempts", "Int64", "HTTP requests behind this call (retries included)."),
+    *_pick(SPAN_SPECS, ["request_model", "response_model", "provider"]),
+    ColumnSpec("simulated", "boolean", "Whether the run's backend was simulated (from runs.parquet).",
+               extract=_run_attr("simulated")),
+    *_pick(SPAN_SPECS, ["input_tokens", "output_tokens", "total_tokens", "usage_estimated", "input_bytes",
+                        "output_bytes", "total_bytes", "http_attempts"]),
     ColumnSpec("price_input_per_mtok", "float64", "USD per 1M input tokens (study price snapshot; NaN unknown).",
                extract=_price(0)),
     ColumnSpec("price_output_per_mtok", "float64", "USD per 1M output tokens (study price snapshot).",
@@ -367,40 +343,24 @@ LLM_CALL_SPECS: list[ColumnSpec] = _IDENTITY + _SPAN_CORE + [
                extract=_llm_cost),
 ]
 
-TOOL_CALL_SPECS: list[ColumnSpec] = _IDENTITY + _SPAN_CORE + [
-    ColumnSpec("tool_name", "str", "gen_ai.tool.name."),
-    ColumnSpec("tool_call_id", "str", "gen_ai.tool.call.id."),
-    ColumnSpec("tool_type", "str", "gen_ai.tool.type."),
-    ColumnSpec("input_bytes", "Int64", "Argument bytes."),
-    ColumnSpec("output_bytes", "Int64", "Result bytes."),
-]
+TOOL_CALL_SPECS: list[ColumnSpec] = _pick(SPAN_SPECS, [*_SPAN_CORE, "tool_name", "tool_call_id", "tool_type",
+                                                       "input_bytes", "output_bytes"])
 
-EDGE_SPECS: list[ColumnSpec] = _IDENTITY + [
-    ColumnSpec("span_id", "str", "Span id of the message record."),
-    ColumnSpec("parent_span_id", "str", "Parent span of the message record."),
+EDGE_SPECS: list[ColumnSpec] = _pick(SPAN_SPECS, [*_IDENTITY, "span_id", "parent_span_id"]) + [
     ColumnSpec("order", "Int64", "0-based position of the hand-over within its run (by start time).",
                extract=_edge_order),
-    ColumnSpec("source", "str", "Sending agent (`__start__` = run input).", source="message_source"),
-    ColumnSpec("target", "str", "Receiving agent (`__end__` = run output).", source="message_target"),
-    ColumnSpec("bytes", "Int64", "Serialised message bytes.", extract=_edge_bytes),
-    ColumnSpec("is_in_process_call", "boolean", "True for in-memory hand-overs."),
-    ColumnSpec("start_time_ns", "Int64", "Time of the hand-over (ns since the Unix epoch)."),
+    *_pick(SPAN_SPECS, ["message_source", "message_target"]),
+    ColumnSpec("bytes", "Int64", "Serialised message bytes (`input_bytes`, else `total_bytes`).",
+               extract=_edge_bytes),
+    *_pick(SPAN_SPECS, ["is_in_process_call", "start_time_ns", "start_time"]),
 ]
 
-RESOURCE_SPECS: list[ColumnSpec] = [
-    ColumnSpec("study_id", "str", "Study id."),
-    ColumnSpec("run_id", "str", "Run id."),
-    ColumnSpec("instance", "str", "MAS instance (from runs.parquet).", extract=_run_attr("instance")),
-    ColumnSpec("backend", "str", "Backend spec (from runs.parquet).", extract=_run_attr("backend")),
-    ColumnSpec("tools_enabled", "boolean", "Tools on (from runs.parquet).", extract=_run_attr("tools_enabled")),
-    ColumnSpec("task_id", "str", "Task id (from runs.parquet).", extract=_run_attr("task_id")),
-    ColumnSpec("time_ns", "Int64", "Sample time, ns since the Unix epoch."),
-    ColumnSpec("t_s", "float64", "Seconds since the run's first sample.", extract=_t_rel),
-    ColumnSpec("cpu_percent", "float64", "CPU % since the previous sample (100 = one core)."),
-    ColumnSpec("rss_bytes", "Int64", "Resident memory (bytes)."),
-    ColumnSpec("rss_mb", "float64", "Resident memory (MB, 1e6 bytes).", extract=_mb("rss_bytes")),
-    ColumnSpec("num_processes", "Int64", "Processes counted."),
-]
+RESOURCE_SPECS: list[ColumnSpec] = _stored(RESOURCE_COLUMNS, after={
+    "run_id": [ColumnSpec(c.name, PANDAS_DTYPES[str(c.type)], f"{c.doc} (From runs.parquet.)",
+                          extract=_run_attr(c.name)) for c in RUN_IDENTITY_COLUMNS[2:]],
+    "time_ns": [ColumnSpec("t_s", "float64", "Seconds since the run's first sample.", extract=_t_rel)],
+    "rss_bytes": [ColumnSpec("rss_mb", "float64", "Resident memory (MB, 1e6 bytes).", extract=_mb("rss_bytes"))],
+})
 
 FRAME_SPECS: dict[str, list[ColumnSpec]] = {
     "runs": RUN_SPECS,

@@ -8,6 +8,8 @@ cost is the sum over its LLM spans, which is what ``runs.parquet`` stores as ``c
 
 from __future__ import annotations
 
+import warnings
+
 from collections.abc import Sequence
 
 import numpy as np
@@ -34,7 +36,7 @@ def run_costs(llm_calls: pd.DataFrame) -> pd.DataFrame:
     """Per-run cost and tokens summed over the run's LLM spans (an ``llm_calls_df`` frame).
 
     Columns: ``study_id`` (when present), ``run_id``, ``cost_usd`` (NaN when any call is
-    unpriced), ``input_tokens``, ``output_tokens``, ``n_llm_calls``, ``unpriced_calls``.
+    unpriced), ``input_tokens``, ``output_tokens``, ``llm_calls``, ``unpriced_calls``.
     """
     if "span_type" in llm_calls.columns:
         llm_calls = llm_calls[llm_calls["span_type"] == "llm"]  # a spans frame: keep LLM spans only
@@ -44,7 +46,7 @@ def run_costs(llm_calls: pd.DataFrame) -> pd.DataFrame:
         "cost_usd": g["cost_usd"].sum(min_count=1),
         "input_tokens": g["input_tokens"].sum(),
         "output_tokens": g["output_tokens"].sum(),
-        "n_llm_calls": g.size(),
+        "llm_calls": g.size(),
         "unpriced_calls": g["_unpriced"].sum(),
     })
     out.loc[out["unpriced_calls"] > 0, "cost_usd"] = np.nan
@@ -128,11 +130,14 @@ def pareto_bootstrap(runs: pd.DataFrame, by: str | Sequence[str] = CONFIG, *, n:
     out = pd.DataFrame(configs, columns=cols)
     out["n_runs"] = sizes.to_numpy()
     out[cost] = point_c
-    out[f"{cost}_low"], out[f"{cost}_high"] = np.nanquantile(bc, alpha, axis=0), np.nanquantile(bc, 1 - alpha, axis=0)
     out["accuracy"] = point_q
-    out["accuracy_low"], out["accuracy_high"] = np.nanquantile(bq, alpha, axis=0), np.nanquantile(bq, 1 - alpha, axis=0)
-    out["on_frontier"] = ~_dominated(point_c, point_q)
-    out["frontier_freq"] = on.mean(0)
+    with warnings.catch_warnings():
+        # a configuration with no priced or no judged run has no interval: NaN, said by the figure
+        warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)
+        out[f"{cost}_low"], out[f"{cost}_high"] = np.nanquantile(bc, alpha, axis=0), np.nanquantile(bc, 1 - alpha, axis=0)
+        out["accuracy_low"], out["accuracy_high"] = np.nanquantile(bq, alpha, axis=0), np.nanquantile(bq, 1 - alpha, axis=0)
+    out = out[[*cols, "n_runs", cost, f"{cost}_low", f"{cost}_high", "accuracy", "accuracy_low", "accuracy_high"]]
+    out = out.assign(on_frontier=~_dominated(point_c, point_q), frontier_freq=on.mean(0))
     return out
 
 
@@ -143,7 +148,9 @@ def paired_tool_deltas(runs: pd.DataFrame, *, by: str | Sequence[str] = ("instan
 
     Runs are paired within each ``by`` group on ``match`` (same task and repeat, or
     ``("task_id", "seed")`` where seeds are shared). One row per pair: the group and match
-    columns, ``<metric>_on``, ``<metric>_off`` and ``delta_<metric>`` for each metric.
+    columns, ``<metric>_on``, ``<metric>_off`` and ``delta_<metric>`` for each metric. A
+    study without both tool settings (one of them, or tools unknown) has no pairs: the
+    frame is empty, with those columns.
     """
     keys = _cols(by) + list(match)
     if "study_id" in runs.columns and runs["study_id"].nunique() > 1 and "study_id" not in keys:
@@ -154,6 +161,8 @@ def paired_tool_deltas(runs: pd.DataFrame, *, by: str | Sequence[str] = ("instan
         raise ValueError(f"paired_tool_deltas: runs frame lacks {missing}")
     on = runs[runs["tools_enabled"] == True][keys + list(metrics)]  # noqa: E712 - nullable booleans
     off = runs[runs["tools_enabled"] == False][keys + list(metrics)]  # noqa: E712
+    if on.empty or off.empty:
+        on, off = on.iloc[:0], off.iloc[:0]  # nothing to pair: no duplicate to complain about
     for name, side in (("tools on", on), ("tools off", off)):
         if side.duplicated(keys).any():
             raise ValueError(f"paired_tool_deltas: several {name} runs share {keys}; add a column to match on")

@@ -6,9 +6,12 @@ totals add up: *silent* (semantic) failures are plausible-looking answers that a
 failures are visible without reading the answer (empty prediction, exception, timeout,
 other: 15.96 + 6.38 + 1.86 + 0.54 ≈ 24.84 %).
 
-:func:`classify_failures` attributes every failed run (status not ``success`` or
-judgement not ``correct``) in layers, first match wins, and every row names its ``layer``
-and the ``evidence_span_id`` it rests on:
+:func:`classify_failures` lists exactly the failed runs: those whose status is a failure
+(``failure``, ``exception``, ``timeout``, ``crashed``) and those a scorer judged ``wrong``,
+with ``failed_by`` saying which (``status`` first). A successful run that was not judged
+(``unjudged``: no scorer or no gold) is not a failure and is never listed. Each failed run is
+attributed in layers, first match wins, and every row names its ``layer`` and the
+``evidence_span_id`` it rests on:
 
 1. ``runtime``: run status ``timeout`` -> timeout (evidence: the innermost span the
    watchdog closed); ``exception``/``crashed`` -> exception (evidence: the first error
@@ -21,7 +24,7 @@ and the ``evidence_span_id`` it rests on:
    answer that names no specific entity (several words, no proper noun or number), or one
    whose instance judge reported a missing or incomplete part (``judgement_reason``) ->
    missing/underspecified output; any other non-matching answer -> wrong fact/entity;
-   no gold or judgement unknown -> other. Evidence: the final hand-over to ``__end__``.
+   a failed status without gold to compare against -> other. Evidence: the final hand-over to ``__end__``.
 3. ``judge:<name>``: optional LLM judges (:mod:`maestro.analysis.judges`) relabel the
    semantic (rules-layer) rows; every judge's label is kept in a ``judge_<name>`` column.
    Runtime-layer rows are never overridden: an offline judge cannot see stalls.
@@ -39,6 +42,8 @@ import pandas as pd
 
 __all__ = [
     "FailureCategory",
+    "FAILED_STATUSES",
+    "failed_by_of",
     "SILENT_CATEGORIES",
     "EXPLICIT_CATEGORIES",
     "Judge",
@@ -67,7 +72,7 @@ class FailureCategory(str, Enum):
     TIMEOUT = "timeout"
     """The run hit its time cap, or looped without terminating."""
     OTHER = "other"
-    """Anything else (e.g. no gold to judge against)."""
+    """Anything else (e.g. a failed status with no gold answer or judgement to compare against)."""
 
     @property
     def label(self) -> str:
@@ -164,8 +169,8 @@ def _rule(run: Mapping[str, Any], answers_stored: bool) -> tuple[FailureCategory
     gold, answer, f1 = run.get("gold"), run.get("answer"), run.get("f1")
     if run.get("judgement") == "correct":
         return FailureCategory.OTHER, f"judged correct but status {run.get('status')!r}"
-    if _na(gold) and _na(f1):
-        return FailureCategory.OTHER, "no gold answer to judge against"
+    if _na(gold) and _na(f1) and run.get("judgement") != "wrong":
+        return FailureCategory.OTHER, f"run {run.get('status')}; no gold answer or judgement to tell the kind of failure"
     why = run.get("judgement_reason")
     reported_missing = not _na(why) and bool(_REPORTED_MISSING.search(str(why)))
     if not answers_stored:
@@ -243,10 +248,24 @@ _SPAN_COLS = ["run_id", "span_id", "span_type", "status_code", "start_time_ns", 
               "message_target", "retry_attempt"]
 
 
+FAILED_STATUSES = frozenset({"failure", "exception", "timeout", "crashed"})
+"""Run statuses that are failures by themselves, whatever the judgement."""
+
+
+def failed_by_of(status: Any, judgement: Any) -> str | None:
+    """Why a run counts as failed: ``"status"`` when its status is one of
+    :data:`FAILED_STATUSES`, else ``"judgement"`` when a scorer judged it ``wrong``, else None
+    (a successful run judged ``correct`` or ``unjudged`` did not fail)."""
+    if status in FAILED_STATUSES:
+        return "status"
+    return "judgement" if judgement == "wrong" else None
+
+
 def classify_failures(runs: pd.DataFrame, spans: pd.DataFrame | None, *, judges: Iterable[Judge] = (),
                       answers_stored: bool | Mapping[str, bool] = True, loop_period: int = 4,
                       loop_repeats: int = 3) -> pd.DataFrame:
-    """One row per failed run with its category, visibility, layer and evidence span.
+    """One row per failed run (:func:`failed_by_of`) with why it counts as failed
+    (``failed_by``), its category, visibility, layer and evidence span.
 
     Args:
         runs: a ``runs_df`` frame (needs ``run_id``, ``status``, ``judgement``, ``answer``,
@@ -261,19 +280,18 @@ def classify_failures(runs: pd.DataFrame, spans: pd.DataFrame | None, *, judges:
     multi = "study_id" in runs.columns and runs["study_id"].nunique() > 1
     by_run: dict[Any, pd.DataFrame] = {}
     if spans is not None and len(spans):
-        sp = spans.rename(columns={"agent": "agent_name"})
-        keep = [c for c in _SPAN_COLS if c in sp.columns] + (["study_id"] if multi and "study_id" in sp.columns else [])
-        sp = sp[keep]
+        keep = [c for c in _SPAN_COLS if c in spans.columns] + \
+            (["study_id"] if multi and "study_id" in spans.columns else [])
+        sp = spans[keep]
         keys = ["study_id", "run_id"] if multi else "run_id"
         by_run = {k: g for k, g in sp.groupby(keys, sort=False)}
     empty = pd.DataFrame(columns=_SPAN_COLS)
     rows = []
     for run in runs.to_dict("records"):
-        status, judgement = run.get("status"), run.get("judgement")
-        if status == "success" and judgement == "correct":
-            continue
-        if status == "success" and (judgement is None or _na(judgement)):
-            continue  # nothing says it failed
+        status = run.get("status")
+        failed_by = failed_by_of(status, run.get("judgement"))
+        if failed_by is None:
+            continue  # succeeded, and judged correct or not judged at all
         rs = _RunSpans(by_run.get(_run_key(run, multi), empty))
         msgs = rs.messages()
         seq = list(zip(msgs["message_source"], msgs["message_target"])) if len(msgs) else []
@@ -307,7 +325,7 @@ def classify_failures(runs: pd.DataFrame, spans: pd.DataFrame | None, *, judges:
         row = {c: run.get(c) for c in ("study_id", "run_id", "instance", "framework", "backend", "model",
                                         "tools_enabled", "task_id", "repeat", "seed", "status", "judgement",
                                         "question", "answer", "gold", "f1") if c in run}
-        row.update(category=cat.value, category_label=cat.label, silent=cat.silent,
+        row.update(failed_by=failed_by, category=cat.value, category_label=cat.label, silent=cat.silent,
                    visibility="silent" if cat.silent else "explicit", layer=layer, evidence_span_id=evidence,
                    reason=reason, loop_detected=loop is not None,
                    loop_cycle=_fmt_cycle(loop[0]) if loop else None, loop_repeats=loop[1] if loop else 0,
@@ -318,12 +336,12 @@ def classify_failures(runs: pd.DataFrame, spans: pd.DataFrame | None, *, judges:
             row[f"judge_{j.name}"] = labels[j.name]
         if judges and layer == "rules" and labels[judges[0].name] is not None:
             cat = FailureCategory(labels[judges[0].name])
-            row.update(category=cat.value, category_label=cat.label, silent=cat.silent,
+            row.update(failed_by=failed_by, category=cat.value, category_label=cat.label, silent=cat.silent,
                        visibility="silent" if cat.silent else "explicit", layer=f"judge:{judges[0].name}",
                        reason=f"{judges[0].name} judged {cat.value} (rules said {row['category']})")
         rows.append(row)
     cols = ["study_id", "run_id", "instance", "framework", "backend", "model", "tools_enabled", "task_id", "repeat",
-            "seed", "status", "judgement", "category", "category_label", "silent", "visibility", "layer",
+            "seed", "status", "judgement", "failed_by", "category", "category_label", "silent", "visibility", "layer",
             "evidence_span_id", "reason", "loop_detected", "loop_cycle", "loop_repeats", "retries", "n_error_spans",
             "question", "answer", "gold", "f1"]
     df = pd.DataFrame(rows)
@@ -384,7 +402,7 @@ _SPAN_FRAME_COLS = ["study_id", "run_id", "span_id", "span_type", "status_code",
                     "message_source", "message_target", "retry_attempt"]
 
 
-def failure_breakdown(failures: pd.DataFrame, by: str | Sequence[str] | None = "model", *,
+def failure_breakdown(failures: pd.DataFrame, by: str | Sequence[str] | None = "backend", *,
                       column: str = "category") -> pd.DataFrame:
     """Failure composition per group (figure 11a data): one row per group and category
     (every category listed, zeros included) with ``n`` and ``percent`` of the group's

@@ -26,6 +26,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from maestro.analysis.columns import is_missing, key_label
 from maestro.analysis.failures import FailureCategory
 
 __all__ = [
@@ -33,6 +34,9 @@ __all__ = [
     "is_simulated",
     "figure_title",
     "placeholder",
+    "CONFIG_KEYS",
+    "key_label",
+    "present_keys",
     "run_label",
     "pick_run",
     "delay_breakdown",
@@ -111,29 +115,34 @@ def _empty(df: pd.DataFrame | None, *columns: str) -> bool:
     return df is None or len(df) == 0 or any(c not in df.columns for c in columns)
 
 
-def _tools(value) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "tools ?"
-    return "tools on" if bool(value) else "tools off"
+CONFIG_KEYS = ("instance", "backend", "tools_enabled")
+"""The configuration cell of a run: figures split runs by these (the backend, not the model
+name: a run of your own MAS may report no model, and two backends may share one)."""
+
+
+def present_keys(df: pd.DataFrame | None, keys: Sequence[str]) -> list[str]:
+    """The ``keys`` that are columns of ``df`` with a value on at least one row: a dimension
+    the study lacks (tools unknown, no model, ...) is left out of a split."""
+    if df is None:
+        return []
+    return [k for k in keys if k in df.columns and not df[k].map(is_missing).all()]
 
 
 def run_label(row: pd.Series | dict) -> str:
-    """Short label of a run's configuration cell: instance / model / tools."""
-    model = row.get("model") or row.get("backend") or "?"
-    return f"{row.get('instance', '?')}\n{model}\n{_tools(row.get('tools_enabled'))}"
+    """Short label of a run's configuration cell: instance / backend / tools (tools left out
+    when unknown)."""
+    keys = [k for k in CONFIG_KEYS if k != "tools_enabled" or not is_missing(row.get(k))]
+    return "\n".join(key_label(k, row.get(k)) for k in keys)
 
 
 def _cells(runs: pd.DataFrame, keys: Sequence[str]) -> list[tuple[str, pd.DataFrame]]:
-    """Groups of runs by ``keys`` (present columns only), labelled one key per line."""
-    keys = [k for k in keys if k in runs.columns]
+    """Groups of runs by ``keys`` (those with values only, :func:`present_keys`), labelled
+    one key per line; missing values form their own group (:func:`key_label`)."""
+    keys = present_keys(runs, keys)
     if not keys:
         return [("all runs", runs)]
-    out = []
-    for key, group in runs.groupby(keys, sort=True, dropna=False):
-        key = key if isinstance(key, tuple) else (key,)
-        parts = [_tools(v) if k == "tools_enabled" else str(v) for k, v in zip(keys, key)]
-        out.append(("\n".join(parts), group))
-    return out
+    labels = ["\n".join(key_label(k, v) for k, v in zip(keys, row)) for row in runs[keys].itertuples(index=False)]
+    return [(label, group) for label, group in runs.groupby(pd.Series(labels, index=runs.index), sort=True)]
 
 
 def _boxes(ax, groups: list[tuple[str, pd.Series]], ylabel: str) -> bool:
@@ -154,6 +163,16 @@ def _boxes(ax, groups: list[tuple[str, pd.Series]], ylabel: str) -> bool:
     return True
 
 
+def _call_model(llm: pd.DataFrame) -> pd.Series:
+    """The model of each LLM call: the response model, else the requested one (missing when
+    neither was recorded)."""
+    out = pd.Series(None, index=llm.index, dtype=object)
+    for col in ("request_model", "model", "response_model"):  # last wins
+        if col in llm.columns:
+            out = llm[col].astype(object).where(~llm[col].map(is_missing), out)
+    return out
+
+
 def _rss_mb(runs: pd.DataFrame) -> pd.Series | None:
     """Peak resident memory in MB from either the frames column or the raw runs column."""
     if "rss_peak_mb" in runs.columns:
@@ -161,11 +180,6 @@ def _rss_mb(runs: pd.DataFrame) -> pd.Series | None:
     if "rss_peak_bytes" in runs.columns:
         return runs["rss_peak_bytes"].astype(float) / _MB
     return None
-
-
-def _agent_col(df: pd.DataFrame) -> str:
-    """The agent column: ``agent`` in the frames API, ``agent_name`` in raw spans."""
-    return "agent" if "agent" in df.columns else "agent_name"
 
 
 def _accuracy(runs: pd.DataFrame) -> pd.Series:
@@ -211,17 +225,17 @@ def _union_ns(starts: np.ndarray, ends: np.ndarray) -> int:
 
 def delay_breakdown(spans: pd.DataFrame) -> pd.DataFrame:
     """Per run (keyed by ``study_id`` and ``run_id`` when the spans carry a study id): the
-    end-to-end time split into components (seconds), appendix A.1 "Delay".
+    run root span's time split into four parts that add up to it (seconds), appendix A.1
+    "Delay". With L, T and A the unions of the run's LLM, tool and agent span intervals,
+    all clipped to the root span R (time counted once however many spans overlap):
 
-    * ``model_s``: agent-to-model time, the union of the run's LLM spans;
-    * ``tool_s``: the union of its tool spans;
-    * ``agent_s``: agent processing, time inside agent spans that is neither model nor tool
-      time;
-    * ``handover_s``: agent-to-agent time, end-to-end minus the time inside any agent, LLM
-      or tool span (the framework routing and passing state between agents).
-
-    The four components add up to ``e2e_s``.
-    * ``e2e_s``: the run span's duration.
+    * ``model_s`` = |L|: waiting for models;
+    * ``tool_s`` = |T \\ L|: in tool calls and not in a model call;
+    * ``agent_s`` = |A \\ (L ∪ T)|: agent compute, inside an agent span but in no model or
+      tool call;
+    * ``handover_s`` = |R \\ (A ∪ L ∪ T)|: hand-over, inside the run but in no agent, model
+      or tool span (the framework routing and passing state between agents);
+    * ``e2e_s`` = |R|, the root span's duration (without a root span: first start to last end).
     """
     keys = ["study_id", "run_id"] if not _empty(spans, "study_id") else ["run_id"]
     cols = [*keys, "e2e_s", "agent_s", "model_s", "tool_s", "handover_s"]
@@ -237,21 +251,17 @@ def delay_breakdown(spans: pd.DataFrame) -> pd.DataFrame:
         key = key if isinstance(key, tuple) else (key,)
         t, st, en = types[idx], starts[idx], ends[idx]
         root = t == "run"
-        if root.any():
-            e2e = int(en[root].max() - st[root].min())
-        else:
-            e2e = int(en.max() - st.min())
+        r0, r1 = (st[root].min(), en[root].max()) if root.any() else (st.min(), en.max())
+        st, en = np.clip(st, r0, r1), np.clip(en, r0, r1)
 
         def union(*kinds):
             k = np.isin(t, kinds)
-            return _union_ns(st[k], en[k])
+            return _union_ns(st[k], en[k]) / 1e9
 
-        # "busy" is time inside any agent, LLM or tool span: frameworks whose model calls are
-        # not children of an agent span (or lie between agent turns) are still split right
-        model, tool, busy = union("llm"), union("tool"), union("agent", "llm", "tool")
-        tool = max(min(tool, busy - model), 0)  # a tool call overlapping a model call counts once
-        rows.append({**dict(zip(keys, key)), "e2e_s": e2e / 1e9, "model_s": model / 1e9, "tool_s": tool / 1e9,
-                     "agent_s": max(busy - model - tool, 0) / 1e9, "handover_s": max(e2e - busy, 0) / 1e9})
+        model, model_tool, busy = union("llm"), union("llm", "tool"), union("llm", "tool", "agent")
+        e2e = (r1 - r0) / 1e9
+        rows.append({**dict(zip(keys, key)), "e2e_s": e2e, "model_s": model, "tool_s": model_tool - model,
+                     "agent_s": busy - model_tool, "handover_s": e2e - busy})
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -281,11 +291,7 @@ def resources_by_instance(runs: pd.DataFrame) -> Figure:
     runs = _resource_runs(runs)
     if runs is None:
         return placeholder(title, "resource samples (cpu_mean / peak memory)", sim)
-    if "framework" in runs.columns:
-        runs["_inst"] = runs["instance"].astype(str) + "\n(" + runs["framework"].astype(str) + ")"
-    else:
-        runs["_inst"] = runs["instance"].astype(str)
-    groups = list(runs.groupby("_inst", sort=True))
+    groups = _cells(runs, ["instance", "framework"])
     fig = _box_pair(groups, (max(7, 1.6 * len(groups) + 3), 4.2), (1, 2),
                     ("cpu_mean", "mean CPU % per run (100 = one core)"), ("_rss", "peak resident memory per run (MB)"))
     return _finish(fig, title, sim)
@@ -298,7 +304,7 @@ def resources_by_architecture(runs: pd.DataFrame) -> Figure:
     runs = _resource_runs(runs)
     if runs is None:
         return placeholder(title, "resource samples (cpu_mean / peak memory)", sim)
-    cells = _cells(runs, ["instance", "model", "tools_enabled"])
+    cells = _cells(runs, CONFIG_KEYS)
     fig = _box_pair(cells, (max(8, 1.3 * len(cells) + 3), 7), (2, 1),
                     ("cpu_mean", "mean CPU % per run"), ("_rss", "peak memory per run (MB)"))
     return _finish(fig, title, sim)
@@ -315,7 +321,7 @@ def message_volume(runs: pd.DataFrame) -> Figure:
     runs = runs.copy()
     runs["_kib"] = runs[list(need)].fillna(0).sum(axis=1) / 1024
     runs["_a2a"] = runs["a2a_bytes"].fillna(0) / 1024
-    cells = _cells(runs, ["instance", "model", "tools_enabled"])
+    cells = _cells(runs, CONFIG_KEYS)
     fig = _box_pair(cells, (max(8, 1.3 * len(cells) + 3), 7), (2, 1),
                     ("_kib", "total bytes per run (KiB)"), ("_a2a", "agent-to-agent bytes per run (KiB)"))
     return _finish(fig, title, sim)
@@ -344,8 +350,8 @@ def message_sizes(spans: pd.DataFrame, runs: pd.DataFrame | None = None) -> Figu
     per_agent = pd.DataFrame({
         "a2a sent": msgs.groupby("message_source")["input_bytes"].sum(),
         "a2a received": msgs.groupby("message_target")["input_bytes"].sum(),
-        "LLM request": llm.groupby(_agent_col(llm))["input_bytes"].sum(),
-        "LLM response": llm.groupby(_agent_col(llm))["output_bytes"].sum(),
+        "LLM request": llm.groupby("agent_name")["input_bytes"].sum(),
+        "LLM response": llm.groupby("agent_name")["output_bytes"].sum(),
     }).fillna(0) / n_runs / 1024
     per_agent = per_agent.drop(index=[i for i in ("__start__", "__end__") if i in per_agent.index])
     if len(per_agent):
@@ -373,9 +379,10 @@ def message_sizes(spans: pd.DataFrame, runs: pd.DataFrame | None = None) -> Figu
     b.set_title("per agent pair (agent-to-agent)", fontsize=9)
 
     if len(llm):
-        model_col = next((c for c in ("request_model", "model") if c in llm.columns), _agent_col(llm))
-        am = llm.groupby([_agent_col(llm), model_col])[["input_bytes", "output_bytes"]].mean()
-        labels = [f"{ag} -> {m}" for ag, m in am.index]
+        pairs = [f"{key_label('agent', ag)} -> {key_label('model', m)}"
+                 for ag, m in zip(llm["agent_name"], _call_model(llm))]
+        am = llm.groupby(pd.Series(pairs, index=llm.index), sort=True)[["input_bytes", "output_bytes"]].mean()
+        labels = list(am.index)
         y = np.arange(len(am))
         c.barh(y - 0.2, am["input_bytes"], 0.4, label="request", color=_PALETTE[2])
         c.barh(y + 0.2, am["output_bytes"], 0.4, label="response", color=_PALETTE[3])
@@ -433,7 +440,7 @@ def tokens_over_time(spans: pd.DataFrame, runs: pd.DataFrame | None = None, run_
     llm = llm.sort_values("end_time_ns")
     fig = _new((10, 4.5))
     a, b = fig.subplots(1, 2, sharex=True)
-    for i, (agent, g) in enumerate(llm.groupby(llm[_agent_col(llm)].fillna("?"), sort=True)):
+    for i, (agent, g) in enumerate(llm.groupby(llm["agent_name"].fillna("?"), sort=True)):
         t = (g["end_time_ns"] - t0) / 1e9
         colour = _PALETTE[i % len(_PALETTE)]
         a.step(t, g["input_tokens"].fillna(0).cumsum(), where="post", color=colour, label=f"{agent} prompt")
@@ -506,7 +513,7 @@ def token_curves(llm_calls: pd.DataFrame | None, runs: pd.DataFrame | None = Non
         table = runs
     else:
         table = df.loc[is_llm]
-    cols = [c for c in by if c in table.columns]
+    cols = present_keys(table, by)
     extra = ["started_at_ns"] if "started_at_ns" in table.columns else []
     table = table[[*keys, *cols, *extra]].drop_duplicates(keys).reset_index(drop=True)
     if not len(table):
@@ -560,14 +567,13 @@ def token_curves(llm_calls: pd.DataFrame | None, runs: pd.DataFrame | None = Non
     values = cum[upto] - cum[base][:, None]  # (runs, grid) cumulative tokens
 
     if cols:
-        groups = table.groupby(cols, sort=True, dropna=False).indices
+        names = [" / ".join(key_label(k, v) for k, v in zip(cols, row)) for row in table[cols].itertuples(index=False)]
+        groups = pd.Series(np.arange(n)).groupby(names, sort=True).indices
     else:
         groups = {"all runs": np.arange(n)}
     labels, sizes, mean, q25, q75 = [], [], [], [], []
-    for key, idx in groups.items():
-        key = key if isinstance(key, tuple) else (key,)
-        labels.append(" / ".join(_tools(v) if k == "tools_enabled" else str(v) for k, v in zip(cols, key))
-                      if cols else str(key[0]))
+    for label, idx in groups.items():
+        labels.append(label)
         v = values[idx]
         sizes.append(len(idx))
         mean.append(v.mean(axis=0))
@@ -604,21 +610,21 @@ def tokens_over_time_by_group(llm_calls: pd.DataFrame | None, runs: pd.DataFrame
 
 
 def delay_breakdown_figure(spans: pd.DataFrame, runs: pd.DataFrame | None = None) -> Figure:
-    """Appendix A.1 delay: mean end-to-end time per configuration cell split into agent
-    processing, agent-to-model, tool and agent-to-agent (hand-over) time."""
+    """Appendix A.1 delay: the mean run root span time per configuration cell split into
+    agent compute, model calls, tool calls and hand-over (:func:`delay_breakdown`)."""
     title = "Delay breakdown per configuration (mean per run)"
     sim = is_simulated(runs, spans)
     d = delay_breakdown(spans)
     if not len(d):
         return placeholder(title, "spans with timings", sim)
     if runs is not None and not _empty(runs, "run_id"):
-        keys = [k for k in ("instance", "model", "tools_enabled") if k in runs.columns]
+        keys = present_keys(runs, CONFIG_KEYS)
         on = [k for k in ("study_id", "run_id") if k in d.columns and k in runs.columns]
         d = d.merge(runs[[*on, *keys]], on=on, how="left")
     else:
         keys = []
-    parts = [("agent_s", "agent processing"), ("model_s", "agent-to-model (LLM calls)"), ("tool_s", "tool calls"),
-             ("handover_s", "agent-to-agent (hand-over)")]
+    parts = [("agent_s", "agent compute"), ("model_s", "model calls"), ("tool_s", "tool calls (not in a model call)"),
+             ("handover_s", "hand-over (in no agent, model or tool span)")]
     cells = _cells(d, keys)
     means = pd.DataFrame([g[[p for p, _ in parts]].mean() for _, g in cells], index=[k for k, _ in cells])
     fig = _new((max(7, 1.3 * len(cells) + 3), 4.5))
@@ -675,7 +681,8 @@ def flame_graph(spans: pd.DataFrame, runs: pd.DataFrame | None = None, run_id: s
             continue
         ax.barh(r.flame_depth, w, left=x, height=0.8, color=colour, edgecolor="white", linewidth=0.5)
         if w > total * 0.06:
-            label = str(r.name).replace("invoke_agent ", "").replace("execute_tool ", "")
+            label = (r.span_type if is_missing(r.name) else str(r.name)).replace("invoke_agent ", "") \
+                .replace("execute_tool ", "")
             ax.text(x + w / 2, r.flame_depth, label[: max(int(w / total * 90), 3)], ha="center", va="center",
                     fontsize=6, color="white", clip_on=True)
     ax.set_ylim(depth_max + 0.6, -0.6)
@@ -754,7 +761,7 @@ def similarity_within_figure(within: pd.DataFrame | None, runs: pd.DataFrame | N
     skip = {"n_runs", "n_pairs", "pairs", "n", "index", "runs"}
     keys = [by] if isinstance(by, str) else list(by) if by else [
         c for c in df.columns if not c.startswith(("jaccard", "lcs")) and c not in skip]
-    labels = ["\n".join(_tools(v) if k == "tools_enabled" else str(v) for k, v in zip(keys, row))
+    labels = ["\n".join(key_label(k, v) for k, v in zip(keys, row))
               for row in df[keys].itertuples(index=False)] if keys else [str(i) for i in range(len(df))]
     if "n_runs" in df.columns:
         labels = [f"{lab}\nn={n}" + (" (n<2)" if n < 2 else "") for lab, n in zip(labels, df["n_runs"])]
@@ -782,7 +789,7 @@ def similarity_between_figure(between, runs: pd.DataFrame | None = None, metric:
     (``lcs``/``jaccard``/``median``/``value``) and optionally ``facet``."""
     title = f"Call-graph {metric} similarity between groups, median pairwise (fig. 8)"
     sim = is_simulated(runs)
-    mats = _as_matrices(between, metric.lower())
+    mats = {facet: m for facet, m in _as_matrices(between, metric.lower()).items() if len(m) >= 2}
     if not mats:
         return placeholder(title, "between-group similarity (needs two or more groups)", sim)
     fig = _new((4.6 * len(mats) + 1, 4.4))
@@ -817,7 +824,8 @@ def _as_matrices(between, metric: str) -> dict[str, pd.DataFrame]:
         return {}
     facet = next((c for c in ("facet", "instance") if c in between.columns), None)
     out = {}
-    for key, g in (between.groupby(facet, sort=True) if facet else [("all", between)]):
+    between = between.assign(**{c: between[c].map(lambda v: key_label("group", v)) for c in (a, b)})
+    for key, g in (_cells(between, [facet]) if facet else [("all", between)]):
         m = g.pivot_table(index=a, columns=b, values=value, aggfunc="median")
         groups = sorted(set(m.index) | set(m.columns), key=str)
         m = m.reindex(index=groups, columns=groups)
@@ -831,32 +839,46 @@ def _as_matrices(between, metric: str) -> dict[str, pd.DataFrame]:
 def latency_vs_cost(runs: pd.DataFrame) -> Figure:
     """Figure 9a: latency versus cost per run, coloured by architecture (instance) and
     marked by model."""
-    title = "Latency vs cost per task, by architecture (fig. 9a)"
+    title = "Latency vs cost per task, by architecture and backend (fig. 9a)"
     sim = is_simulated(runs)
-    if _empty(runs, "duration_s", "cost_usd", "instance"):
-        return placeholder(title, "run durations and costs", sim)
+    if _empty(runs, "duration_s", "cost_usd") or not (runs["duration_s"].notna() & runs["cost_usd"].notna()).any():
+        return placeholder(title, "run durations and costs (a study without prices has no cost)", sim)
     fig = _new((8, 5))
     ax = fig.add_subplot()
-    markers = "osD^vP*X"
-    models = sorted(runs["model"].dropna().astype(str).unique()) if "model" in runs.columns else []
-    for i, (inst, g) in enumerate(runs.groupby("instance", sort=True)):
-        for j, m in enumerate(models or [None]):
-            h = g if m is None else g[g["model"].astype(str) == m]
+    backends = _cells(runs, ["backend"])
+    for i, (inst, g) in enumerate(_cells(runs, ["instance"])):
+        for j, (backend, b) in enumerate(backends):
+            h = g.loc[g.index.intersection(b.index)]
             if len(h):
                 ax.scatter(h["cost_usd"], h["duration_s"], color=_PALETTE[i % len(_PALETTE)],
-                           marker=markers[j % len(markers)], alpha=0.7, s=22,
-                           label=f"{inst}" + (f" / {m}" if m else ""))
+                           marker=_MARKERS[j % len(_MARKERS)], alpha=0.7, s=22,
+                           label=inst if len(backends) < 2 else f"{inst} / {backend}")
     ax.set_xlabel("cost per task (USD)")
     ax.set_ylabel("latency per task (s)")
     ax.legend(fontsize=7)
     return _finish(fig, title, sim)
 
 
-def _acc_per_repeat(runs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Accuracy of each (cell, repeat) over its tasks: the spread of accuracy across repeats."""
-    df = runs.assign(_acc=_accuracy(runs))
-    rkeys = keys + (["repeat"] if "repeat" in df.columns else [])
-    return df.groupby(rkeys, dropna=False)["_acc"].mean().reset_index()
+def _acc_per_repeat(runs: pd.DataFrame) -> pd.Series:
+    """Accuracy of each (configuration cell, repeat) over its tasks (the spread of accuracy
+    across repeats); NaN where no run of it was judged."""
+    keys = present_keys(runs, [*CONFIG_KEYS, "repeat"])
+    acc = _accuracy(runs)
+    if not keys:
+        return pd.Series([acc.mean()])
+    return acc.groupby([runs[k].astype(object).map(lambda v: key_label(k, v)) for k in keys]).mean()
+
+
+def _cost_latency_accuracy(runs: pd.DataFrame, key: str, latency: str) -> Figure:
+    """Figures 9b and 10: per group of ``key``, boxes of cost and latency per run and of
+    accuracy per (cell, repeat); a panel without values says "no data for ..."."""
+    groups = _cells(runs, [key])
+    fig = _new((max(10, 2.5 * len(groups) + 6), 4.2))
+    a, b, c = fig.subplots(1, 3)
+    _boxes(a, [(k, g["cost_usd"]) for k, g in groups], "cost per task (USD)")
+    _boxes(b, [(k, g["duration_s"]) for k, g in groups], latency)
+    _boxes(c, [(k, _acc_per_repeat(g)) for k, g in groups], "accuracy per repeat (judged runs)")
+    return fig
 
 
 def distributions(runs: pd.DataFrame) -> Figure:
@@ -864,33 +886,18 @@ def distributions(runs: pd.DataFrame) -> Figure:
     architecture."""
     title = "Cost, latency and accuracy by architecture (fig. 9b)"
     sim = is_simulated(runs)
-    if _empty(runs, "instance", "cost_usd", "duration_s"):
+    if _empty(runs, "cost_usd", "duration_s"):
         return placeholder(title, "runs", sim)
-    groups = list(runs.groupby("instance", sort=True))
-    acc = _acc_per_repeat(runs, ["instance", *[k for k in ("model", "tools_enabled") if k in runs.columns]])
-    fig = _new((max(10, 2.5 * len(groups) + 6), 4.2))
-    a, b, c = fig.subplots(1, 3)
-    _boxes(a, [(k, g["cost_usd"]) for k, g in groups], "cost per task (USD)")
-    _boxes(b, [(k, g["duration_s"]) for k, g in groups], "latency per task (s)")
-    _boxes(c, [(k, g["_acc"]) for k, g in acc.groupby("instance", sort=True)], "accuracy per repeat")
-    return _finish(fig, title, sim)
+    return _finish(_cost_latency_accuracy(runs, "instance", "latency per task (s)"), title, sim)
 
 
 def by_model(runs: pd.DataFrame) -> Figure:
     """Figure 10: cost, duration and accuracy per model (backend)."""
-    title = "Cost, duration and accuracy by model (fig. 10)"
+    title = "Cost, duration and accuracy by model backend (fig. 10)"
     sim = is_simulated(runs)
-    key = "model" if not _empty(runs, "model") else "backend"
-    if _empty(runs, key, "cost_usd", "duration_s"):
-        return placeholder(title, "runs with a model", sim)
-    groups = list(runs.groupby(key, sort=True))
-    acc = _acc_per_repeat(runs, [key, *[k for k in ("instance", "tools_enabled") if k in runs.columns]])
-    fig = _new((max(10, 2.5 * len(groups) + 6), 4.2))
-    a, b, c = fig.subplots(1, 3)
-    _boxes(a, [(k, g["cost_usd"]) for k, g in groups], "cost per task (USD)")
-    _boxes(b, [(k, g["duration_s"]) for k, g in groups], "duration per task (s)")
-    _boxes(c, [(k, g["_acc"]) for k, g in acc.groupby(key, sort=True)], "accuracy per repeat")
-    return _finish(fig, title, sim)
+    if _empty(runs, "cost_usd", "duration_s"):
+        return placeholder(title, "runs", sim)
+    return _finish(_cost_latency_accuracy(runs, "backend", "duration per task (s)"), title, sim)
 
 
 _DELTA_COLUMNS = {"latency": ("delta_duration_s", "delta_latency_s", "delta_duration", "delta_latency"),
@@ -913,7 +920,7 @@ def tool_deltas(deltas: pd.DataFrame | None, runs: pd.DataFrame | None = None) -
     cols = {k: v for k, v in cols.items() if v}
     if not cols:
         return placeholder(title, "delta columns", sim)
-    cells = _cells(deltas, ["instance", "model" if "model" in deltas.columns else "backend"])
+    cells = _cells(deltas, ["instance", "backend"])
     # one metric per row: side by side, 12 cells x 3 metrics made a 68-inch-wide image
     fig = _new((max(10, 1.3 * len(cells) + 3), 3.4 * len(cols)))
     axes = np.atleast_1d(fig.subplots(len(cols), 1))
@@ -991,8 +998,8 @@ def pareto_figure(points: pd.DataFrame | None, runs: pd.DataFrame | None = None,
         return placeholder(title, "configuration cells with judged runs", sim)
     cost = next((c for c in ("cost", "mean_cost_usd", "cost_usd") if c in points.columns), None)
     acc = next((c for c in ("accuracy", "acc") if c in points.columns), None)
-    if cost is None or acc is None or points[acc].notna().sum() == 0:
-        return placeholder(title, "cost and accuracy per cell", sim)
+    if cost is None or acc is None or not (points[cost].notna() & points[acc].notna()).any():
+        return placeholder(title, "cost and accuracy per cell (needs prices and judged runs)", sim)
     p = points.reset_index(drop=True)
     labels = p["label"].astype(str) if "label" in p.columns else pd.Series(
         [run_label(r).replace("\n", " / ") for _, r in p.iterrows()])
@@ -1015,7 +1022,8 @@ def pareto_figure(points: pd.DataFrame | None, runs: pd.DataFrame | None = None,
     # ~24 cells make per-point labels unreadable: the marker shape tells the architecture
     # (legend), and only frontier points carry their full label
     shape_col = next((c for c in ("instance", "framework") if c in p.columns), None)
-    shapes = p[shape_col].astype(str) if shape_col else pd.Series("all cells", index=p.index)
+    shapes = p[shape_col].map(lambda v: key_label(shape_col, v)) if shape_col else \
+        pd.Series("all cells", index=p.index)
     colour = dict(c=freq, cmap="viridis", vmin=0, vmax=1) if freq is not None else dict(color="#4c72b0")
     sc = None
     handles = []
@@ -1059,10 +1067,11 @@ def category_label(category) -> str:
 
 
 def failure_breakdown_figure(breakdown: pd.DataFrame | None, runs: pd.DataFrame | None = None,
-                             by: str = "model") -> Figure:
-    """Figure 11a: failure categories per model as stacked percentage bars.
+                             by: str = "backend") -> Figure:
+    """Figure 11a: failure categories per model backend (or another ``by``) as stacked
+    percentage bars.
 
-    ``breakdown``: a wide table (index = model, columns = categories, counts or shares) or a
+    ``breakdown``: a wide table (index = ``by`` values, columns = categories, counts or shares) or a
     long one with ``by``, ``category`` and ``count`` (or ``share``/``percent``) columns."""
     title = f"Failure taxonomy by {by} (fig. 11a)"
     sim = is_simulated(runs, breakdown)
@@ -1092,10 +1101,11 @@ def _wide_breakdown(breakdown, by: str) -> pd.DataFrame | None:
     if "category" in breakdown.columns:
         value = next((c for c in ("count", "n", "share", "percent", "pct") if c in breakdown.columns), None)
         key = by if by in breakdown.columns else breakdown.columns[0]
+        breakdown = breakdown.assign(**{key: breakdown[key].map(lambda v: key_label(key, v))})
         if value is None:
             return breakdown.groupby([key, "category"]).size().unstack(fill_value=0)
         return breakdown.pivot_table(index=key, columns="category", values=value, aggfunc="sum", fill_value=0)
-    wide = breakdown.set_index(by) if by in breakdown.columns else breakdown
+    wide = breakdown.set_index(breakdown[by].map(lambda v: key_label(by, v))) if by in breakdown.columns else breakdown
     return wide.select_dtypes(include="number").drop(columns=[c for c in ("total", "n", "runs") if c in wide.columns],
                                                     errors="ignore")
 

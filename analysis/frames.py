@@ -45,8 +45,17 @@ from maestro.analysis.columns import (
     select_specs,
 )
 from maestro.store.layout import TMP_SUFFIX, StudyLayout, table_from_rows
-from maestro.store.reader import Study, TraceFormatError, fill_optional, read_parquet, read_study_json, validate_parquet
-from maestro.store.schema import RESOURCE_COLUMNS, RUN_COLUMNS, SPAN_COLUMNS
+from maestro.store.reader import (
+    TIME_COLUMNS,
+    Study,
+    TraceFormatError,
+    read_parquet,
+    read_runs_table,
+    read_study_json,
+    to_frame,
+    validate_parquet,
+)
+from maestro.store.schema import RESOURCE_COLUMNS, RUN_COLUMNS, SPAN_COLUMNS, Column
 
 __all__ = [
     "StudyLike",
@@ -119,11 +128,10 @@ class _Reader:
         path = StudyLayout(src.root).runs_parquet
         if path.exists():
             try:
-                validate_parquet(path, "runs", RUN_COLUMNS)
-                return fill_optional(pq.read_table(path), RUN_COLUMNS).to_pandas()
+                return to_frame(read_runs_table(path))
             except (TraceFormatError, pa.ArrowInvalid, OSError) as e:
                 self.fail(e if isinstance(e, TraceFormatError) else TraceFormatError(path, f"cannot read data ({e})"))
-        return table_from_rows(RUN_COLUMNS, [], {}).to_pandas()
+        return to_frame(table_from_rows(RUN_COLUMNS, [], {}))
 
     def folder(self, src: _Source, which: str, columns: list[str] | None = None,
                span_types: tuple[str, ...] | None = None) -> pd.DataFrame:
@@ -151,9 +159,8 @@ class _Reader:
                 except TraceFormatError as e:
                     self.fail(e)
         if not tables:
-            empty = table_from_rows([c for c in spec_cols if c.name in names], [], {})
-            return empty.select(names).to_pandas()
-        return pa.concat_tables(tables).to_pandas()
+            tables = [table_from_rows([c for c in spec_cols if c.name in names], [], {}).select(names)]
+        return to_frame(pa.concat_tables(tables))
 
 
 def _span_aggregates(spans: pd.DataFrame) -> pd.DataFrame:
@@ -295,10 +302,29 @@ def study_infos(studies: StudyLike | Iterable[StudyLike], *, strict: bool = True
 _DUCKDB_TYPES = {"string": "varchar", "int64": "bigint", "double": "double", "bool": "boolean"}
 """Arrow type name -> duckdb type, for optional columns a view adds as nulls."""
 
+_VIEW_READS = {"judgement": "if(judgement = 'unknown', 'unjudged', judgement)"}
+"""Stored column -> the expression a view reads it with, as ``read_runs_table`` does (the
+pre-0.2 judgement ``unknown`` is ``unjudged``)."""
+
+
+def _view_select(cols: list[Column], present: set[str], source: str) -> str:
+    """``select`` of a view: the stored columns in store order (a column no file has as
+    typed nulls), each ns time column followed by its UTC timestamp, as ``load_study``."""
+    parts = []
+    for c in cols:
+        expr = _VIEW_READS.get(c.name, f'"{c.name}"') if c.name in present else \
+            f"cast(null as {_DUCKDB_TYPES[str(c.type)]})"
+        parts.append(f'{expr} as "{c.name}"')
+        if c.name in TIME_COLUMNS:
+            parts.append(f'make_timestamp({expr} // 1000)::timestamptz as "{TIME_COLUMNS[c.name]}"')
+    return f"select {', '.join(parts)} from {source}"
+
 
 def duckdb_connection(studies: StudyLike | Iterable[StudyLike], *, database: str = ":memory:"):
     """A duckdb connection with views ``runs``, ``spans`` and ``resources`` over the parquet
-    files of the given studies (read in place, nothing is copied).
+    files of the given studies (read in place, nothing is copied), with the columns of
+    ``load_study`` (stored names, a UTC ``timestamptz`` after each ns time column; the
+    session time zone is UTC).
 
     >>> con = duckdb_connection("traces/demo")                       # doctest: +SKIP
     >>> con.sql("select span_type, count(*) from spans group by 1").df()   # doctest: +SKIP
@@ -309,6 +335,7 @@ def duckdb_connection(studies: StudyLike | Iterable[StudyLike], *, database: str
     for r in roots:
         read_study_json(StudyLayout(r).study_json)  # refuse folders that are not maestro studies
     con = duckdb.connect(database)
+    con.execute("set TimeZone = 'UTC'")
     tables = {
         "runs": ([StudyLayout(r).runs_parquet for r in roots], RUN_COLUMNS),
         "spans": ([p for r in roots for p in sorted(StudyLayout(r).spans_dir.glob("*.parquet"))], SPAN_COLUMNS),
@@ -321,13 +348,11 @@ def duckdb_connection(studies: StudyLike | Iterable[StudyLike], *, database: str
             listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
             # union_by_name fills a column some files lack; one that every file lacks (an
             # optional column newer than all of them) is added as typed nulls
-            optional = [c for c in cols if c.optional]
-            present = set().union(*(pq.read_schema(f).names for f in files)) if optional else set()
-            extra = "".join(f", cast(null as {_DUCKDB_TYPES[str(c.type)]}) as {c.name}" for c in optional
-                            if c.name not in present)
-            con.execute(f"create view {view} as select *{extra} from read_parquet([{listing}], union_by_name=true)")
+            present = set().union(*(pq.read_schema(f).names for f in files))
+            source = f"read_parquet([{listing}], union_by_name=true)"
         else:
             # an empty view with the stored columns, so queries still bind
             con.register(f"_{view}_empty", table_from_rows(cols, [], {}))
-            con.execute(f"create view {view} as select * from _{view}_empty")
+            present, source = {c.name for c in cols}, f"_{view}_empty"
+        con.execute(f"create view {view} as {_view_select(cols, present, source)}")
     return con

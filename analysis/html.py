@@ -13,12 +13,23 @@ import numpy as np
 import pandas as pd
 
 from maestro import __version__
-from maestro.analysis.figures import SIMULATED_LABEL
+from maestro.analysis.failures import FAILED_STATUSES, failed_by_of
+from maestro.analysis.figures import CONFIG_KEYS, SIMULATED_LABEL, key_label, present_keys
 
 if TYPE_CHECKING:  # pragma: no cover
     from maestro.analysis.report import FigureSpec, ReportData
 
-__all__ = ["render_html", "cell_summary", "study_summary", "failure_summary"]
+__all__ = ["OUTCOMES", "render_html", "cell_summary", "study_summary", "failure_summary"]
+
+OUTCOMES = [
+    ("Success", "the run ended with status success: the MAS returned an answer without an exception, a timeout "
+                "or a crash (whether the answer is right is a separate question)."),
+    ("Correct", "a scorer judged the answer correct; accuracy is the share of correct runs among the judged "
+                "ones (correct or wrong), so unjudged runs (no scorer, or no gold answer) count for neither."),
+    ("Failure", f"the run's status was {', '.join(sorted(FAILED_STATUSES))}, or a scorer judged its answer "
+                "wrong; an unjudged successful run is never a failure."),
+]
+"""The three outcome words of the report, each with the one sentence the page defines it by."""
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 24px auto; max-width: 1200px; color: #222; }
@@ -35,7 +46,7 @@ footer { margin-top: 40px; font-size: 12px; color: #777; }
 
 
 def _fmt(v) -> str:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v)):
         return "-"
     if isinstance(v, (bool, np.bool_)):
         return "yes" if v else "no"
@@ -63,27 +74,29 @@ def study_summary(data: ReportData) -> pd.DataFrame:
 
 
 def cell_summary(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per (instance, model, tools) cell: runs, success rate, accuracy over judged runs,
-    median latency, mean cost and tokens."""
-    keys = [k for k in ("instance", "model", "tools_enabled") if k in runs.columns]
+    """Per configuration cell (instance, backend, tools; a key no run has a value for is left
+    out): runs, success rate, judged runs, accuracy over the judged ones, failed runs
+    (:data:`OUTCOMES`), median latency, mean cost and tokens. Missing key values are labelled
+    (``no backend``, ``tools unknown``), so two backends are never one row."""
+    keys = present_keys(runs, CONFIG_KEYS)
     if not len(runs) or not keys:
         return pd.DataFrame()
-    df = runs.assign(_ok=runs["status"].eq("success") if "status" in runs.columns else np.nan,
-                     _acc=runs["judgement"].map({"correct": 1.0, "wrong": 0.0}) if "judgement" in runs.columns
-                     else np.nan)
-    g = df.groupby(keys, dropna=False)
+    judgement = runs["judgement"] if "judgement" in runs.columns else pd.Series(None, index=runs.index, dtype=object)
+    status = runs["status"] if "status" in runs.columns else pd.Series(None, index=runs.index, dtype=object)
+    df = runs.assign(_ok=status.eq("success"), _acc=judgement.map({"correct": 1.0, "wrong": 0.0}).astype(float),
+                     _failed=[failed_by_of(s, j) is not None for s, j in zip(status, judgement)])
+    g = df.groupby([runs[k].astype(object).map(lambda v, k=k: key_label(k, v)) for k in keys], sort=True)
     out = pd.DataFrame({
         "runs": g.size(),
         "success": g["_ok"].mean(),
+        "judged": g["_acc"].count(),
         "accuracy": g["_acc"].mean(),
+        "failed": g["_failed"].sum(),
         "median latency s": g["duration_s"].median() if "duration_s" in df.columns else np.nan,
         "mean cost $": g["cost_usd"].mean() if "cost_usd" in df.columns else np.nan,
         "mean tokens": g["total_tokens"].mean() if "total_tokens" in df.columns else np.nan,
     }).reset_index()
-    if "tools_enabled" in out.columns:
-        out["tools_enabled"] = out["tools_enabled"].map({True: "on", False: "off"})
-        out = out.rename(columns={"tools_enabled": "tools"})
-    return out
+    return out.rename(columns={"tools_enabled": "tools"})
 
 
 def failure_summary(failures: pd.DataFrame | None) -> pd.DataFrame:
@@ -124,6 +137,8 @@ def render_html(data: ReportData, figures: list[tuple[FigureSpec, Path]], placeh
         items = "".join(f"<li>{html.escape(p)}</li>" for p in data.problems)
         parts.append(f"<div class=\"problems\"><b>Analysis steps that failed</b><ul>{items}</ul></div>")
     parts.append("<h2>Studies</h2>" + _table(study_summary(data)))
+    parts.append("<h2>Outcomes</h2><ul>" + "".join(f"<li><b>{html.escape(word)}</b>: {html.escape(sentence)}</li>"
+                                                   for word, sentence in OUTCOMES) + "</ul>")
     cells = cell_summary(data.runs)
     if len(cells):
         parts.append("<h2>Configurations</h2>" + _table(cells))

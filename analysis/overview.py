@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from maestro.analysis.columns import key_label
 from maestro.store.reader import Study, load_study
 
 __all__ = ["overview_figures", "cell_table"]
@@ -19,11 +20,12 @@ CELL = ["instance", "backend", "tools_enabled"]
 
 
 def cell_table(study: Study) -> pd.DataFrame:
-    """Per (instance, backend, tools) cell: runs, accuracy, median latency, mean cost and tokens."""
+    """Per (instance, backend, tools) cell (a missing tool setting is a cell of its own):
+    runs, accuracy, median latency, mean cost and tokens."""
     runs = study.runs
     judged = runs[runs["judgement"].isin(["correct", "wrong"])]
-    acc = judged.groupby(CELL)["judgement"].apply(lambda s: (s == "correct").mean()).rename("accuracy")
-    g = runs.groupby(CELL)
+    acc = judged.groupby(CELL, dropna=False)["judgement"].apply(lambda s: (s == "correct").mean()).rename("accuracy")
+    g = runs.groupby(CELL, dropna=False)
     table = pd.concat(
         [g.size().rename("runs"), acc, g["duration_s"].median().rename("median_s"),
          g["cost_usd"].mean().rename("mean_cost_usd"), g["total_tokens"].mean().rename("mean_tokens"),
@@ -34,7 +36,7 @@ def cell_table(study: Study) -> pd.DataFrame:
 
 
 def _label(row) -> str:
-    return f"{row['instance']}\n{row['backend']}\ntools {'on' if row['tools_enabled'] else 'off'}"
+    return "\n".join(key_label(k, row[k]) for k in CELL)
 
 
 def overview_figures(study: str | os.PathLike[str] | Study, out: str | os.PathLike[str] | None = None) -> list[Path]:
@@ -76,7 +78,7 @@ def overview_figures(study: str | os.PathLike[str] | Study, out: str | os.PathLi
                 ax.set_ylim(*ylim)
         return draw
 
-    groups = [g for _, g in study.runs.groupby(CELL)]
+    groups = [g for _, g in study.runs.groupby(CELL, dropna=False)]
 
     def boxes(column: str, ylabel: str):
         def draw(ax):

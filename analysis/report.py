@@ -170,11 +170,11 @@ def _similarity_tables(data: ReportData) -> None:
 
     within = _step(data, "similarity within groups",
                    lambda: callgraph.similarity_within(data.runs, data.edges,
-                                                       by=["instance", "model", "tools_enabled"]))
+                                                       by=F.present_keys(data.runs, F.CONFIG_KEYS)))
     if within is not None:
         data.tables["within"] = within
     between = _step(data, "similarity between groups",
-                    lambda: callgraph.similarity_between(data.runs, data.edges, by="model"))
+                    lambda: callgraph.similarity_between(data.runs, data.edges, by="backend"))
     if between is not None:
         data.tables["between"] = between
 
@@ -193,7 +193,7 @@ def _failure_tables(data: ReportData, judges: list[str] | None) -> None:
     composition = _step(data, "failure composition", lambda: failures.failure_composition(fails))
     if composition is not None:
         data.tables["composition"] = composition
-    breakdown = _step(data, "failure breakdown", lambda: failures.failure_breakdown(fails, by="model"))
+    breakdown = _step(data, "failure breakdown", lambda: failures.failure_breakdown(fails, by="backend"))
     if breakdown is not None:
         data.tables["breakdown"] = breakdown
     if judges:
@@ -238,27 +238,28 @@ FIGURES: list[FigureSpec] = [
     FigureSpec("tokens_over_time_by_group", "Communication", "Cumulative tokens over time since run start, mean "
                "over the runs of each architecture with the interquartile range as a band.",
                lambda d: F.tokens_over_time_by_group(d.spans, d.runs)),
-    FigureSpec("delay_breakdown", "Latency", "End-to-end time split into agent processing, model calls, tool "
-               "calls and hand-overs.", lambda d: F.delay_breakdown_figure(d.spans, d.runs)),
+    FigureSpec("delay_breakdown", "Latency", "Run root span time split into model calls, tool calls, agent "
+               "compute (in an agent span, in no model or tool call) and hand-over (in no agent, model or tool "
+               "span).", lambda d: F.delay_breakdown_figure(d.spans, d.runs)),
     FigureSpec("flame_graph", "Latency", "Span tree of one typical run over time.",
                lambda d: F.flame_graph(d.spans, d.runs)),
     FigureSpec("resource_timeseries", "Latency", "CPU and memory of one run with LLM and tool calls shaded.",
                lambda d: F.resource_timeseries(d.resources, d.spans, d.runs)),
     FigureSpec("similarity_within", "Call graphs", "Fig. 7: mean pairwise Jaccard and LCS similarity within each "
                "group of runs.", lambda d: F.similarity_within_figure(_t(d, "within"), d.runs)),
-    FigureSpec("similarity_between", "Call graphs", "Fig. 8: median pairwise LCS similarity between models, per "
-               "architecture.", lambda d: F.similarity_between_figure(_t(d, "between"), d.runs)),
+    FigureSpec("similarity_between", "Call graphs", "Fig. 8: median pairwise LCS similarity between model "
+               "backends, per architecture.", lambda d: F.similarity_between_figure(_t(d, "between"), d.runs)),
     FigureSpec("latency_vs_cost", "Cost, latency, accuracy", "Fig. 9a: latency against cost per task.",
                lambda d: F.latency_vs_cost(d.runs)),
     FigureSpec("distributions", "Cost, latency, accuracy", "Fig. 9b: cost, latency and accuracy per architecture.",
                lambda d: F.distributions(d.runs)),
-    FigureSpec("by_model", "Cost, latency, accuracy", "Fig. 10: cost, duration and accuracy per model.",
+    FigureSpec("by_model", "Cost, latency, accuracy", "Fig. 10: cost, duration and accuracy per model backend.",
                lambda d: F.by_model(d.runs)),
     FigureSpec("tool_deltas", "Cost, latency, accuracy", "Fig. 12: tools on minus tools off, matched by task and "
                "seed.", lambda d: F.tool_deltas(_t(d, "deltas"), d.runs)),
     FigureSpec("pareto", "Cost, latency, accuracy", "Cost-accuracy Pareto frontier with bootstrap uncertainty.",
                lambda d: F.pareto_figure(_t(d, "pareto"), d.runs)),
-    FigureSpec("failure_breakdown", "Failures", "Fig. 11a: failure categories per model.",
+    FigureSpec("failure_breakdown", "Failures", "Fig. 11a: failure categories per model backend.",
                lambda d: F.failure_breakdown_figure(_t(d, "breakdown"), d.runs)),
     FigureSpec("judge_agreement", "Failures", "Fig. 11b: Cohen's kappa between failure judges.",
                lambda d: F.judge_agreement_figure(_t(d, "kappa"), d.runs)),

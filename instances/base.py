@@ -32,8 +32,8 @@ class InstanceInfo:
     """Cooperation type: ``Planning``, ``Coordination``, ``Debate`` or ``Correction``."""
     n_agents: int
     """Number of agents."""
-    n_tools: int
-    """Number of tools."""
+    n_tools: int | None
+    """Number of tools; 0: tool settings do not apply (tools-off runs only); None: unknown."""
     data_in: str
     """Input kind: ``Artifacts`` or ``Datasets``."""
     data_out: str
@@ -112,11 +112,14 @@ class JudgeResult:
     """Correctness of an answer against gold."""
 
     judgement: str
-    """``correct``, ``wrong`` or ``unknown``."""
+    """``correct``, ``wrong`` or ``unjudged`` (older instances may say ``unknown``: read as ``unjudged``)."""
     reason: str
     """How it was decided."""
     exact_match: float | None = None
     f1: float | None = None
+    score: float | None = None
+    """The scorer's number (1.0 correct, 0.0 wrong, partial credit between); None: derived
+    from ``judgement``."""
 
 
 @dataclass(frozen=True)

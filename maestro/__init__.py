@@ -2,9 +2,11 @@
 
 The package face is thin and lazy: ``import maestro`` imports no framework.
 
-* ``maestro.load_study(path)``: a study's runs, spans and resources as DataFrames.
-* ``maestro.run_study(config)`` / ``maestro.load_study_config(file)``: run a study.
+* ``maestro.MAS`` / ``maestro.Sample`` / ``maestro.scorers``: your own MAS as a study subject.
+* ``maestro.run_study(config)`` / ``maestro.StudyConfig`` / ``maestro.load_study_config(file)``:
+  run a study of it (and of the built-in instances) over backends x tools x tasks x repeats.
 * ``maestro.trace_run(...)``: trace one run of your own MAS (with an adapter).
+* ``maestro.load_study(path)``: a study's runs, spans and resources as DataFrames.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 __all__ = ["__version__", "load_study", "run_study", "load_study_config", "StudyConfig", "trace_run",
-           "TraceFormatError", "Study"]
+           "TracedRun", "TraceFormatError", "Study", "MAS", "Sample", "RunContext", "scorers"]
 
 _LAZY = {
     "load_study": ("maestro.store.reader", "load_study"),
@@ -24,10 +26,18 @@ _LAZY = {
     "load_study_config": ("maestro.runner.config", "load_study_config"),
     "StudyConfig": ("maestro.runner.config", "StudyConfig"),
     "trace_run": ("maestro.runner.adhoc", "trace_run"),
+    "TracedRun": ("maestro.runner.adhoc", "TracedRun"),
+    "MAS": ("maestro.mas", "MAS"),
+    "Sample": ("maestro.mas", "Sample"),
+    "RunContext": ("maestro.instances.base", "RunContext"),
+    "scorers": ("maestro", "scorers"),
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from maestro.runner.adhoc import trace_run
+    from maestro import scorers
+    from maestro.instances.base import RunContext
+    from maestro.mas import MAS, Sample
+    from maestro.runner.adhoc import TracedRun, trace_run
     from maestro.runner.config import StudyConfig, load_study_config
     from maestro.runner.study import run_study
     from maestro.store.reader import Study, TraceFormatError, load_study
@@ -38,7 +48,8 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         module, attr = _LAZY[name]
-        value = getattr(importlib.import_module(module), attr)
+        value = importlib.import_module(f"maestro.{attr}") if module == "maestro" else \
+            getattr(importlib.import_module(module), attr)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'maestro' has no attribute {name!r}")

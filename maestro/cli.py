@@ -1,6 +1,6 @@
 """The ``maestro`` command line: thin wrappers over the Python API.
 
-    maestro study run FILE            run or resume a study from a TOML file
+    maestro study run FILE|MOD:ATTR   run, resume or extend a study (TOML file or a StudyConfig)
     maestro run INSTANCE [...]        run one instance without a study file
     maestro runs ls STUDY             list a study's runs
     maestro report STUDY... [--out DIR]  every analysis figure as PNG plus one HTML page
@@ -35,7 +35,7 @@ def _print_summary(result, console) -> None:
     for c in result.summary:
         backend = c["backend"] + (" (sim)" if c["simulated"] else "")
         table.add_row(
-            c["instance"], backend, "on" if c["tools"] else "off", str(c["runs"]), f"{c['success']:.0%}",
+            c["instance"], backend, {True: "on", False: "off"}.get(c["tools"], "-"), str(c["runs"]), f"{c['success']:.0%}",
             "-" if c["correct"] is None else f"{c['correct']:.0%}", str(c["timeouts"]), str(c["exceptions"]),
             f"{c['median_s']:.2f}", f"{c['mean_tokens']:.0f}", f"{c['mean_cost_usd']:.5f}", str(c["dropped_spans"]),
         )
@@ -61,15 +61,48 @@ def _figures(result, console, enabled: bool) -> None:
     console.print(f"figures: [bold]{paths[0].parent}[/] ({', '.join(p.name for p in paths)})")
 
 
-def _cmd_study_run(args) -> int:
-    from maestro.runner import load_study_config, run_study
+def _study_config(ref: str, **overrides):
+    """A study from a TOML file, or from ``package.module:attribute`` naming a StudyConfig.
+    ``module:attribute`` references (here and in the file) are imported as ``python -m``
+    would: from the current folder first."""
+    import dataclasses
+    import os
 
-    config = load_study_config(args.file, workers=args.workers, out=args.out, repeats=args.repeats)
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+
+    from maestro.runner import ConfigError, StudyConfig, load_study_config
+    from maestro.mas import resolve_system
+
+    if ":" in ref and not Path(ref).exists():
+        try:
+            config = resolve_system(ref)
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+        if not isinstance(config, StudyConfig):
+            raise ConfigError(f"{ref} is a {type(config).__name__}, not a maestro.StudyConfig")
+        return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
+    return load_study_config(ref, **overrides)
+
+
+def _finish_study(result, console, figures: bool) -> int:
+    """Print the summary; exit 1 when every run executed now raised (nothing measured)."""
+    _print_summary(result, console)
+    if result.all_raised:
+        print(f"maestro: error: all {result.executed} run(s) ended in an exception; most common reason: "
+              f"{result.common_error}", file=sys.stderr)
+        return 1
+    _figures(result, console, figures)
+    return 0
+
+
+def _cmd_study_run(args) -> int:
+    from maestro.runner import run_study
+
+    config = _study_config(args.file, workers=args.workers, out=args.out, repeats=args.repeats)
     console = _console()
     result = run_study(config, progress=not args.no_progress, console=console)
-    _print_summary(result, console)
-    _figures(result, console, not args.no_figures)
-    return 0
+    return _finish_study(result, console, not args.no_figures)
 
 
 def _cmd_run(args) -> int:
@@ -95,9 +128,7 @@ def _cmd_run(args) -> int:
     config = study_config_from_dict(body, "maestro run")
     console = _console()
     result = run_study(config, progress=not args.no_progress, console=console)
-    _print_summary(result, console)
-    _figures(result, console, not args.no_figures)
-    return 0
+    return _finish_study(result, console, not args.no_figures)
 
 
 def _cmd_runs_ls(args) -> int:
@@ -120,6 +151,11 @@ def _cmd_runs_ls(args) -> int:
     console.print(table)
     for w in study.warnings:
         console.print(f"[yellow]warning:[/] {w}")
+    if args.verbose:
+        from maestro.store.reader import foreign_entries
+
+        others = foreign_entries(study.path)
+        console.print("not maestro's (ignored): " + (", ".join(p.name for p in others) if others else "none"))
     return 0
 
 
@@ -160,8 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     study = sub.add_parser("study", help="run studies").add_subparsers(dest="study_command", required=True)
-    sr = study.add_parser("run", help="run or resume a study from a TOML file")
-    sr.add_argument("file", type=Path)
+    sr = study.add_parser("run", help="run, resume or extend a study from a TOML file")
+    sr.add_argument("file", help="study TOML file, or package.module:attribute naming a maestro.StudyConfig")
     sr.add_argument("--workers", type=int, help="parallel run processes (default: file, else cores)")
     sr.add_argument("--out", help="folder for study folders (default: file, else traces)")
     sr.add_argument("--repeats", type=int, help="override the file's repeats")
@@ -191,6 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("study", type=Path, help="study folder, e.g. traces/demo")
     ls.add_argument("--status", help="only runs with this status")
     ls.add_argument("--limit", type=int, default=50)
+    ls.add_argument("--verbose", "-v", action="store_true", help="also list files in the study folder that are not "
+                    "maestro's (readers ignore them)")
     ls.set_defaults(func=_cmd_runs_ls)
 
     rep = sub.add_parser("report", help="every analysis figure as PNG plus one self-contained HTML page")

@@ -23,6 +23,7 @@ from enum import Enum
 
 __all__ = [
     "SCHEMA_VERSION",
+    "SIM_PROVIDER",
     "SpanType",
     "Operation",
     "RunStatus",
@@ -112,12 +113,19 @@ class RunStatus(str, Enum):
     """The worker process died without reporting (segfault, OOM kill)."""
 
 
+SIM_PROVIDER = "maestro.sim"
+"""``gen_ai.provider.name`` of maestro's simulated LLM service."""
+
+
 class Judgement(str, Enum):
     """Values of ``run.judgement``."""
 
     CORRECT = "correct"
     WRONG = "wrong"
-    UNKNOWN = "unknown"
+    UNJUDGED = "unjudged"
+    """No judgement: no scorer, no target to score against, or the run produced nothing to
+    score. Never counted as a failure. (Studies written before 0.2 say ``unknown``; readers
+    map it to ``unjudged``.)"""
 
 
 class RetryTrigger(str, Enum):

@@ -68,7 +68,7 @@ Set `MAESTRO_STUDY` to another study folder to explore it instead of `traces/dem
     ("md", """\
 ## Runs
 
-`runs_df` has one row per run: its configuration cell (instance, model, tool setting),
+`runs_df` has one row per run: its configuration cell (instance, backend, tool setting),
 outcome and judgement, tokens, cost, bytes and resource summaries. The `simulated` column
 says whether the backend was maestro's simulated service; every figure below repeats it
 in its title."""),
@@ -77,10 +77,10 @@ from maestro.analysis import runs_df, spans_df, edges_df, resources_df, duckdb_c
 
 runs = runs_df(STUDY)
 print(len(runs), "runs; simulated:", bool(runs["simulated"].any()))
-runs[["run_id", "instance", "model", "tools_enabled", "status", "judgement", "duration_s", "total_tokens",
+runs[["run_id", "instance", "backend", "tools_enabled", "status", "judgement", "duration_s", "total_tokens",
       "cost_usd"]].head()"""),
     ("code", """\
-runs.groupby(["instance", "model", "tools_enabled"]).agg(
+runs.groupby(["instance", "backend", "tools_enabled"], dropna=False).agg(
     runs=("run_id", "size"), correct=("correct", "mean"), median_s=("duration_s", "median"),
     mean_tokens=("total_tokens", "mean"), mean_cost=("cost_usd", "mean"))"""),
     ("md", """\
@@ -94,7 +94,7 @@ edges = edges_df(STUDY)
 resources = resources_df(STUDY)
 spans.groupby("span_type").size().rename("spans")"""),
     ("code", """\
-edges[["run_id", "order", "source", "target", "bytes"]].head(8)"""),
+edges[["run_id", "order", "message_source", "message_target", "bytes"]].head(8)"""),
     ("md", """\
 The same folder is a plain parquet dataset, so SQL works too: `duckdb_connection` opens
 the views `runs`, `spans` and `resources`."""),
@@ -126,7 +126,7 @@ F.tokens_over_time(spans, runs, run_id=run_id)"""),
     ("md", """\
 ## Where the time goes
 
-`F.delay_breakdown` splits each run's end-to-end time into agent processing, model calls,
+`F.delay_breakdown` splits each run's root-span time into agent compute, model calls,
 tool calls and the hand-overs between agents; the flame graph shows the same run's span
 tree on a time axis, and the last figure lines up CPU and memory with its LLM and tool
 calls."""),
@@ -184,16 +184,16 @@ print("Jaccard", round(cg.jaccard(seq, seq2), 3), " LCS", round(cg.lcs_similarit
 Mean pairwise similarity over all unordered run pairs of each group; a group with fewer
 than two runs scores 0."""),
     ("code", """\
-within = cg.similarity_within(runs, edges, by=["instance", "model", "tools_enabled"])
+within = cg.similarity_within(runs, edges, by=["instance", "backend", "tools_enabled"])
 within"""),
     ("code", "F.similarity_within_figure(within, runs)"),
     ("md", """\
-## Between models (figure 8)
+## Between model backends (figure 8)
 
 Per architecture, the median pairwise LCS between runs of two models (the diagonal is the
 model's own within-group median)."""),
     ("code", """\
-between = cg.similarity_between(runs, edges, by="model")
+between = cg.similarity_between(runs, edges, by="backend")
 between.pivot_table(index=["instance", "group_a"], columns="group_b", values="lcs_median")"""),
     ("code", "F.similarity_between_figure(between, runs)"),
 ]
@@ -212,7 +212,7 @@ from maestro.analysis import cost, stats
 
 runs = runs_df(STUDY)
 calls = llm_calls_df(STUDY)
-calls[["run_id", "agent", "model", "input_tokens", "output_tokens", "price_input_per_mtok", "cost_usd"]].head()"""),
+calls[["run_id", "agent_name", "model", "input_tokens", "output_tokens", "price_input_per_mtok", "cost_usd"]].head()"""),
     ("md", """\
 A run's cost is the sum over its LLM calls; `cost.run_costs` recomputes it from the call
 spans, which should match the runner's `cost_usd` column."""),
@@ -234,7 +234,7 @@ Repeats of one task are correlated, so confidence intervals resample tasks rathe
 runs. pass@k and pass^k summarise how often k repeats contain at least one / only
 successes, and the flip rate how often repeats of a task disagree."""),
     ("code", """\
-stats.bootstrap_ci(runs, "correct", by=["instance", "model", "tools_enabled"], n=500)"""),
+stats.bootstrap_ci(runs, "correct", by=["instance", "backend", "tools_enabled"], n=500)"""),
     ("code", """\
 stats.pass_k_table(runs, k=(1, 2))"""),
     ("code", """\
@@ -279,21 +279,21 @@ runs = runs_df(STUDY)
 spans = spans_df(STUDY)
 fails = fl.failures_df(STUDY)
 print(len(fails), "failed runs out of", len(runs))
-fails[["run_id", "model", "category", "visibility", "layer", "evidence_span_id", "reason"]].head(10)"""),
+fails[["run_id", "backend", "failed_by", "category", "visibility", "layer", "evidence_span_id", "reason"]].head(10)"""),
     ("md", """\
 ## Composition (table 3)
 
 The share of all failures per category, then the silent / explicit split."""),
     ("code", "fl.failure_composition(fails)"),
     ("md", """\
-## Per model (figure 11a)
+## Per model backend (figure 11a)
 
 Different model profiles fail differently: some abstain, some answer confidently and
 wrongly."""),
     ("code", """\
-breakdown = fl.failure_breakdown(fails, by="model")
-breakdown.pivot_table(index="model", columns="category", values="percent")"""),
-    ("code", """F.failure_breakdown_figure(breakdown, runs, by="model")"""),
+breakdown = fl.failure_breakdown(fails, by="backend")
+breakdown.pivot_table(index="backend", columns="category", values="percent")"""),
+    ("code", """F.failure_breakdown_figure(breakdown, runs, by="backend")"""),
     ("md", """\
 ## Evidence
 

@@ -23,11 +23,10 @@ from importlib import resources
 from typing import Any
 
 from maestro.instances.base import ModelEndpoint
+from maestro.semconv import SIM_PROVIDER
 
-__all__ = ["BackendSpec", "BackendError", "parse_backend", "resolve_endpoint", "PriceTable", "load_prices", "SIM_PROVIDER"]
+__all__ = ["BackendSpec", "BackendError", "parse_backend", "resolve_endpoint", "PriceTable", "load_prices", "SIM_PROVIDER", "price_key"]
 
-SIM_PROVIDER = "maestro.sim"
-"""``gen_ai.provider.name`` of the simulated service."""
 
 _KINDS = ("sim", "openai", "gemini")
 _SPEC_RE = re.compile(r"^(?P<kind>[a-z]+)/(?P<model>[A-Za-z0-9._:-]+)$")
@@ -102,6 +101,21 @@ def resolve_endpoint(spec: str | BackendSpec, *, sim_url: str | None = None, see
     base = (env.get("GOOGLE_GEMINI_BASE_URL") or "https://generativelanguage.googleapis.com").rstrip("/")
     return ModelEndpoint(spec=b.spec, provider="gcp.gemini", model=b.model, base_url=f"{base}/v1beta/openai",
                          api_key=key, simulated=False, gemini_base_url=base)
+
+
+_PROVIDER_KINDS = {"openai": "openai", "gcp.gemini": "gemini", "gcp.gen_ai": "gemini", "gcp.vertex_ai": "gemini"}
+
+
+def price_key(provider: str | None, model: str | None) -> str | None:
+    """The backend spec a provider's model is priced under (``openai/gpt-4o-mini``;
+    ``sim/strong`` for the simulated service's ``sim-strong``), or None when the provider is
+    unknown: a price is never guessed from a model name alone."""
+    if not model:
+        return None
+    if provider == SIM_PROVIDER:
+        return f"sim/{model[4:]}" if model.startswith("sim-") else None
+    kind = _PROVIDER_KINDS.get(provider or "")
+    return f"{kind}/{model}" if kind else None
 
 
 @dataclass(frozen=True)

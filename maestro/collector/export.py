@@ -40,8 +40,8 @@ class RunIdentity:
     """Framework of the instance."""
     backend: str = ""
     """Backend spec (``sim/strong``)."""
-    tools_enabled: bool = True
-    """Whether external tools were on."""
+    tools_enabled: bool | None = None
+    """Whether external tools were on; None when unknown (``trace_run`` without ``tools_enabled``)."""
     repeat: int = 0
     """Repeat index."""
     seed: int = 0
@@ -52,7 +52,8 @@ class RunIdentity:
     """True when the backend is simulated."""
 
     def resource_attributes(self) -> dict[str, Any]:
-        return {
+        """OTel resource attributes (an unknown tool setting is left out: OTel has no null)."""
+        attrs = {
             sc.MAESTRO_STUDY_ID: self.study_id,
             sc.MAESTRO_RUN_ID: self.run_id,
             sc.MAESTRO_INSTANCE: self.instance,
@@ -64,6 +65,7 @@ class RunIdentity:
             sc.MAESTRO_SEED: self.seed,
             sc.MAESTRO_TASK_ID: self.task_id,
         }
+        return {k: v for k, v in attrs.items() if v is not None}
 
     def columns(self) -> dict[str, Any]:
         return {

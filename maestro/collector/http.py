@@ -22,6 +22,8 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
+from maestro.semconv import SIM_PROVIDER
+
 __all__ = ["HttpLedger", "HttpTotals", "install_http_hooks", "bind_ledger", "current_ledger", "TOTALS"]
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,9 @@ class HttpLedger:
     """HTTP requests made (1 + retries)."""
     status_codes: list[int] = field(default_factory=list)
     """Status of each attempt in order."""
+    provider: str | None = None
+    """``gen_ai.provider.name`` the endpoint declared about itself (maestro's simulated
+    service says ``maestro.sim`` in its ``X-Maestro-Simulated`` header); None when it said nothing."""
 
 
 @dataclass
@@ -48,11 +53,13 @@ class HttpTotals:
     request_bytes: int = 0
     response_bytes: int = 0
     requests: int = 0
+    simulated_responses: int = 0
+    """Responses that came from maestro's simulated service."""
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def reset(self) -> None:
         with self.lock:
-            self.request_bytes = self.response_bytes = self.requests = 0
+            self.request_bytes = self.response_bytes = self.requests = self.simulated_responses = 0
 
 
 TOTALS = HttpTotals()
@@ -132,6 +139,17 @@ class _CountingStream:
             await aclose()
 
 
+def _note_response(ledger: HttpLedger | None, response) -> None:
+    simulated = response.headers.get("x-maestro-simulated") == "true"
+    if simulated:
+        with TOTALS.lock:
+            TOTALS.simulated_responses += 1
+    if ledger is not None:
+        ledger.status_codes.append(response.status_code)
+        if simulated:
+            ledger.provider = SIM_PROVIDER
+
+
 def _wrap_module(mod) -> None:
     sync_cls, async_cls = mod.HTTPTransport, mod.AsyncHTTPTransport
     orig_sync, orig_async = sync_cls.handle_request, async_cls.handle_async_request
@@ -147,8 +165,7 @@ def _wrap_module(mod) -> None:
             log.debug("http accounting failed", exc_info=True)
         response = orig_sync(self, request)
         try:
-            if ledger is not None:
-                ledger.status_codes.append(response.status_code)
+            _note_response(ledger, response)
             response.stream = sync_stream(response.stream, ledger)
         except Exception:
             log.debug("http accounting failed", exc_info=True)
@@ -162,8 +179,7 @@ def _wrap_module(mod) -> None:
             log.debug("http accounting failed", exc_info=True)
         response = await orig_async(self, request)
         try:
-            if ledger is not None:
-                ledger.status_codes.append(response.status_code)
+            _note_response(ledger, response)
             response.stream = async_stream(response.stream, ledger)
         except Exception:
             log.debug("http accounting failed", exc_info=True)

@@ -22,6 +22,7 @@ import random
 import socket
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,6 +118,16 @@ class RunStats:
     http_response_bytes_total: int = 0
     resources: dict[str, Any] = field(default_factory=dict)
     """mean/peak/min CPU and RSS (see resources.summarise)."""
+    models: Counter = field(default_factory=Counter)
+    """(provider, request model, response model) -> LLM spans: what the run talked to, as
+    its spans recorded it."""
+
+    def main_model(self) -> tuple[str | None, str | None, str | None]:
+        """(provider, request model, response model) of most of the run's LLM calls, or
+        Nones when it made none."""
+        if not self.models:
+            return None, None, None
+        return self.models.most_common(1)[0][0]
 
     def run_columns(self) -> dict[str, Any]:
         """The run-record (runs.parquet) columns these totals fill."""
@@ -144,6 +155,7 @@ class RunStats:
             self.output_tokens += o
             if get(sc.MAESTRO_USAGE_ESTIMATED):
                 self.usage_estimated_calls += 1
+            self.models[(get(sc.GEN_AI_PROVIDER_NAME), get(sc.GEN_AI_REQUEST_MODEL), get(sc.GEN_AI_RESPONSE_MODEL))] += 1
             self.llm_request_bytes += get(sc.COMMUNICATION_INPUT_MESSAGE_SIZE_BYTES) or 0
             self.llm_response_bytes += get(sc.COMMUNICATION_OUTPUT_MESSAGE_SIZE_BYTES) or 0
         elif kind == "tool":
@@ -292,8 +304,10 @@ class RunTelemetry:
         self._otlp = FilteringSpanExporter(OTLPSpanExporter(), self.content)
         self._processors.append(BatchSpanProcessor(self._otlp, max_queue_size=queue))
 
-    def start(self, name: str | None = None, attributes: dict[str, Any] | None = None) -> RunTelemetry:
-        """Open the run root span, reset HTTP totals and start resource sampling."""
+    def start(self, name: str | None = None, attributes: dict[str, Any] | None = None,
+              start_ns: int | None = None) -> RunTelemetry:
+        """Open the run root span (at ``start_ns``, default now), reset HTTP totals and
+        start resource sampling."""
         global _CURRENT
         install_http_hooks()
         TOTALS.reset()
@@ -302,14 +316,14 @@ class RunTelemetry:
             sc.MAESTRO_SPAN_TYPE: sc.SpanType.RUN.value,
         }
         attrs.update(attributes or {})
+        if self.sampler is not None:  # its first sample is maestro's work, not the run's: before the root opens
+            self.sampler.start()
         trace_id = self._ids.generate_trace_id()
         ctx = SpanContext(trace_id, self._ids.generate_span_id(), False, _SAMPLED)
         self.root = SpanHandle(ctx, None, name or f"invoke_workflow {self.identity.instance}",
-                               SpanKind.INTERNAL, time.time_ns(), attrs)
+                               SpanKind.INTERNAL, start_ns or time.time_ns(), attrs)
         self.stats.spans_created += 1
         self._open[ctx.span_id] = self.root
-        if self.sampler is not None:
-            self.sampler.start()
         _CURRENT = self
         return self
 
@@ -406,9 +420,11 @@ class RunTelemetry:
 
     # -- end of run ------------------------------------------------------------------
     def finish(self, status: str = "success", reason: str | None = None,
-               root_attributes: dict[str, Any] | None = None) -> RunStats:
+               root_attributes: dict[str, Any] | None = None, end_ns: int | None = None) -> RunStats:
         """End every open span, write spans and resources, return the run's totals.
 
+        ``end_ns``: when the run's work ended (default now); the root span and any span
+        still open end then, so scoring and teardown after the work are not part of it.
         Safe to call from another thread (the runner's timeout watchdog) and idempotent.
         """
         global _CURRENT
@@ -416,7 +432,7 @@ class RunTelemetry:
             if self._finished:
                 return self.stats
             self._finished = True
-        now = time.time_ns()
+        now = end_ns or time.time_ns()
         open_reason = reason or f"run ended ({status}) while the span was open"
         with self._open_lock:
             still_open = [h for h in self._open.values() if h is not self.root]

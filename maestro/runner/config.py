@@ -7,11 +7,12 @@ backend or tool setting), so runs that differ only in backend or tools are paire
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
 import tomllib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,8 @@ from maestro.backends import BackendError, parse_backend
 from maestro.store.layout import valid_id
 
 __all__ = ["StudyConfig", "RunSpec", "ConfigError", "load_study_config", "expand_runs", "derive_seed", "tool_settings",
-           "instance_tool_counts", "check_instance_options"]
+           "instance_tool_counts", "check_instance_options",
+           "COMPARABLE_SETTINGS", "incomparable_settings"]
 
 
 class ConfigError(ValueError):
@@ -32,16 +34,19 @@ class StudyConfig:
 
     study_id: str
     """Folder name under ``out``."""
-    instances: tuple[str, ...]
-    """Instance names (see ``maestro.instances.list_instances``)."""
+    instances: tuple[Any, ...]
+    """The systems under study: ``maestro.MAS`` objects, built-in instance names (see
+    ``maestro.instances.list_instances``), ``package.module:attribute`` references to a
+    MAS, or modules defining ``INSTANCE``."""
     backends: tuple[str, ...]
     """Backend specs (``sim/strong``, ``openai/gpt-4o-mini``, ...)."""
     tools: tuple[bool, ...] = (True, False)
     """Tool settings to run (web search on and/or off)."""
     repeats: int = 20
     """Repeats per (instance, backend, tools, task) cell (the paper uses at least 20)."""
-    tasks: int | None = 5
-    """Tasks per instance (a stratified sample); None for all."""
+    tasks: int | None = None
+    """Tasks per system: None for every task of its dataset; N for the first N samples of a
+    ``maestro.MAS``, or a stratified sample of N for a built-in instance."""
     task_file: str | None = None
     """A JSONL file of tasks instead of the bundled set."""
     seed: int = 0
@@ -66,6 +71,14 @@ class StudyConfig:
     """Per-instance options passed to ``RunContext.options``."""
 
     def __post_init__(self) -> None:
+        # Python callers may write what the TOML file says: lists, a single backend, tools="both".
+        if isinstance(self.instances, (str, bytes)) or not isinstance(self.instances, (list, tuple)):
+            object.__setattr__(self, "instances", (self.instances,))
+        object.__setattr__(self, "instances", tuple(self.instances))
+        object.__setattr__(self, "backends", (self.backends,) if isinstance(self.backends, str) else tuple(self.backends))
+        if not (isinstance(self.tools, tuple) and all(isinstance(t, bool) for t in self.tools)):
+            object.__setattr__(self, "tools", _coerce_tools(list(self.tools) if isinstance(self.tools, tuple)
+                                                            else self.tools, "tools"))
         valid_id(self.study_id, "study id")
         if not self.instances:
             raise ConfigError("study needs at least one instance")
@@ -76,22 +89,16 @@ class StudyConfig:
                 parse_backend(b)
             except BackendError as e:
                 raise ConfigError(str(e)) from None
-        from maestro.instances import instance_module
-
-        for name in self.instances:
-            try:
-                instance_module(name)
-            except ValueError as e:
-                raise ConfigError(str(e)) from None
+        refs = self._checked_refs()
         for name, opts in self.instance_options.items():
             # A misspelt instance name would silently drop its options.
-            try:
-                instance_module(name)
-            except ValueError as e:
-                raise ConfigError(f"instance_options.{name}: {e}") from None
+            if name not in refs:
+                near = difflib.get_close_matches(name, list(refs), n=1)
+                raise ConfigError(f"instance_options.{name}: no such system in this study"
+                                  f"{f' (did you mean {near[0]!r}?)' if near else ''}; systems: {', '.join(refs)}")
             if not isinstance(opts, dict):
                 raise ConfigError(f"instance_options.{name} must be a table of options, got {opts!r}")
-            check_instance_options(name, opts)
+            check_instance_options(name, opts, refs[name])
         if self.repeats < 1:
             raise ConfigError(f"repeats must be >= 1, got {self.repeats}")
         if self.tasks is not None and self.tasks < 1:
@@ -113,27 +120,97 @@ class StudyConfig:
     def n_workers(self) -> int:
         return self.workers or os.cpu_count() or 1
 
+    def _checked_refs(self) -> dict[str, Any]:
+        """Name -> the system as given, each checked without importing a framework: a
+        built-in name or module must exist, a ``module:attribute`` reference must resolve,
+        an object must be a system; names must be distinct."""
+        from maestro.instances import instance_module
+        from maestro.mas import resolve_system, system_name
+
+        out: dict[str, Any] = {}
+        for ref in self.instances:
+            try:
+                if isinstance(ref, str) and ":" not in ref:
+                    instance_module(ref)
+                    name = ref
+                else:
+                    name = system_name(resolve_system(ref))
+            except ValueError as e:
+                raise ConfigError(str(e)) from None
+            if name in out:
+                raise ConfigError(f"two systems are named {name!r}; give each a distinct name")
+            out[name] = ref
+        return out
+
+    def systems(self) -> dict[str, Any]:
+        """System name -> its Instance (a MAS object as given; names and references
+        resolved, importing their modules). A ConfigError names one that cannot be found."""
+        from maestro.mas import resolve_system
+
+        try:
+            return {name: resolve_system(ref) for name, ref in self._checked_refs().items()}
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The systems' names, as recorded in the ``instance`` column (a reference's
+        system is named by its own ``name``)."""
+        return tuple(self._checked_refs())
+
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["instances"], d["backends"], d["tools"] = list(self.instances), list(self.backends), list(self.tools)
+        d = {f: getattr(self, f) for f in _KEYS}
+        d = json.loads(json.dumps({**d, "instances": list(self.names)}, default=list))
         return d
 
-    def fingerprint(self) -> str:
-        """Hash of what determines the set of runs and their behaviour (not workers/out)."""
+    def comparable_settings(self) -> dict[str, Any]:
+        """The settings that change how every run behaves or is measured. Runs recorded
+        under other values are not comparable: a study may grow its grid (systems,
+        backends, tool settings, tasks, repeats) but not change these."""
         d = self.to_dict()
-        for k in ("workers", "out"):
-            d.pop(k)
-        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+        return {k: d[k] for k in COMPARABLE_SETTINGS}
+
+    def fingerprint(self) -> str:
+        """Hash of :meth:`comparable_settings`."""
+        return hashlib.sha256(json.dumps(self.comparable_settings(), sort_keys=True).encode()).hexdigest()[:16]
 
 
-def check_instance_options(name: str, opts: dict[str, Any]) -> None:
-    """Check ``[instance_options.<name>]`` against the options instance ``name`` declares
+COMPARABLE_SETTINGS = ("seed", "timeout_s", "max_tokens", "time_factor", "task_file", "prices", "instance_options")
+"""StudyConfig fields a study cannot change once it has runs (see ``comparable_settings``)."""
+
+
+def incomparable_settings(recorded: dict[str, Any], config: StudyConfig) -> list[str]:
+    """``setting: recorded -> new`` for each comparable setting ``config`` changes against
+    the study's recorded config (study.json's ``config``)."""
+    new = config.comparable_settings()
+    default = StudyConfig.__dataclass_fields__
+    out = []
+    for key, value in new.items():
+        if key in recorded:
+            old = recorded[key]
+        else:  # written before the setting existed: its default then
+            f = default[key]
+            old = f.default_factory() if callable(f.default_factory) else f.default  # type: ignore[misc]
+        if json.dumps(old, sort_keys=True) != json.dumps(value, sort_keys=True):
+            out.append(f"{key}: {old!r} -> {value!r}")
+    return out
+
+
+def check_instance_options(name: str, opts: dict[str, Any], system: Any = None) -> None:
+    """Check ``[instance_options.<name>]`` against the options system ``name`` declares
     (before any run starts): a ConfigError names the table, the bad key or value and the
-    known options. Instances that declare no options are not checked."""
+    known options. Systems that declare no options are not checked."""
     from maestro.instances import declared_options
     from maestro.instances.base import resolve_options
 
-    declared = declared_options(name)
+    if isinstance(system, str) and ":" in system:
+        from maestro.mas import resolve_system
+
+        system = resolve_system(system)
+    if system is None or isinstance(system, str):
+        declared = declared_options(name if system is None else system)
+    else:
+        declared = tuple(getattr(system, "options", ()) or ()) or None
     if declared is None:
         return
     try:
@@ -231,17 +308,12 @@ class RunSpec:
     seed: int
 
 
-def instance_tool_counts(names: tuple[str, ...] | list[str]) -> dict[str, int | None]:
-    """``InstanceInfo.n_tools`` of each instance (None when the instance cannot be loaded;
-    running it will report why)."""
-    from maestro.instances import get_instance
-
+def instance_tool_counts(systems: dict[str, Any]) -> dict[str, int | None]:
+    """``info.n_tools`` of each system (None when unknown)."""
     out: dict[str, int | None] = {}
-    for name in names:
-        try:
-            out[name] = int(get_instance(name).info.n_tools)
-        except Exception:  # noqa: BLE001 - expansion must not fail on an instance's import
-            out[name] = None
+    for name, system in systems.items():
+        n = system.info.n_tools
+        out[name] = None if n is None else int(n)
     return out
 
 
@@ -256,14 +328,14 @@ def expand_runs(config: StudyConfig, tasks_by_instance: dict[str, list],
     """All runs of the study, in a stable order (cell-major, so partial studies are balanced
     across repeats: repeat 0 of every cell runs before repeat 1 of any).
 
-    ``tool_counts`` (instance -> ``n_tools``) defaults to the registered instances' own
-    counts; tool-less instances get only tools-off runs (see :func:`tool_settings`).
+    ``tool_counts`` (system -> ``n_tools``) defaults to the systems' own counts; tool-less instances get only tools-off runs (see :func:`tool_settings`).
     """
     if tool_counts is None:
-        tool_counts = instance_tool_counts(config.instances)
+        tool_counts = instance_tool_counts(config.systems())
     runs = []
+    names = config.names
     for repeat in range(config.repeats):
-        for inst in config.instances:
+        for inst in names:
             for backend in config.backends:
                 slug = parse_backend(backend).slug
                 for tools in tool_settings(config, tool_counts.get(inst)):

@@ -1,15 +1,19 @@
 """Imported once by the forkserver before any run is forked.
 
 Importing the frameworks (LangGraph, AutoGen, ADK) takes seconds; doing it here means
-each run's process starts with them loaded. Instances named in ``MAESTRO_PRELOAD_INSTANCES``
-(comma-separated; the runner sets it) are imported and, if they have a ``warm()`` method,
-warmed (e.g. building the QA world and its retrieval index).
+each run's process starts with them loaded. Systems named in ``MAESTRO_PRELOAD_INSTANCES``
+(comma-separated names or ``module:attribute`` references; the runner sets it) are
+imported, and the pickled systems in the file ``MAESTRO_PRELOAD_SYSTEMS`` are unpickled
+into the worker's cache; each is warmed when it has a ``warm()`` method (e.g. building the
+QA world and its retrieval index).
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
+import pickle
 
 import maestro.collector.telemetry  # noqa: F401 - preload the OTel SDK and pyarrow
 import maestro.runner.worker  # noqa: F401
@@ -30,13 +34,87 @@ def _warm_http_clients() -> None:
 
 _warm_http_clients()
 
-for _name in filter(None, os.environ.get("MAESTRO_PRELOAD_INSTANCES", "").split(",")):
-    try:
-        from maestro.instances import get_instance
+FRAMEWORK_MODULES = {
+    "langgraph": ("maestro.adapters.langgraph", "langgraph.graph", "langgraph.prebuilt", "langchain_openai",
+                  "langchain_core.tools"),
+    "autogen": ("maestro.adapters.autogen", "autogen_agentchat.agents", "autogen_agentchat.teams",
+                "autogen_agentchat.conditions", "autogen_ext.models.openai"),
+    "adk": ("maestro.adapters.adk", "google.adk.agents", "google.adk.runners", "google.adk.tools", "google.genai"),
+}
+"""What a MAS on each framework usually imports: preloaded for the frameworks a study uses
+(``MAESTRO_PRELOAD_FRAMEWORKS``), so a user's ``build`` finds them imported."""
 
-        _inst = get_instance(_name)
-        _warm = getattr(_inst, "warm", None)
-        if callable(_warm):
-            _warm()
-    except Exception:  # the run itself will report the problem with context
-        log.exception("preloading instance %s failed", _name)
+
+def _warm_langgraph() -> None:
+    # LangGraph and LangChain import parts of themselves on a graph's first invoke (~2-4 ms):
+    # one traced invoke of a two-node graph here, so no run pays that inside its root span.
+    from typing import TypedDict
+
+    from langchain_core.callbacks import BaseCallbackHandler
+    from langgraph.graph import END, START, StateGraph
+
+    class State(TypedDict):
+        n: int
+
+    graph = StateGraph(State)
+    graph.add_node("a", lambda state: {"n": state["n"] + 1})
+    graph.add_node("b", lambda state: {"n": state["n"] + 1})
+    graph.add_edge(START, "a")
+    graph.add_conditional_edges("a", lambda state: "b")
+    graph.add_edge("b", END)
+    graph.compile().invoke({"n": 0}, {"callbacks": [BaseCallbackHandler()]})
+
+
+FRAMEWORK_WARMERS = {"langgraph": _warm_langgraph}
+"""Framework -> a warm-up that exercises its first-call paths once in the forkserver."""
+
+
+def _preload_frameworks() -> None:
+    for framework in filter(None, os.environ.get("MAESTRO_PRELOAD_FRAMEWORKS", "").split(",")):
+        for name in FRAMEWORK_MODULES.get(framework, ()):
+            try:
+                importlib.import_module(name)
+            except Exception:  # an optional client library the user's MAS may not need
+                log.debug("preloading %s failed", name, exc_info=True)
+        try:
+            FRAMEWORK_WARMERS.get(framework, lambda: None)()
+        except Exception:
+            log.debug("warming %s failed", framework, exc_info=True)
+
+
+def _warm(system) -> None:
+    warm = getattr(system, "warm", None)
+    if callable(warm):
+        warm()
+
+
+def _preload_systems() -> None:
+    from maestro.mas import resolve_system, unpickle_system
+    from maestro.runner.worker import SYSTEM_CACHE, system_digest
+
+    for name in filter(None, os.environ.get("MAESTRO_PRELOAD_INSTANCES", "").split(",")):
+        try:
+            _warm(resolve_system(name))
+        except Exception:  # the run itself will report the problem with context
+            log.exception("preloading system %s failed", name)
+    path = os.environ.get("MAESTRO_PRELOAD_SYSTEMS")
+    if not path:
+        return
+    try:
+        with open(path, "rb") as f:
+            shipped = pickle.load(f)
+    except OSError:
+        log.debug("no shipped systems to preload at %s", path)
+        return
+    for data in shipped:
+        try:
+            # Unpickling imports what the system's code uses (its framework, its clients),
+            # and the cached object is inherited by every forked run.
+            system = SYSTEM_CACHE.setdefault(system_digest(data), unpickle_system(data))
+            _warm(system)
+        except Exception:
+            log.exception("preloading a shipped system failed")
+
+
+_preload_frameworks()
+_preload_systems()

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
+import pickle
 import platform
 import sys
+import tempfile
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from maestro import __version__
 from maestro.backends import load_prices, parse_backend
-from maestro.instances import get_instance, instance_module
-from maestro.runner.config import ConfigError, RunSpec, StudyConfig, expand_runs
+from maestro.collector.export import RunIdentity
+from maestro.instances import INSTANCE_MODULES
+from maestro.mas import pickle_system
+from maestro.runner.config import ConfigError, RunSpec, StudyConfig, expand_runs, incomparable_settings
 from maestro.runner.pool import ProcessExecutor
+from maestro.runner.preflight import preflight
+from maestro.runner.record import RunRecord
 from maestro.runner.worker import WorkerContext
 from maestro.semconv import SCHEMA_VERSION
 from maestro.store.layout import StudyLayout, atomic_write_json
@@ -48,10 +55,21 @@ class StudyResult:
     """Wall time of this invocation."""
     summary: list[dict[str, Any]]
     """Per (instance, backend, tools) cell: runs, success/correct rates, medians."""
+    executed_counts: dict[str, int] = field(default_factory=dict)
+    """Status -> runs, over the runs executed now."""
+    common_error: str | None = None
+    """The most frequent reason among the runs executed now that ended in an exception."""
 
     @property
     def runs_per_s(self) -> float:
         return self.executed / self.wall_s if self.wall_s > 0 else 0.0
+
+    @property
+    def all_raised(self) -> bool:
+        """True when runs were executed and every one ended in an exception or crash:
+        the study measured nothing (a broken MAS, endpoint or key)."""
+        return self.executed > 0 and \
+            sum(self.executed_counts.get(s, 0) for s in ("exception", "crashed")) == self.executed
 
 
 def _versions() -> dict[str, str]:
@@ -68,13 +86,10 @@ def failure_row(spec: RunSpec, attempt: int, status: str, reason: str, error: st
                 study_id: str = "", framework: str = "") -> dict[str, Any]:
     """A runs.parquet row for a run whose worker could not report (killed or crashed)."""
     b = parse_backend(spec.backend)
-    return {
-        "schema_version": SCHEMA_VERSION, "study_id": study_id, "run_id": spec.run_id, "instance": spec.instance,
-        "framework": framework, "backend": spec.backend, "tools_enabled": spec.tools_enabled,
-        "repeat": spec.repeat, "seed": spec.seed, "task_id": spec.task_id, "simulated": b.simulated,
-        "status": status, "outcome": "failure", "outcome_reason": reason, "judgement": "unknown",
-        "error": error, "attempt": attempt, "clean": False, "started_at_ns": time.time_ns(),
-    }
+    identity = RunIdentity(study_id=study_id, run_id=spec.run_id, instance=spec.instance, framework=framework,
+                           backend=spec.backend, tools_enabled=spec.tools_enabled, repeat=spec.repeat,
+                           seed=spec.seed, task_id=spec.task_id, simulated=b.simulated)
+    return RunRecord(identity, status, reason=reason, error=error, attempt=attempt).row()
 
 
 _ENV_PREFIXES = ("OPENAI_", "GOOGLE_", "GEMINI_", "OTEL_", "MAESTRO_")
@@ -89,23 +104,29 @@ def _worker_env() -> dict[str, str]:
             if k.startswith(_ENV_PREFIXES) or any(m in k.upper() for m in SECRET_ENV_MARKERS)}
 
 
-def _study_info(config: StudyConfig, runs: list[RunSpec], prices) -> dict[str, Any]:
-    simulated = any(parse_backend(b).simulated for b in config.backends)
+def _study_info(config: StudyConfig, runs: list[RunSpec], prices, previous: dict[str, Any] | None) -> dict[str, Any]:
+    """study.json: the latest config (a study may grow its grid), seeds of every run ever
+    planned, and the backends of every config it has run under."""
+    previous = previous or {}
+    backends = list(dict.fromkeys([*previous.get("backends", []), *config.backends]))
+    simulated = [b for b in backends if parse_backend(b).simulated]
     return {
         "format": STUDY_FORMAT,
         "schema_version": SCHEMA_VERSION,
         "study_id": config.study_id,
         "maestro_version": __version__,
-        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "created_at": previous.get("created_at") or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "config": config.to_dict(),
         "config_fingerprint": config.fingerprint(),
-        "simulated": simulated,
-        "simulated_backends": [b for b in config.backends if parse_backend(b).simulated],
+        "backends": backends,
+        "simulated": bool(simulated),
+        "simulated_backends": simulated,
         "package_versions": _versions(),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "study_seed": config.seed,
-        "run_seeds": {r.run_id: r.seed for r in runs},
+        "run_seeds": {**previous.get("run_seeds", {}), **{r.run_id: r.seed for r in runs}},
         "prices": prices.snapshot(),
     }
 
@@ -115,7 +136,8 @@ def _summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for r in rows:
         cells.setdefault((r["instance"], r["backend"], r["tools_enabled"]), []).append(r)
     out = []
-    for (inst, backend, tools), rs in sorted(cells.items(), key=lambda kv: (kv[0][0], kv[0][1], not kv[0][2])):
+    tools_order = {True: 0, False: 1, None: 2}
+    for (inst, backend, tools), rs in sorted(cells.items(), key=lambda kv: (kv[0][0], kv[0][1], tools_order[kv[0][2]])):
         n = len(rs)
         durations = sorted(r.get("duration_s") or 0.0 for r in rs)
         judged = [r for r in rs if r.get("judgement") in ("correct", "wrong")]
@@ -135,64 +157,80 @@ def _summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def run_study(config: StudyConfig, *, progress: bool = True, console=None, start_method: str = "forkserver") -> StudyResult:
-    """Run (or resume) a study. Already-recorded runs are skipped.
+    """Run (or resume, or extend) a study. Already-recorded runs are skipped.
+
+    Before any run starts every backend is checked (:func:`maestro.runner.preflight.preflight`).
+    A study folder recorded under other comparable settings (``COMPARABLE_SETTINGS``) is
+    refused; one recorded with a smaller grid (fewer systems, backends, tool settings, tasks
+    or repeats) is extended: only the new runs execute.
 
     ``start_method`` is the multiprocessing start method for run processes: the default
     forks each run from a server that preloaded the frameworks; ``spawn`` (a fresh
     interpreter per run) exists for comparison in benchmarks/study_throughput.py.
 
     Raises:
-        ConfigError: the study folder exists with a different configuration.
+        ConfigError: a backend cannot be used, or the study folder holds incomparable runs.
     """
     t0 = time.perf_counter()
+    preflight(config.backends)
+    systems = config.systems()
     layout = StudyLayout.for_study(config.out, config.study_id).create()
-    tasks = {name: get_instance(name).tasks(n=config.tasks, source=config.task_file, seed=config.seed)
-             for name in config.instances}
+    tasks = {name: s.tasks(n=config.tasks, source=config.task_file, seed=config.seed) for name, s in systems.items()}
     runs = expand_runs(config, tasks)
     prices = load_prices(config.prices)
-    if layout.study_json.exists():
-        info = read_study_json(layout.study_json)
-        if info.get("config_fingerprint") != config.fingerprint():
+    previous = read_study_json(layout.study_json) if layout.study_json.exists() else None
+    if previous is not None:
+        changed = incomparable_settings(previous.get("config") or {}, config)
+        if changed:
             raise ConfigError(
-                f"{layout.root} holds study {config.study_id!r} with a different configuration; "
-                "use a new study id (or delete the folder) to start over"
-            )
-    else:
-        atomic_write_json(_study_info(config, runs, prices), layout.study_json)
+                f"{layout.root} holds runs of study {config.study_id!r} recorded under other settings "
+                f"({'; '.join(changed)}); runs under both would not be comparable: use a new study id "
+                "(or delete the folder)")
+    atomic_write_json(_study_info(config, runs, prices, previous), layout.study_json)
     layout.remove_temporaries()
     index = RunIndex(layout)
     todo = [(r, 2 if layout.spans_file(r.run_id).exists() else 1) for r in runs if r.run_id not in index]
     skipped = len(runs) - len(todo)
-    frameworks = {name: get_instance(name).info.framework for name in config.instances}
+    frameworks = {name: s.info.framework for name, s in systems.items()}
+    # Systems given as objects or module:attribute references travel pickled to the runs;
+    # built-ins and INSTANCE modules are found there by name.
+    shipped = {name: pickle_system(systems[name]) for name, ref in zip(config.names, config.instances)
+               if not isinstance(ref, str) or ":" in ref}
 
     sim = None
     if todo and any(parse_backend(b).simulated for b in config.backends):
         from maestro.sim.process import start_sim_subprocess
 
-        # The service imports the instances' policy modules: give it this process's import path,
-        # so a user's own instance module that imports here imports there too.
+        # The service imports the built-ins' and referenced modules' policies (and the LLM
+        # judge's grader): give it this process's import path, so a user's own module that
+        # imports here imports there too.
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-        sim = start_sim_subprocess([instance_module(n) for n in config.instances], config.time_factor, env=env)
+        modules = [INSTANCE_MODULES.get(ref, ref.partition(":")[0]) for ref in config.instances if isinstance(ref, str)]
+        sim = start_sim_subprocess(["maestro.scorers", *modules], config.time_factor, env=env)
     ctx = WorkerContext(
         study_root=str(layout.root), study_id=config.study_id, sim_url=sim.url if sim else None,
         timeout_s=config.timeout_s, max_tokens=config.max_tokens, capture_content=config.capture_content,
         store_answers=config.store_answers, prices=config.prices, task_file=config.task_file,
         n_tasks=config.tasks, study_seed=config.seed, instance_options=config.instance_options,
-        env=_worker_env(),
+        env=_worker_env(), systems=shipped,
     )
-    os.environ["MAESTRO_PRELOAD_INSTANCES"] = ",".join(config.instances)
-    executor = ProcessExecutor(config.n_workers, preload=["maestro.runner.preload"], start_method=start_method)
     display = _Progress(len(runs), skipped, index, enabled=progress, console=console)
+    executed: Counter = Counter()
+    reasons: Counter = Counter()
 
     def on_result(spec: RunSpec, row: dict[str, Any]) -> None:
         index.upsert(row)
         display.advance(row)
+        executed[row["status"]] += 1
+        if row["status"] in ("exception", "crashed") and row.get("outcome_reason"):
+            reasons[row["outcome_reason"]] += 1
 
     def make_failure_row(spec, attempt, status, reason, error):
         return failure_row(spec, attempt, status, reason, error, config.study_id, frameworks[spec.instance])
 
     try:
-        with display:
+        with _preload(config, shipped, set(frameworks.values())) as preload, display:
+            executor = ProcessExecutor(config.n_workers, preload=preload, start_method=start_method)
             executor.run(todo, ctx, on_result, failure_row=make_failure_row)
     finally:
         if sim is not None:
@@ -205,7 +243,30 @@ def run_study(config: StudyConfig, *, progress: bool = True, console=None, start
                        "executed": len(todo), "wall_s": wall,
                        "simulated": any(parse_backend(b).simulated for b in config.backends)},
                       layout.root / "summary.json")
-    return StudyResult(layout.root, len(runs), skipped, len(todo), counts, wall, summary)
+    common = reasons.most_common(1)[0][0] if reasons else None
+    return StudyResult(layout.root, len(runs), skipped, len(todo), counts, wall, summary, dict(executed), common)
+
+
+@contextlib.contextmanager
+def _preload(config: StudyConfig, shipped: dict[str, bytes], frameworks: set[str]):
+    """What the forkserver imports before forking runs: the ``frameworks``, the built-in and
+    referenced systems (``MAESTRO_PRELOAD_INSTANCES``) and the shipped systems, unpickled
+    once from a temporary file (``MAESTRO_PRELOAD_SYSTEMS``) that is removed afterwards."""
+    os.environ["MAESTRO_PRELOAD_INSTANCES"] = ",".join(ref for ref in config.instances if isinstance(ref, str))
+    os.environ["MAESTRO_PRELOAD_FRAMEWORKS"] = ",".join(sorted(frameworks))
+    path = None
+    if shipped:
+        fd, path = tempfile.mkstemp(prefix="maestro-systems-", suffix=".pkl")
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(list(shipped.values()), f)
+        os.environ["MAESTRO_PRELOAD_SYSTEMS"] = path
+    try:
+        yield ["maestro.runner.preload"]
+    finally:
+        os.environ.pop("MAESTRO_PRELOAD_SYSTEMS", None)
+        if path:
+            # The forkserver reads the file once, when it starts (before the first run).
+            Path(path).unlink(missing_ok=True)
 
 
 class _Progress:

@@ -10,7 +10,7 @@ hangs).
 
 from __future__ import annotations
 
-import json
+import hashlib
 import os
 import threading
 import time
@@ -21,13 +21,14 @@ from typing import Any
 from maestro.backends import load_prices, parse_backend, resolve_endpoint
 from maestro.collector.export import RunIdentity
 from maestro.collector.telemetry import RunStats, RunTelemetry
-from maestro.instances import get_instance
-from maestro.instances.base import RunContext, Task
+from maestro.instances.base import JudgeResult, RunContext, Task
+from maestro.mas import resolve_system, unpickle_system
 from maestro import semconv as sc
-from maestro.semconv import SCHEMA_VERSION
+from maestro.runner.record import RunRecord, RunTiming
+from maestro.semconv import Judgement
 from maestro.store.layout import StudyLayout
 
-__all__ = ["WorkerContext", "execute_run", "wrap_with_adapter", "ADAPTERS"]
+__all__ = ["WorkerContext", "execute_run", "wrap_with_adapter", "ADAPTERS", "system_for", "SYSTEM_CACHE"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,9 @@ class WorkerContext:
     env: dict[str, str] = field(default_factory=dict)
     """The study process's provider keys, endpoints, OTel settings and secret-named
     variables: workers fork from a forkserver started earlier, so they get them here."""
+    systems: dict[str, bytes] = field(default_factory=dict)
+    """Systems given as objects (a ``maestro.MAS`` defined in a script or test), pickled by
+    ``maestro.mas.pickle_system``, by name; others are found by name or reference."""
 
 
 def _langgraph(app, telemetry, provider):
@@ -87,6 +91,26 @@ def wrap_with_adapter(framework: str, app, telemetry: RunTelemetry, provider: st
 
 _TASK_CACHE: dict[tuple, dict[str, Task]] = {}
 
+SYSTEM_CACHE: dict[str, Any] = {}
+"""Unpickled systems by the digest of their bytes (filled in the forkserver by
+``maestro.runner.preload``, so forked runs inherit them)."""
+
+
+def system_digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def system_for(name: str, ctx: WorkerContext) -> Any:
+    """The Instance a run of ``name`` uses: a pickled system from ``ctx.systems`` (already
+    unpickled when the forkserver preloaded it), else a built-in name or reference."""
+    data = ctx.systems.get(name)
+    if data is None:
+        return resolve_system(name)
+    key = system_digest(data)
+    if key not in SYSTEM_CACHE:
+        SYSTEM_CACHE[key] = unpickle_system(data)
+    return SYSTEM_CACHE[key]
+
 
 def _task(ctx: WorkerContext, instance, task_id: str) -> Task:
     key = (instance.info.name, ctx.task_file, ctx.n_tasks, ctx.study_seed)
@@ -100,17 +124,32 @@ def _short_tb(exc: BaseException, limit: int = 6) -> str:
     return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-limit))[-4000:]
 
 
+def _judge(instance, task: Task, answer: str | None) -> JudgeResult:
+    """The instance's verdict; a scorer that raises leaves the run unjudged and says why
+    (the MAS's own outcome stands)."""
+    try:
+        return instance.judge(task, answer)
+    except Exception as exc:  # noqa: BLE001 - a user's scorer may raise anything
+        return JudgeResult(Judgement.UNJUDGED.value, f"the scorer raised {type(exc).__name__}: {exc}")
+
+
 def execute_run(spec, ctx: WorkerContext, attempt: int = 1, on_timeout_row=None) -> dict[str, Any]:
     """Run one ``RunSpec``; return its runs.parquet row.
 
-    ``on_timeout_row(row)`` is called from the watchdog thread if the run hits its time
-    cap: it must deliver the row (the caller then exits the process).
+    Set-up (resolving the backend, building the MAS, wrapping it with its adapter) happens
+    before the run root span opens and is recorded as ``setup_s``; the root span covers the
+    MAS's work only (``working_s``); scoring and writing the run's files come after it
+    (``total_s`` covers everything). ``on_timeout_row(row)`` is called from the watchdog
+    thread if the run hits its time cap: it must deliver the row (the caller then exits the
+    process).
     """
     os.environ.update(ctx.env)
+    if ctx.sim_url:
+        os.environ["MAESTRO_SIM_URL"] = ctx.sim_url  # scorers on sim/... backends reach the study's service
     layout = StudyLayout(ctx.study_root)
-    started_at = time.time_ns()
+    timing = RunTiming()
     t0 = time.perf_counter()
-    instance = get_instance(spec.instance)
+    instance = system_for(spec.instance, ctx)
     backend = parse_backend(spec.backend)
     identity = RunIdentity(
         study_id=ctx.study_id, run_id=spec.run_id, instance=spec.instance, framework=instance.info.framework,
@@ -120,51 +159,40 @@ def execute_run(spec, ctx: WorkerContext, attempt: int = 1, on_timeout_row=None)
     telemetry = RunTelemetry(identity, layout.spans_file(spec.run_id), layout.resources_file(spec.run_id),
                              capture_content=ctx.capture_content)
     prices = load_prices(ctx.prices)
-    task = _task(ctx, instance, spec.task_id)
-    telemetry.start(attributes={sc.MAESTRO_TASK_ID: spec.task_id})
-    redact = telemetry.redact
+    record = RunRecord(identity, "exception", timing, attempt=attempt, worker_pid=os.getpid())
     done = threading.Lock()  # whoever takes it (main path or watchdog) reports the run
 
-    def row_for(status: str, reason: str | None, answer: str | None, judge, error: str | None,
-                stats: RunStats, model: str, provider: str) -> dict[str, Any]:
-        return {
-            "schema_version": SCHEMA_VERSION, **identity.columns(),
-            "model": model, "provider": provider, "simulated": backend.simulated,
-            "task_meta_json": json.dumps(task.meta, default=str, sort_keys=True),
-            "status": status, "outcome": "success" if status == "success" else "failure",
-            "outcome_reason": redact(reason),
-            "judgement": judge.judgement if judge else sc.Judgement.UNKNOWN.value,
-            "judgement_reason": judge.reason if judge else None,
-            "exact_match": judge.exact_match if judge else None, "f1": judge.f1 if judge else None,
-            # the question follows the answer's policy: a private task set's questions may be sensitive
-            "question": redact(task.question) if ctx.store_answers else None,
-            "answer": redact(answer) if ctx.store_answers else None, "gold": task.gold,
-            "started_at_ns": started_at, "duration_s": time.perf_counter() - t0,
-            # Tokens live on LLM spans only, so the run's sums are exactly what was billed.
-            "cost_usd": prices.cost(spec.backend, stats.input_tokens, stats.output_tokens),
-            **stats.run_columns(),
-            "attempt": attempt, "worker_pid": os.getpid(), "error": redact(error),
-        }
-
-    endpoint_model, endpoint_provider = "", ""
+    def finish(stats: RunStats, work_end_ns: int | None) -> dict[str, Any]:
+        record.stats = stats
+        root = telemetry.root
+        if root is not None:
+            timing.working_s = ((work_end_ns or time.time_ns()) - root.start_ns) / 1e9
+        record.price(prices)
+        timing.total_s = time.perf_counter() - t0
+        return record.row(telemetry.redact, ctx.store_answers)
 
     def on_timeout() -> None:
         if not done.acquire(blocking=False):
             return
-        reason = f"timeout: run exceeded {ctx.timeout_s:g} s"
-        stats = telemetry.finish("timeout", reason, {sc.RUN_JUDGEMENT: sc.Judgement.UNKNOWN.value})
-        row = row_for("timeout", reason, None, None, None, stats, endpoint_model, endpoint_provider)
+        record.status, record.reason = "timeout", f"timeout: run exceeded {ctx.timeout_s:g} s"
+        if telemetry.root is None:  # still setting up: the root opens now, empty
+            telemetry.start(attributes={sc.MAESTRO_TASK_ID: spec.task_id})
+            timing.setup_s = time.perf_counter() - t0
+        stats = telemetry.finish("timeout", record.reason, {sc.RUN_JUDGEMENT: Judgement.UNJUDGED.value})
+        row = finish(stats, None)
         if on_timeout_row is not None:
             on_timeout_row(row)
 
     watchdog = threading.Timer(ctx.timeout_s, on_timeout)
     watchdog.daemon = True
     watchdog.start()
-    status, reason, answer, error, judge = "exception", None, None, None, None
     where = f"backend {spec.backend}"
+    work_end_ns = None
     try:
+        task = _task(ctx, instance, spec.task_id)
+        record.question, record.target, record.task_meta = task.question, task.gold, task.meta
         endpoint = resolve_endpoint(backend, sim_url=ctx.sim_url, seed=spec.seed, nonce=f"a{attempt}")
-        endpoint_model, endpoint_provider = endpoint.model, endpoint.provider
+        record.model, record.provider = endpoint.model, endpoint.provider
         # Name the URL the framework actually calls: ADK instances speak Gemini REST.
         url = endpoint.gemini_base_url if instance.info.framework == "adk" and endpoint.gemini_base_url \
             else endpoint.base_url
@@ -174,22 +202,31 @@ def execute_run(spec, ctx: WorkerContext, attempt: int = 1, on_timeout_row=None)
                              options=ctx.instance_options.get(spec.instance, {}))
         app = instance.build(run_ctx)
         app = wrap_with_adapter(instance.info.framework, app, telemetry, endpoint.provider)
+        timing.setup_s = time.perf_counter() - t0
+        telemetry.start(attributes={sc.MAESTRO_TASK_ID: spec.task_id})
         result = instance.run(app, task, run_ctx)
-        answer = result.answer
-        status = "success" if result.outcome == "success" else "failure"
-        reason = result.reason
-        judge = instance.judge(task, answer)
+        work_end_ns = time.time_ns()
+        record.answer = result.answer
+        record.status = "success" if result.outcome == "success" else "failure"
+        record.reason = result.reason
+        record.judge = _judge(instance, task, result.answer)
     except BaseException as exc:  # noqa: BLE001 - a MAS may raise anything; record it
+        work_end_ns = work_end_ns or time.time_ns()
         # Name the culprit: a dead or misconfigured endpoint shows up here as a client error.
-        status, reason, error = "exception", f"{type(exc).__name__}: {exc} ({where})", _short_tb(exc)
+        record.status, record.reason, record.error = "exception", f"{type(exc).__name__}: {exc} ({where})", _short_tb(exc)
         if isinstance(exc, KeyboardInterrupt):
             raise
     if not done.acquire(blocking=False):
         # The watchdog already reported this run as a timeout; wait for the process to end.
         time.sleep(3600)
     watchdog.cancel()
-    root_attrs = {sc.RUN_JUDGEMENT: judge.judgement if judge else sc.Judgement.UNKNOWN.value}
+    if telemetry.root is None:  # failed during set-up: an empty root records the attempt
+        timing.setup_s = time.perf_counter() - t0
+        telemetry.start(attributes={sc.MAESTRO_TASK_ID: spec.task_id}, start_ns=work_end_ns)
+    judge = record.judge
+    root_attrs = {sc.RUN_JUDGEMENT: judge.judgement if judge else Judgement.UNJUDGED.value}
     if judge:
         root_attrs[sc.RUN_JUDGEMENT_REASON] = judge.reason
-    stats = telemetry.finish(status, reason, root_attrs)
-    return row_for(status, reason, answer, judge, error, stats, endpoint_model, endpoint_provider)
+    stats = telemetry.finish(record.status, record.reason, root_attrs, end_ns=work_end_ns)
+    _, _, record.response_model = stats.main_model()
+    return finish(stats, work_end_ns)

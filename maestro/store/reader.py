@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from maestro.semconv import ARTEFACT_METADATA_KEY, SCHEMA_VERSION, SCHEMA_VERSION_METADATA_KEY
@@ -23,7 +24,8 @@ from maestro.store.layout import TMP_SUFFIX, StudyLayout, atomic_write_table, fi
 from maestro.store.schema import RESOURCE_COLUMNS, RUN_COLUMNS, SPAN_COLUMNS, Column
 
 __all__ = ["TraceFormatError", "Study", "load_study", "read_study_json", "validate_parquet", "read_parquet",
-           "fill_optional", "RunIndex", "STUDY_FORMAT"]
+           "fill_optional", "read_runs_table", "foreign_entries", "MAESTRO_ENTRIES", "RunIndex", "STUDY_FORMAT",
+           "PANDAS_DTYPES", "TIME_COLUMNS", "TIMESTAMP_DTYPE", "utc_timestamps", "to_frame"]
 
 STUDY_FORMAT = "maestro.study"
 """Value of the ``format`` key of every study.json."""
@@ -62,6 +64,19 @@ class Study:
     def __repr__(self) -> str:
         return (f"Study({self.study_id!r}, runs={len(self.runs)}, spans={len(self.spans)}, "
                 f"resources={len(self.resources)})")
+
+
+MAESTRO_ENTRIES = frozenset({"study.json", "runs.parquet", "spans", "resources", "summary.json", "report", "figures"})
+"""What maestro writes in a study folder; anything else there is the user's and is ignored."""
+
+
+def foreign_entries(root: str | os.PathLike[str]) -> list[Path]:
+    """Files and folders in a study folder that maestro did not write (notes, exports, ...),
+    sorted; readers ignore them and ``maestro runs ls --verbose`` lists them."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.name not in MAESTRO_ENTRIES and not p.name.startswith("."))
 
 
 def read_study_json(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -141,6 +156,47 @@ def read_parquet(path: Path, columns: list[Column], names: list[str] | None = No
     return fill_optional(table, columns, wanted)
 
 
+def read_runs_table(path: Path) -> pa.Table:
+    """A validated runs.parquet as an Arrow table in today's vocabulary: optional columns
+    the file lacks filled with nulls, and the pre-0.2 judgement ``unknown`` read as
+    ``unjudged``."""
+    validate_parquet(path, "runs", RUN_COLUMNS)
+    table = fill_optional(_read_table(path), RUN_COLUMNS)
+    i = table.schema.get_field_index("judgement")
+    old = pc.equal(table.column(i), "unknown")
+    if pc.any(old).as_py():
+        table = table.set_column(i, "judgement", pc.if_else(old, "unjudged", table.column(i)))
+    return table
+
+
+PANDAS_DTYPES = {"string": "str", "int64": "Int64", "double": "float64", "bool": "boolean"}
+"""Arrow type name of a stored column -> the pandas dtype every reader gives it
+(``load_study``, the analysis frames): nullable integers and booleans, so a null stays
+missing and a count stays an integer."""
+
+TIME_COLUMNS = {"started_at_ns": "started_at", "start_time_ns": "start_time", "end_time_ns": "end_time",
+                "time_ns": "time"}
+"""Stored ns-since-the-epoch column -> the tz-aware UTC timestamp column readers add right
+after it (the duckdb views too)."""
+
+TIMESTAMP_DTYPE = "datetime64[ns, UTC]"
+"""pandas dtype of the :data:`TIME_COLUMNS` timestamps."""
+
+
+def utc_timestamps(ns: pd.Series) -> pd.Series:
+    """ns since the Unix epoch as tz-aware UTC timestamps (missing stays missing)."""
+    return pd.to_datetime(pd.to_numeric(ns, errors="coerce").astype("Int64"), unit="ns", utc=True)
+
+
+def to_frame(table: pa.Table) -> pd.DataFrame:
+    """An Arrow table of stored columns as pandas in the readers' dtypes
+    (:data:`PANDAS_DTYPES`), each :data:`TIME_COLUMNS` column followed by its timestamp."""
+    df = table.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}.get)
+    for name in [n for n in df.columns if n in TIME_COLUMNS]:
+        df.insert(df.columns.get_loc(name) + 1, TIME_COLUMNS[name], utc_timestamps(df[name]))
+    return df
+
+
 def _read_folder(folder: Path, artefact: str, columns: list[Column]) -> pd.DataFrame:
     tables = []
     if folder.is_dir():
@@ -151,13 +207,16 @@ def _read_folder(folder: Path, artefact: str, columns: list[Column]) -> pd.DataF
                 raise TraceFormatError(p, f"unexpected file in {folder.name}/ (only <run_id>.parquet files belong here)")
             validate_parquet(p, artefact, columns)
             tables.append(read_parquet(p, columns))
-    if not tables:
-        return table_from_rows(columns, [], {}).to_pandas()
-    return pa.concat_tables(tables).to_pandas()
+    return to_frame(pa.concat_tables(tables) if tables else table_from_rows(columns, [], {}))
 
 
 def load_study(path: str | os.PathLike[str], *, spans: bool = True, resources: bool = True) -> Study:
     """Load a study folder (``traces/<study_id>``).
+
+    The tables have the stored columns (docs/trace-format.md) in the readers' dtypes
+    (:func:`to_frame`: ``str``, ``Int64``, ``float64``, ``boolean``, plus a UTC timestamp
+    after each ns time column), the same names and dtypes as the analysis frames and the
+    duckdb views.
 
     Args:
         path: the study folder.
@@ -170,17 +229,8 @@ def load_study(path: str | os.PathLike[str], *, spans: bool = True, resources: b
     if not layout.root.is_dir():
         raise TraceFormatError(layout.root, "no such study folder")
     info = read_study_json(layout.study_json)
-    for p in layout.root.iterdir():
-        if p.name in ("study.json", "runs.parquet", "spans", "resources") or p.name.startswith("."):
-            continue
-        if p.name in ("summary.txt", "summary.json", "report", "figures", "README.md"):
-            continue  # outputs maestro writes beside the data
-        raise TraceFormatError(p, "unexpected file in the study folder")
-    if layout.runs_parquet.exists():
-        validate_parquet(layout.runs_parquet, "runs", RUN_COLUMNS)
-        runs = fill_optional(_read_table(layout.runs_parquet), RUN_COLUMNS).to_pandas()
-    else:
-        runs = table_from_rows(RUN_COLUMNS, [], {}).to_pandas()
+    runs = to_frame(read_runs_table(layout.runs_parquet) if layout.runs_parquet.exists()
+                    else table_from_rows(RUN_COLUMNS, [], {}))
     span_df = _read_folder(layout.spans_dir, "spans", SPAN_COLUMNS) if spans else None
     res_df = _read_folder(layout.resources_dir, "resources", RESOURCE_COLUMNS) if resources else None
     study = Study(layout.root, info, runs, span_df, res_df)
@@ -204,9 +254,8 @@ class RunIndex:
         self.layout = layout
         self.rows: dict[str, dict[str, Any]] = {}
         if layout.runs_parquet.exists():
-            validate_parquet(layout.runs_parquet, "runs", RUN_COLUMNS)
             # an older file gains its missing optional columns (as nulls) on the next write
-            for row in fill_optional(_read_table(layout.runs_parquet), RUN_COLUMNS).to_pylist():
+            for row in read_runs_table(layout.runs_parquet).to_pylist():
                 self.rows[row["run_id"]] = row
 
     def __contains__(self, run_id: str) -> bool:

@@ -80,3 +80,15 @@ def write_study(root: Path, runs: list[dict[str, Any]], spans: dict[str, list[di
         atomic_write_table(table_from_rows(RESOURCE_COLUMNS, rows, file_metadata("resources")),
                            layout.resources_file(run_id))
     return layout.root
+
+
+def assert_png_not_blank(path: Path) -> None:
+    """The file is a real PNG of a drawn figure: PNG magic, a sensible size, and pixels that
+    are not all one colour."""
+    from matplotlib.image import imread
+
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5_000, path
+    img = imread(path)
+    assert img.shape[0] > 150 and img.shape[1] > 300, path
+    assert float(img[..., :3].std()) > 0.01, f"{path} is blank"

@@ -106,8 +106,8 @@ def _random_study(seed=3, n=40):
         length = rng.choice([0, 1, 3, 6, 10])
         for k in range(length):
             s, t = rng.choice(pairs)
-            edges.append({"run_id": run["run_id"], "order": k, "source": s, "target": t})
-    return pd.DataFrame(runs), pd.DataFrame(edges, columns=["run_id", "order", "source", "target"])
+            edges.append({"run_id": run["run_id"], "order": k, "message_source": s, "message_target": t})
+    return pd.DataFrame(runs), pd.DataFrame(edges, columns=["run_id", "order", "message_source", "message_target"])
 
 
 def test_similarity_within_matches_brute_force():
@@ -134,7 +134,7 @@ def test_two_studies_where_only_one_has_hand_overs():
     runs = pd.DataFrame({"study_id": ["A", "A", "B"], "run_id": ["r0", "r1", "r0"], "instance": "crag",
                          "model": "m", "tools_enabled": True})
     edges = pd.DataFrame({"study_id": "A", "run_id": ["r0", "r0", "r1"], "order": [0, 1, 0],
-                          "source": ["a", "b", "a"], "target": ["b", "c", "b"]})
+                          "message_source": ["a", "b", "a"], "message_target": ["b", "c", "b"]})
     got = similarity_within(runs, edges, by="study_id", workers=1).set_index("study_id")
     # study A: [a->b, b->c] vs [a->b]: Jaccard 1/2, LCS 1/2
     assert got.loc["A", "jaccard_mean"] == pytest.approx(0.5)
@@ -164,7 +164,7 @@ def test_group_of_one_is_zero_and_identical_group_is_one():
     runs = pd.DataFrame({"run_id": ["x", "y", "z"], "instance": ["i", "i", "j"], "model": ["m"] * 3,
                          "tools_enabled": [True] * 3})
     edges = pd.DataFrame({"run_id": ["x", "x", "y", "y", "z"], "order": [0, 1, 0, 1, 0],
-                          "source": ["s", "a", "s", "a", "s"], "target": ["a", "e", "a", "e", "a"]})
+                          "message_source": ["s", "a", "s", "a", "s"], "message_target": ["a", "e", "a", "e", "a"]})
     w = similarity_within(runs, edges).set_index("instance")
     assert w.loc["i", "lcs_mean"] == 1.0 and w.loc["i", "jaccard_mean"] == 1.0 and w.loc["i", "n_pairs"] == 1
     assert w.loc["j", "lcs_mean"] == 0.0 and w.loc["j", "jaccard_median"] == 0.0 and w.loc["j", "n_runs"] == 1
@@ -187,7 +187,7 @@ def test_call_graph_and_sequence_from_spans(tmp_path):
     b.message("plan", "act", root, nbytes=10)
     b.message("act", "__end__", root, nbytes=2)
     study = write_study(tmp_path / "cg", [r], {"r1": b.rows})
-    spans = spans_df(study, columns=["run_id", "span_type", "agent", "start_time_ns", "message_source",
+    spans = spans_df(study, columns=["run_id", "span_type", "agent_name", "start_time_ns", "message_source",
                                      "message_target", "input_bytes", "output_bytes", "total_bytes", "tool_name",
                                      "request_model", "response_model", "input_tokens", "output_tokens"])
     g = call_graph(spans)

@@ -37,7 +37,7 @@ def test_run_cost_sums_llm_spans_without_double_counting(tmp_path):
     b2.add("llm", b2.add("run"), input_tokens=10, output_tokens=1)
     study = write_study(tmp_path / "c", [r1, r2], {"r1": b.rows, "r2": b2.rows})
     costs = run_costs(llm_calls_df(study)).set_index("run_id")
-    assert costs.loc["r1", "cost_usd"] == pytest.approx(0.0048) and costs.loc["r1", "n_llm_calls"] == 2
+    assert costs.loc["r1", "cost_usd"] == pytest.approx(0.0048) and costs.loc["r1", "llm_calls"] == 2
     assert costs.loc["r1", "input_tokens"] == 4000 and costs.loc["r2", "cost_usd"] == pytest.approx(0.00012)
     stored = runs_df(study).set_index("run_id")["cost_usd"]
     assert costs["cost_usd"].to_dict() == pytest.approx(stored.to_dict())
@@ -143,7 +143,7 @@ def test_real_crag_study_cost_and_analysis(analysis_study):
     assert len(runs) == 16 and runs.simulated.all()
     costs = run_costs(llm_calls_df(path)).set_index("run_id")["cost_usd"]
     assert costs.to_dict() == pytest.approx(runs.set_index("run_id")["cost_usd"].to_dict(), rel=1e-9)
-    assert (runs.n_llm_calls == run_costs(llm_calls_df(path)).set_index("run_id").loc[runs.run_id].n_llm_calls
+    assert (runs.llm_calls == run_costs(llm_calls_df(path)).set_index("run_id").loc[runs.run_id].llm_calls
             .to_numpy()).all()
     failed = runs[(runs.status != "success") | (runs.judgement != "correct")]
     f = failures_df(path)

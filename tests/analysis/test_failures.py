@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from maestro.analysis import FailureCategory, failure_breakdown, failure_composition, failures_df
-from maestro.analysis.failures import detect_loop, is_abstention, names_no_entity
+from maestro.analysis.failures import detect_loop, failed_by_of, is_abstention, names_no_entity
 
 sys.path.insert(0, str(Path(__file__).parent))
 from handmade import SpanBuilder, run_row, write_study  # noqa: E402
@@ -58,8 +58,13 @@ def hand(tmp_path_factory):
                        answer="It is a city that the documents mention")
     ev["partial"] = _run(rows, spans, "partial", model="m2", judgement="wrong", f1=0.5, answer="Paris Texas",
                          gold="Paris France")
-    ev["other"] = _run(rows, spans, "other", model="m2", judgement="unknown", gold=None, f1=None, exact_match=None,
-                       answer="Paris")
+    ev["other"] = _run(rows, spans, "other", model="m2", status="failure", outcome="failure", judgement="unjudged",
+                       gold=None, f1=None, exact_match=None, answer="Paris")
+    # successful runs nobody judged (no gold): never failures, whichever word the file uses
+    ev["unjudged"] = _run(rows, spans, "unjudged", model="m2", judgement="unjudged", gold=None, f1=None,
+                          exact_match=None, answer="Paris")
+    ev["old_unknown"] = _run(rows, spans, "old_unknown", model="m2", judgement="unknown", gold=None, f1=None,
+                             exact_match=None, answer="Paris")
     ev["loop"] = _run(rows, spans, "loop", model="m2", status="failure", outcome="failure", judgement="wrong",
                       answer=None, f1=0.0, loop=True, end=False)
     root = write_study(tmp_path_factory.mktemp("f") / "fail", rows, spans)
@@ -115,6 +120,22 @@ def test_composition_and_breakdown_by_hand(hand):
     assert len(by) == 2 * len(F)  # every category listed for every model
     vis = failure_breakdown(f, "model", column="visibility").set_index(["model", "visibility"])
     assert vis.loc[("m1", "explicit"), "percent"] == 100.0 and vis.loc[("m2", "silent"), "n"] == 3
+
+
+def test_only_runs_failed_by_status_or_judged_wrong_are_listed(hand):
+    f, _ = hand
+    assert "unjudged" not in f.index and "old_unknown" not in f.index
+    by_status = {"timeout", "exception", "empty", "other", "loop"}
+    assert f["failed_by"].to_dict() == {r: "status" if r in by_status else "judgement" for r in EXPECTED}
+    assert f.loc["other", "reason"] == "run failure; no gold answer or judgement to tell the kind of failure"
+
+
+@pytest.mark.parametrize("status, judgement, expected", [
+    ("success", "correct", None), ("success", "unjudged", None), ("success", None, None),
+    ("success", "wrong", "judgement"), ("failure", "correct", "status"), ("timeout", "unjudged", "status"),
+    ("crashed", "wrong", "status"), ("exception", None, "status")])
+def test_failed_by_of(status, judgement, expected):
+    assert failed_by_of(status, judgement) == expected
 
 
 class _Fixed:

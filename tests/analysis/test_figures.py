@@ -36,7 +36,7 @@ def _runs(simulated: bool = True) -> pd.DataFrame:
 
 def _span(run_id, sid, parent, span_type, start, end, agent=None, **kw):
     return {"run_id": run_id, "span_id": sid, "parent_span_id": parent, "span_type": span_type,
-            "name": f"{span_type} {agent or ''}".strip(), "agent": agent, "start_time_ns": int(start * S),
+            "name": f"{span_type} {agent or ''}".strip(), "agent_name": agent, "start_time_ns": int(start * S),
             "end_time_ns": int(end * S), **kw}
 
 
@@ -86,6 +86,26 @@ def test_delay_breakdown_counts_model_calls_outside_agent_spans_as_model_time():
                           _span("r1", "l", "root", "llm", 2, 3, "A")])
     d = F.delay_breakdown(spans).iloc[0]
     assert (d["model_s"], d["agent_s"], d["handover_s"]) == pytest.approx((1, 1, 2))
+
+
+def test_delay_breakdown_exact_parts_by_hand():
+    # back: agents A 0-4 s and B 4-10 s fill the root 0-10 s (no hand-over); LLM 1-3 in A and
+    # 5-9 in B; a tool 2.5-3.5 s half inside the first LLM call
+    back = [_span("back", "root", None, "run", 0, 10), _span("back", "a", "root", "agent", 0, 4, "A"),
+            _span("back", "l1", "a", "llm", 1, 3, "A"), _span("back", "t", "a", "tool", 2.5, 3.5, "A"),
+            _span("back", "b", "root", "agent", 4, 10, "B"), _span("back", "l2", "b", "llm", 5, 9, "B"),
+            _span("back", "m", "root", "message", 4, 4, message_source="A", message_target="B")]
+    # gaps: root 0-10 s, agents 1-4 and 6-9 s, an LLM call 8.5-10.5 s that outlives the root
+    # (clipped to 8.5-10): hand-over is 0-1 and 4-6 s; 9-10 s is model time in no agent
+    gaps = [_span("gaps", "root", None, "run", 0, 10), _span("gaps", "a", "root", "agent", 1, 4, "A"),
+            _span("gaps", "b", "root", "agent", 6, 9, "B"), _span("gaps", "l", "b", "llm", 8.5, 10.5, "B")]
+    d = F.delay_breakdown(pd.DataFrame(back + gaps)).set_index("run_id")
+    parts = ["e2e_s", "model_s", "tool_s", "agent_s", "handover_s"]
+    assert d.loc["back", parts].tolist() == pytest.approx([10, 6, 0.5, 3.5, 0])
+    assert d.loc["gaps", parts].tolist() == pytest.approx([10, 1.5, 0, 5.5, 3])
+    fig = F.delay_breakdown_figure(pd.DataFrame(back))
+    bars = fig.axes[0].containers  # one stacked bar per part, hand-over last
+    assert bars[-1].get_label().startswith("hand-over") and bars[-1].patches[0].get_height() == pytest.approx(0)
 
 
 def test_delay_breakdown_is_fast_on_a_large_study():
@@ -275,7 +295,7 @@ def test_judge_agreement_long_table_fills_the_diagonal():
 def test_resources_by_instance_groups_by_instance_and_framework():
     fig = F.resources_by_instance(_runs())
     cpu, mem = fig.axes
-    assert [t.get_text() for t in cpu.get_xticklabels()] == ["crag\n(langgraph)", "lats\n(langgraph)"]
+    assert [t.get_text() for t in cpu.get_xticklabels()] == ["crag\nlanggraph", "lats\nlanggraph"]
     # box medians: CPU crag {10,20,30} -> 20, lats {40,50} -> 45; memory from rss_peak_mb
     def medians(ax):
         return [ln.get_ydata()[0] for ln in ax.lines if ln.get_gid() == "median"]

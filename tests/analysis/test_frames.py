@@ -83,9 +83,9 @@ def test_llm_calls_cost_from_price_snapshot(study):
     assert by_run["r2"] == pytest.approx((100 * 10.0 + 10 * 20.0) / 1e6)
     runs = runs_df(study).set_index("run_id")
     assert by_run.to_dict() == pytest.approx(runs["cost_usd"].to_dict())
-    first = llm[llm.agent == "planner"].iloc[0]
-    assert first.model == "sim-a-2" and first.latency_s == pytest.approx(0.25) and first.bytes == 400
-    assert llm[llm.agent == "solver"].iloc[0].model == "sim-a"  # no response model: the requested one
+    first = llm[llm.agent_name == "planner"].iloc[0]
+    assert first.model == "sim-a-2" and first.latency_s == pytest.approx(0.25) and first.total_bytes == 400
+    assert llm[llm.agent_name == "solver"].iloc[0].model == "sim-a"  # no response model: the requested one
     assert bool(first.simulated)
 
 
@@ -94,7 +94,7 @@ def test_tool_edges_and_resources(study):
     assert list(tools.tool_name) == ["search"] and tools.latency_s.iloc[0] == pytest.approx(0.04)
     e = edges_df(study)
     seq = e[e.run_id == "r2"].sort_values("order")
-    assert list(zip(seq.source, seq.target)) == [("__start__", "solver"), ("solver", "__end__")]
+    assert list(zip(seq.message_source, seq.message_target)) == [("__start__", "solver"), ("solver", "__end__")]
     assert list(seq.order) == [0, 1]
     e1 = e[e.run_id == "r1"]
     assert list(e1.order) == [0, 1, 2] and list(e1.bytes) == [5, 20, 5]

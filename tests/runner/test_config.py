@@ -33,7 +33,7 @@ def test_toml_file_and_overrides(tmp_path):
         pytest.param({"id": "../etc"}, "invalid study id", id="unsafe-id"),
         pytest.param({"timeout_s": -1}, "timeout_s must be > 0", id="negative-timeout"),
         pytest.param({"task_file": "/no/such.jsonl"}, "does not exist", id="missing-task-file"),
-        pytest.param({"instance_options": {"crga": {"k": 2}}}, "instance_options.crga: unknown instance 'crga'",
+        pytest.param({"instance_options": {"crga": {"k": 2}}}, "instance_options.crga: no such system in this study (did you mean 'crag'?)",
                      id="options-for-unknown-instance"),
         pytest.param({"instance_options": {"crag": 2}}, "instance_options.crag must be a table",
                      id="options-not-a-table"),

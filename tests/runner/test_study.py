@@ -194,18 +194,42 @@ def test_content_capture_never_writes_secrets(tmp_path, monkeypatch):
     assert key not in (result.path / "study.json").read_text()
 
 
-def test_dead_endpoint_is_named_and_study_goes_on(tmp_path, monkeypatch):
+def test_an_endpoint_that_dies_mid_study_is_named_and_the_study_goes_on(tmp_path, monkeypatch):
+    """Pre-flight finds the endpoint listening; it then drops every connection."""
     import socket
+    import threading
 
-    with socket.socket() as s:  # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    port = server.getsockname()[1]
+    stop = threading.Event()
+
+    def drop_connections():
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+                conn.close()
+            except OSError:
+                continue
+
+    dropper = threading.Thread(target=drop_connections, daemon=True)
+    dropper.start()
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-dead-endpoint-000")
     monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{port}/v1")
     cfg = _config(tmp_path, id="dead", backends=["openai/gpt-4o-mini"], tools=False, repeats=1, tasks=2,
                   instance_options={"crag": {"max_retries": 0}})
-    result = run_study(cfg, progress=False)
+    try:
+        result = run_study(cfg, progress=False)
+    finally:
+        stop.set()
+        dropper.join()
+        server.close()
     runs = maestro.load_study(result.path, spans=False).runs
     assert len(runs) == 2 and (runs.status == "exception").all()
+    assert result.all_raised and f"http://127.0.0.1:{port}/v1" in result.common_error
     assert runs.outcome_reason.str.contains(f"backend openai/gpt-4o-mini at http://127.0.0.1:{port}/v1").all()
     assert not runs.outcome_reason.str.contains("sk-test-dead-endpoint-000").any()
+
+

@@ -186,9 +186,11 @@ def test_edges_follow_the_documented_rule(traced):
     assert sizes["coord"] < sizes["writer"] and sizes["__end__"] == len(b"acme.com is available.")
 
 
-def test_provider_comes_from_the_model_class_without_override(sim, tmp_path):
+def test_without_override_the_endpoint_names_the_provider(sim, tmp_path):
+    # The model class says gcp.gemini; the simulated service declares itself in its replies,
+    # and what the endpoint says wins.
     _, spans, _, _ = _trace(tmp_path, sim, "adk-provider", provider="")
-    assert set(spans[spans.span_type == "llm"].provider) == {"gcp.gemini"}
+    assert set(spans[spans.span_type == "llm"].provider) == {"maestro.sim"}
 
 
 def test_usage_is_estimated_and_flagged_when_the_provider_reports_none(sim, tmp_path):
