@@ -5,15 +5,63 @@
     maestro runs ls STUDY             list a study's runs
     maestro report STUDY... [--out DIR]  every analysis figure as PNG plus one HTML page
     maestro sim serve [...]           run the simulated LLM service standalone
+
+Errors are one line on stderr: a bad study file, option or backend exits 2, a file-system
+error (full disk, read-only or missing folder) or an unexpected error exits 1; the global
+``--debug`` flag (``maestro --debug ...`` or after the command) adds the traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import re
 import sys
 from pathlib import Path
 
 __all__ = ["main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (and point at ``--help``)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _int_at_least(low: int):
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}")
+        return value
+
+    convert.__name__ = "integer"
+    return convert
+
+
+def _finite_number(low: float, *, strict: bool):
+    def convert(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < low or (strict and value == low):
+            raise argparse.ArgumentTypeError(f"expected a finite number {'>' if strict else '>='} {low:g}, got {text!r}")
+        return value
+
+    convert.__name__ = "number"
+    return convert
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
 
 
 def _console():
@@ -61,15 +109,21 @@ def _figures(result, console, enabled: bool) -> None:
     console.print(f"figures: [bold]{paths[0].parent}[/] ({', '.join(p.name for p in paths)})")
 
 
+def _cwd_on_path() -> None:
+    """``module:attribute`` references import as ``python -m`` would: from the current folder first."""
+    import os
+
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+
+
 def _study_config(ref: str, **overrides):
     """A study from a TOML file, or from ``package.module:attribute`` naming a StudyConfig.
     ``module:attribute`` references (here and in the file) are imported as ``python -m``
     would: from the current folder first."""
     import dataclasses
-    import os
 
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
+    _cwd_on_path()
 
     from maestro.runner import ConfigError, StudyConfig, load_study_config
     from maestro.mas import resolve_system
@@ -81,16 +135,44 @@ def _study_config(ref: str, **overrides):
             raise ConfigError(str(e)) from None
         if not isinstance(config, StudyConfig):
             raise ConfigError(f"{ref} is a {type(config).__name__}, not a maestro.StudyConfig")
-        return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
+        try:
+            return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
+        except ConfigError as e:
+            raise ConfigError(f"{ref}: {e}", key=e.key, detail=e.detail) from None
     return load_study_config(ref, **overrides)
 
 
+def _check_task_file(config) -> None:
+    """Read the study's task file once before the study starts, so that a bad line is a
+    ConfigError (naming the file and line, never echoing the line: it may hold secrets)
+    before anything is written."""
+    if config.task_file is None:
+        return
+    from maestro.runner import ConfigError
+
+    for system in config.systems().values():
+        try:
+            system.tasks(n=config.tasks, source=config.task_file, seed=config.seed)
+        except ValueError as e:  # the task readers' contract (UnicodeDecodeError included)
+            msg = _one_line(e)
+            if config.task_file not in msg:
+                msg = f"{config.task_file}: {msg}"
+            raise ConfigError(f"task file {msg}") from None
+
+
 def _finish_study(result, console, figures: bool) -> int:
-    """Print the summary; exit 1 when every run executed now raised (nothing measured)."""
+    """Print the summary. Exit 1 when every run executed now raised (nothing measured),
+    when a run's files could not be written, or when a backend was stopped as down."""
     _print_summary(result, console)
+    problems = [f"backend {b} stopped: {why}; its runs are left to a resume" for b, why in result.stopped_backends.items()]
+    if result.executed_counts.get("write_failed"):
+        problems.append(f"{result.executed_counts['write_failed']} run(s) could not write their files (status "
+                        "write_failed, rerun on resume); see outcome_reason")
     if result.all_raised:
-        print(f"maestro: error: all {result.executed} run(s) ended in an exception; most common reason: "
-              f"{result.common_error}", file=sys.stderr)
+        problems.append(f"all {result.executed} run(s) ended in an exception; most common reason: {result.common_error}")
+    for problem in problems:
+        print(f"maestro: error: {problem}", file=sys.stderr)
+    if problems:
         return 1
     _figures(result, console, figures)
     return 0
@@ -100,8 +182,10 @@ def _cmd_study_run(args) -> int:
     from maestro.runner import run_study
 
     config = _study_config(args.file, workers=args.workers, out=args.out, repeats=args.repeats)
+    _check_task_file(config)
     console = _console()
-    result = run_study(config, progress=not args.no_progress, console=console)
+    result = run_study(config, progress=not args.no_progress, console=console, retry=args.retry,
+                       max_connection_failures=args.max_connection_failures)
     return _finish_study(result, console, not args.no_figures)
 
 
@@ -109,8 +193,10 @@ def _cmd_run(args) -> int:
     from maestro.runner import run_study
     from maestro.runner.config import study_config_from_dict
 
+    _cwd_on_path()
     body = {
-        "id": args.study_id or f"{args.instance}-adhoc",
+        # a module:attribute reference is no file name: its ':' (and any other such character) becomes '-'
+        "id": args.study_id or re.sub(r"[^A-Za-z0-9._-]", "-", args.instance).lstrip("._-") + "-adhoc",
         "instances": [args.instance],
         "backends": args.backend or ["sim/strong"],
         "tools": args.tools,
@@ -126,6 +212,7 @@ def _cmd_run(args) -> int:
     if args.task_file:
         body["task_file"] = args.task_file
     config = study_config_from_dict(body, "maestro run")
+    _check_task_file(config)
     console = _console()
     result = run_study(config, progress=not args.no_progress, console=console)
     return _finish_study(result, console, not args.no_figures)
@@ -152,10 +239,15 @@ def _cmd_runs_ls(args) -> int:
     for w in study.warnings:
         console.print(f"[yellow]warning:[/] {w}")
     if args.verbose:
-        from maestro.store.reader import foreign_entries
+        from maestro.store.layout import StudyLayout
+        from maestro.store.reader import RunHistory, foreign_entries
 
+        layout = StudyLayout(study.path)
         others = foreign_entries(study.path)
         console.print("not maestro's (ignored): " + (", ".join(p.name for p in others) if others else "none"))
+        kept = sorted(p.name for p in layout.quarantine_dir.iterdir()) if layout.quarantine_dir.is_dir() else []
+        console.print(f"quarantine/ ({len(kept)}): " + (", ".join(kept) if kept else "empty"))
+        console.print(f"history/: {len(RunHistory(layout).rows())} superseded attempt(s)")
     return 0
 
 
@@ -192,46 +284,57 @@ def _cmd_sim_serve(rest: list[str]) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="maestro", description="Trace, run and analyse LLM multi-agent systems.")
+    p = _Parser(prog="maestro", description="Trace, run and analyse LLM multi-agent systems.")
+    p.add_argument("--debug", action="store_true", help="on an error, print the full traceback")
+    # --debug after the command too (SUPPRESS: a subcommand without it keeps the global value)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     sub = p.add_subparsers(dest="command", required=True)
 
     study = sub.add_parser("study", help="run studies").add_subparsers(dest="study_command", required=True)
-    sr = study.add_parser("run", help="run, resume or extend a study from a TOML file")
+    sr = study.add_parser("run", help="run, resume or extend a study from a TOML file", parents=[common])
     sr.add_argument("file", help="study TOML file, or package.module:attribute naming a maestro.StudyConfig")
-    sr.add_argument("--workers", type=int, help="parallel run processes (default: file, else cores)")
+    sr.add_argument("--workers", type=_int_at_least(1), help="parallel run processes (default: file, else cores)")
     sr.add_argument("--out", help="folder for study folders (default: file, else traces)")
-    sr.add_argument("--repeats", type=int, help="override the file's repeats")
+    sr.add_argument("--repeats", type=_int_at_least(1), help="override the file's repeats")
+    sr.add_argument("--retry", type=_statuses, default=[], metavar="STATUS[,STATUS]",
+                    help="run recorded runs of these statuses again (exception, timeout, crashed, failure); "
+                         "the old attempts are kept in history/")
+    sr.add_argument("--max-connection-failures", type=_int_at_least(1), default=5, metavar="N",
+                    help="stop a backend after N runs in a row could not reach it (default 5); its runs are "
+                         "left to a resume")
     sr.add_argument("--no-progress", action="store_true")
     sr.add_argument("--no-figures", action="store_true", help="skip the overview figures")
     sr.set_defaults(func=_cmd_study_run)
 
-    run = sub.add_parser("run", help="run one instance without a study file")
+    run = sub.add_parser("run", help="run one instance without a study file", parents=[common])
     run.add_argument("instance")
     run.add_argument("--backend", action="append", help="backend spec, repeatable (default sim/strong)")
     run.add_argument("--tools", default="both", help="on, off or both (default both)")
-    run.add_argument("--repeats", type=int, default=3)
-    run.add_argument("--tasks", type=int, default=2)
+    run.add_argument("--repeats", type=_int_at_least(1), default=3)
+    run.add_argument("--tasks", type=_int_at_least(1), default=2)
     run.add_argument("--task-file", help="JSONL tasks instead of the bundled set")
     run.add_argument("--study-id")
     run.add_argument("--out", default="traces")
-    run.add_argument("--timeout", type=float, default=600.0)
-    run.add_argument("--time-factor", type=float, default=0.02)
-    run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--workers", type=int)
+    run.add_argument("--timeout", type=_finite_number(0, strict=True), default=600.0, help="per-run cap in seconds")
+    run.add_argument("--time-factor", type=_finite_number(0, strict=False), default=0.02)
+    run.add_argument("--seed", type=_integer, default=0)
+    run.add_argument("--workers", type=_int_at_least(1))
     run.add_argument("--no-progress", action="store_true")
     run.add_argument("--no-figures", action="store_true", help="skip the overview figures")
     run.set_defaults(func=_cmd_run)
 
     runs = sub.add_parser("runs", help="inspect recorded runs").add_subparsers(dest="runs_command", required=True)
-    ls = runs.add_parser("ls", help="list a study's runs")
+    ls = runs.add_parser("ls", help="list a study's runs", parents=[common])
     ls.add_argument("study", type=Path, help="study folder, e.g. traces/demo")
     ls.add_argument("--status", help="only runs with this status")
-    ls.add_argument("--limit", type=int, default=50)
+    ls.add_argument("--limit", type=_int_at_least(0), default=50)
     ls.add_argument("--verbose", "-v", action="store_true", help="also list files in the study folder that are not "
                     "maestro's (readers ignore them)")
     ls.set_defaults(func=_cmd_runs_ls)
 
-    rep = sub.add_parser("report", help="every analysis figure as PNG plus one self-contained HTML page")
+    rep = sub.add_parser("report", help="every analysis figure as PNG plus one self-contained HTML page",
+                         parents=[common])
     rep.add_argument("study", type=Path, nargs="+", help="study folder(s), e.g. traces/demo; several are compared "
                      "in one report")
     rep.add_argument("--out", type=Path, help="report folder (default: the first STUDY's report/)")
@@ -245,23 +348,70 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:2] == ["sim", "serve"]:
-        return _cmd_sim_serve(argv[2:])
-    args = build_parser().parse_args(argv)
+def _one_line(e: BaseException) -> str:
+    return "; ".join(line.strip() for line in str(e).splitlines() if line.strip())
+
+
+def _os_message(e: OSError) -> str:
+    """``<what> (<path>)`` for a file-system error: no space left, read-only, not a folder..."""
+    what = e.strerror or _one_line(e) or type(e).__name__
+    paths = [str(p) for p in (e.filename, e.filename2) if p is not None]
+    return f"{what} ({' -> '.join(paths)})" if paths else what
+
+
+def _fail(e: BaseException, message: str, debug: bool) -> None:
+    if debug:
+        import traceback
+
+        traceback.print_exception(e, file=sys.stderr)
+    print(f"maestro: error: {message}", file=sys.stderr)
+
+
+def _statuses(text: str) -> list[str]:
+    from maestro.runner.study import RETRYABLE
+
+    out = [t.strip() for t in text.split(",") if t.strip()]
+    bad = [t for t in out if t not in RETRYABLE]
+    if bad or not out:
+        raise argparse.ArgumentTypeError(f"expected statuses from {', '.join(RETRYABLE)}, got {text!r}")
+    return out
+
+
+def _guarded(call, debug: bool, interrupted: str) -> int:
+    """Run a command: its errors become one line on stderr (plus the traceback with --debug)."""
     from maestro.backends import BackendError
     from maestro.runner.config import ConfigError
+    from maestro.store.lock import StudyLockedError
     from maestro.store.reader import TraceFormatError
 
     try:
-        return args.func(args)
-    except (ConfigError, BackendError, TraceFormatError) as e:
-        print(f"maestro: error: {e}", file=sys.stderr)
+        return call()
+    except (ConfigError, BackendError, TraceFormatError, StudyLockedError) as e:
+        _fail(e, str(e), debug)
         return 2
     except KeyboardInterrupt:
-        print("maestro: interrupted; rerun the same command to resume", file=sys.stderr)
+        print(f"maestro: {interrupted}", file=sys.stderr)
         return 130
+    except OSError as e:
+        _fail(e, _os_message(e), debug)
+        return 1
+    except Exception as e:  # noqa: BLE001 - the last resort: one line, not a traceback
+        hint = "" if debug else " (rerun with --debug for the traceback)"
+        _fail(e, f"unexpected {type(e).__name__}: {_one_line(e)}{hint}", debug)
+        return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    skip = 1 if argv[:1] == ["--debug"] else 0
+    if argv[skip:skip + 2] == ["sim", "serve"]:
+        rest = argv[skip + 2:]
+        return _guarded(lambda: _cmd_sim_serve(rest), bool(skip), "interrupted")
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:  # --help, or a usage error already reported on one line
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+    return _guarded(lambda: args.func(args), args.debug, "interrupted; rerun the same command to resume")
 
 
 if __name__ == "__main__":  # pragma: no cover

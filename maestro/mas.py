@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import importlib.util
 import inspect
 import json
 import os
@@ -40,8 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from maestro.instances.base import InstanceInfo, InstanceOption, JudgeResult, RunContext, Task, TaskResult, \
-    resolve_options
+from maestro.instances.base import InstanceInfo, InstanceOption, JudgeResult, RunContext, Task, TaskResult
 from maestro.scorers import Score, Scorer, as_scorer
 
 __all__ = ["Sample", "MAS", "load_samples", "FRAMEWORKS", "resolve_system", "system_name", "pickle_system",
@@ -234,9 +232,6 @@ class MAS:
     def register_sim_policies(self) -> None:
         """A user's MAS brings no simulator policies: the simulated service's generic
         policy answers it."""
-
-    def resolved_options(self, given: Mapping[str, Any] | None) -> dict[str, Any]:
-        return resolve_options(self.options, given) if self.options else dict(given or {})
 
 
 # -- finding a system by reference, and shipping it to run processes ------------------------

@@ -14,6 +14,7 @@ target leaves the built-ins (except an LLM judge given a rubric) ``unjudged``.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import re
@@ -206,14 +207,16 @@ def llm_judge(backend: str = "sim/strong", *, max_tokens: int = 16) -> Scorer:
 
         from maestro.backends import resolve_endpoint
 
-        endpoint = resolve_endpoint(backend, sim_url=os.environ.get("MAESTRO_SIM_URL"), nonce="grader")
+        prompt = f"Question: {sample.text}\nReference answer: {sample.target}\nCandidate answer: {answer}"
+        # A nonce of the prompt's own: the simulated grader's verdict on it never depends on
+        # which other runs asked before (real providers ignore the URL path part).
+        nonce = "grader-" + hashlib.blake2b(prompt.encode(), digest_size=6).hexdigest()
+        endpoint = resolve_endpoint(backend, sim_url=os.environ.get("MAESTRO_SIM_URL"), nonce=nonce)
         client = OpenAI(base_url=endpoint.base_url, api_key=endpoint.api_key, max_retries=2)
         try:
             reply = client.chat.completions.create(
                 model=endpoint.model, max_tokens=max_tokens, temperature=0,
-                messages=[{"role": "system", "content": _GRADER_SYSTEM},
-                          {"role": "user", "content": f"Question: {sample.text}\nReference answer: {sample.target}\n"
-                                                      f"Candidate answer: {answer}"}])
+                messages=[{"role": "system", "content": _GRADER_SYSTEM}, {"role": "user", "content": prompt}])
         finally:
             client.close()
         text = (reply.choices[0].message.content or "").strip().upper()

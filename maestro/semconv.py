@@ -33,6 +33,9 @@ __all__ = [
     "PAPER_OPERATION_ALIASES",
     "OPERATION_SPAN_TYPES",
     "SECRET_ENV_MARKERS",
+    "SECRET_ENV_SUBSTRINGS",
+    "SECRET_ENV_WORDS",
+    "SECRET_ENV_EXCLUDED",
 ]
 
 SCHEMA_VERSION = 1
@@ -353,8 +356,22 @@ RUN_IDENTITY_ATTRIBUTES = (
 )
 """Resource attributes that identify a run; every span of the run carries them."""
 
-SECRET_ENV_MARKERS = ("KEY", "TOKEN", "SECRET")
-"""Env vars whose names contain one of these have their values redacted from content."""
+SECRET_ENV_SUBSTRINGS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASSPHRASE", "CREDENTIAL")
+"""An env var whose upper-cased name contains one of these anywhere is secret-named."""
+
+SECRET_ENV_WORDS = ("PASS", "PWD", "AUTH", "OAUTH", "AUTHN", "AUTHZ", "AUTHORIZATION", "PRIVATE", "DSN", "CREDS")
+"""An env var with one of these as a whole word of its name (words split at anything not a
+letter) is secret-named: ``DB_PASS``, ``MYSQL_PWD``, ``BASIC_AUTH``, ``SENTRY_DSN``, but not
+``BYPASS`` or ``GIT_AUTHOR_NAME``."""
+
+SECRET_ENV_EXCLUDED = ("PWD", "OLDPWD", "SSH_AUTH_SOCK")
+"""Env var names that are never secret although they match the rules above."""
+
+SECRET_ENV_MARKERS = SECRET_ENV_SUBSTRINGS + ("PASS", "PWD", "AUTH", "PRIVATE", "DSN", "CREDS")
+"""Substrings that every secret-named env var contains (a superset screen: a name holding
+none of these is never secret). The exact rule, with whole words, exclusions and which
+values count, is :func:`maestro.collector.redact.is_secret_env_name` /
+:func:`~maestro.collector.redact.is_secret_value`; their values are redacted from content."""
 
 REDACTED = "[REDACTED]"
 """What a redacted secret is replaced with."""

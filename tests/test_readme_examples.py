@@ -38,6 +38,7 @@ def test_run_your_own_study_as_a_script_then_from_a_study_file(tmp_path):
     assert runs.groupby(["backend", "tools_enabled", "task_id"]).size().eq(3).all()
     assert (runs.cost_usd > 0).all() and runs.judgement.isin(["correct", "wrong"]).all()
     assert (runs.setup_s > 0).all() and (runs.working_s > 0).all()
+    assert runs.question.isna().all() and runs.answer.isna().all()  # private by default: judged, not stored
 
     (tmp_path / "more.toml").write_text(
         '[study]\nid = "my-study"\ninstances = ["my_study:my_mas"]\nbackends = ["sim/strong", "sim/verbose"]\n'

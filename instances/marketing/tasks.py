@@ -72,9 +72,15 @@ def load_tasks(source: str | None = None, n: int | None = None, seed: int = 0) -
         for i, line in enumerate(Path(source).read_text().splitlines()):
             if line.strip():
                 try:
-                    rows.append(_from_row(i, json.loads(line), source))
+                    row = json.loads(line)
                 except json.JSONDecodeError as e:
-                    raise ValueError(f"{source}:{i + 1}: not JSON: {e}") from None
+                    raise ValueError(f"{source}:{i + 1}: not JSON ({e.msg} at column {e.colno})") from None
+                if not isinstance(row, dict):
+                    raise ValueError(f"{source}:{i + 1}: not a JSON object")
+                try:
+                    rows.append(_from_row(i, row, source))
+                except ValueError as e:
+                    raise ValueError(f"{source}:{i + 1}: {str(e).removeprefix(f'{source}: ')}") from None
         tasks = rows
     else:
         tasks = bundled_tasks()

@@ -402,12 +402,21 @@ def load_puzzles(path: str | Path) -> list[Puzzle]:
             continue
         try:
             rec = json.loads(line)
+            if not isinstance(rec, dict):
+                raise ValueError("not a JSON object")
             nums = rec["numbers"]
             if not isinstance(nums, list) or len(nums) < 2 or not all(isinstance(x, int) and x > 0 for x in nums):
                 raise ValueError("'numbers' must be a list of at least two positive integers")
-            out.append(make_puzzle(nums, int(rec.get("target", DEFAULT_TARGET)), rec.get("id")))
-        except (ValueError, KeyError, TypeError, json.JSONDecodeError) as e:
-            raise ValueError(f"{p}:{lineno}: bad puzzle: {type(e).__name__}: {e}") from None
+            target = rec.get("target", DEFAULT_TARGET)
+            if isinstance(target, bool) or not isinstance(target, int):
+                raise ValueError("'target' must be an integer")
+            out.append(make_puzzle(nums, target, rec.get("id")))
+        except json.JSONDecodeError:
+            raise ValueError(f"{p}:{lineno}: bad puzzle: not JSON") from None
+        except KeyError as e:
+            raise ValueError(f"{p}:{lineno}: bad puzzle: missing {e}") from None
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"{p}:{lineno}: bad puzzle: {e}") from None
     return out
 
 

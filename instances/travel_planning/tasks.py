@@ -44,7 +44,7 @@ def task_from_request(task_id: str, question: str, days: int | None = None, dest
         if parsed is None:
             raise ValueError(
                 f"travel_planning task {task_id!r}: the request must contain '<N>-day trip to <Destination>' "
-                f"(or give 'days' and 'destination'): {question!r}"
+                "(or give 'days' and 'destination')"  # not the text itself: it may hold secrets
             )
         days = days if days is not None else parsed[0]
         destination = destination or parsed[1]
@@ -64,10 +64,14 @@ def _from_jsonl(path: str) -> list[Task]:
             continue
         try:
             row = json.loads(line)
+            if not isinstance(row, dict):
+                raise ValueError("not a JSON object")
             tasks.append(task_from_request(str(row.get("id") or f"line-{i}"), str(row["question"]),
                                            row.get("days"), row.get("destination")))
-        except (KeyError, json.JSONDecodeError) as e:
-            raise ValueError(f"{path}:{i}: bad travel_planning task ({e}); fields: id, question, "
+        except (KeyError, ValueError) as e:
+            why = f"missing {e}" if isinstance(e, KeyError) else \
+                "not JSON" if isinstance(e, json.JSONDecodeError) else str(e)
+            raise ValueError(f"{path}:{i}: bad travel_planning task ({why}); fields: id, question, "
                              "optional days, destination") from None
     return tasks
 

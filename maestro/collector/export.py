@@ -209,6 +209,10 @@ class ParquetSpanExporter(SpanExporter):
         self._writer = StreamingParquetWriter(path, SPAN_COLUMNS, file_metadata("spans", {"run_id": identity.run_id}))
         self._rows: list[dict[str, Any]] = []
         self.exported = 0
+        """Spans handed to the file writer (buffered in its temporary file)."""
+        self.written = 0
+        """Spans durably in ``spans/<run_id>.parquet``: set when the file was closed, synced
+        and renamed into place; 0 until then, and if that failed."""
         self.failed = 0
         self._closed = False
 
@@ -247,11 +251,14 @@ class ParquetSpanExporter(SpanExporter):
             return False
 
     def shutdown(self) -> None:
+        """Write what is buffered, close, sync and rename the file; then count it written.
+        Raises the OSError of a failed write (the caller records it in the run)."""
         if self._closed:
             return
+        self._closed = True
         self._flush_rows()
         self._writer.close()
-        self._closed = True
+        self.written = self.exported
 
 
 class FilteringSpanExporter(SpanExporter):

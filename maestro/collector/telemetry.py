@@ -118,6 +118,9 @@ class RunStats:
     http_response_bytes_total: int = 0
     resources: dict[str, Any] = field(default_factory=dict)
     """mean/peak/min CPU and RSS (see resources.summarise)."""
+    write_error: str | None = None
+    """Why the run's span or resource file could not be written (its spans are then lost
+    and counted dropped); None when both were written."""
     models: Counter = field(default_factory=Counter)
     """(provider, request model, response model) -> LLM spans: what the run talked to, as
     its spans recorded it."""
@@ -141,7 +144,7 @@ class RunStats:
             "a2a_bytes": self.a2a_bytes,
             **self.resources,
             "spans_created": self.spans_created, "spans_written": self.spans_written,
-            "spans_dropped": self.spans_dropped, "clean": self.spans_dropped == 0,
+            "spans_dropped": self.spans_dropped, "clean": self.spans_dropped == 0 and self.write_error is None,
         }
 
     def add(self, attrs) -> None:
@@ -463,14 +466,20 @@ class RunTelemetry:
                 pass
         if self.sampler is not None:
             self.resource_samples = self.sampler.stop()
-        self._write_resources()
+        errors = []
+        try:
+            self._write_resources()
+        except Exception as e:  # noqa: BLE001 - a full disk must not hide the run
+            errors.append(f"resources file: {type(e).__name__}: {e}")
         for p in self._processors:
             try:
                 p.shutdown()
-            except Exception:
-                log.exception("span processor shutdown failed")
+            except Exception as e:  # noqa: BLE001
+                errors.append(f"spans file: {type(e).__name__}: {e}" if p is self._run_processor
+                              else f"span processor: {type(e).__name__}: {e}")
         s = self.stats
-        s.spans_written = self.parquet.exported
+        s.write_error = "; ".join(errors) or None
+        s.spans_written = self.parquet.written
         otlp_dropped = 0
         if self._otlp is not None:
             otlp_dropped = max(0, s.spans_created - self._otlp.exported)

@@ -19,9 +19,13 @@ from maestro.runner.record import RunRecord, RunTiming
 from maestro.scorers import Score, as_scorer, to_score
 from maestro.semconv import SCHEMA_VERSION
 from maestro.store.layout import StudyLayout, atomic_write_json
+from maestro.store.lock import StudyLock
 from maestro.store.reader import STUDY_FORMAT, RunIndex, read_study_json
 
 __all__ = ["trace_run", "TracedRun"]
+
+LOCK_WAIT_S = 30.0
+"""How long ``trace_run`` waits for another writer of the same study folder."""
 
 
 class TracedRun(RunTelemetry):
@@ -78,6 +82,7 @@ def trace_run(
     seed: int = 0,
     prices: dict[str, dict[str, float]] | None = None,
     capture_content: bool = False,
+    store_answers: bool = False,
     sample_resources: bool = True,
 ) -> Iterator[TracedRun]:
     """Trace everything inside the block as one run of study ``study_id``.
@@ -120,16 +125,18 @@ def trace_run(
         record.answer = run.answer
         record.judge = _judge(run, scorer, question, target)
         stats = run.finish(record.status, record.reason, end_ns=work_end)
-        record.stats = stats
+        record.account_for(stats)
         record.provider, record.model, record.response_model = stats.main_model()
         derived = backend or price_key(record.provider, record.model)
         if derived and not backend:
             record.identity = dataclasses.replace(identity, backend=derived, simulated=parse_backend(derived).simulated)
         record.price(price_table)
         timing.working_s = (work_end - run.root.start_ns) / 1e9
-        _update_study_json(layout, study_id, derived, price_table.snapshot())
-        timing.total_s = time.perf_counter() - t0
-        RunIndex(layout).upsert(record.row(run.redact))
+        # Loops in several processes may trace into one study: one writer at a time.
+        with StudyLock(layout.root, wait_s=LOCK_WAIT_S, purpose="maestro.trace_run"):
+            _update_study_json(layout, study_id, derived, price_table.snapshot())
+            timing.total_s = time.perf_counter() - t0
+            RunIndex(layout).upsert(record.row(run.redact, store_answers))
 
 
 def _judge(run: TracedRun, scorer, question: str | None, target: str | None) -> JudgeResult | None:

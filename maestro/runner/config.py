@@ -10,11 +10,12 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from maestro.backends import BackendError, parse_backend
 from maestro.store.layout import valid_id
@@ -25,7 +26,79 @@ __all__ = ["StudyConfig", "RunSpec", "ConfigError", "load_study_config", "expand
 
 
 class ConfigError(ValueError):
-    """The study configuration is invalid; the message names the file and key."""
+    """The study configuration is invalid; the message (one line) names the file and key.
+
+    ``key`` is the offending key when one value is to blame (``None`` otherwise) and
+    ``detail`` what is wrong with it (``expected ..., got ...``)."""
+
+    def __init__(self, message: str, *, key: str | None = None, detail: str | None = None):
+        super().__init__(message)
+        self.key = key
+        self.detail = detail
+
+
+def _kind(value: Any) -> str:
+    """How a value reads to the person who wrote it (TOML words)."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number" if math.isfinite(value) else "not a finite number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return f"a {type(value).__name__}"
+
+
+def _show(value: Any, limit: int | None = 80) -> str:
+    text = repr(value)
+    return text if limit is None or len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _bad(key: str, expected: str, value: Any, kind: str | None = None, *, limit: int | None = 80) -> NoReturn:
+    detail = f"expected {expected}, got {_show(value, limit)} ({kind or _kind(value)})"
+    raise ConfigError(f"key {key!r}: {detail}", key=key, detail=detail)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_bool(key: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        _bad(key, "a boolean (true/false)", value)
+
+
+def _check_int(key: str, value: Any, low: int | None = None, *, optional: str | None = None) -> None:
+    if optional is not None and value is None:
+        return
+    expected = "an integer" + (f" >= {low}" if low is not None else "") + (f" (or {optional})" if optional else "")
+    if not _is_int(value) or (low is not None and value < low):
+        _bad(key, expected, value)
+
+
+def _check_number(key: str, value: Any, low: float, *, strict: bool) -> None:
+    expected = f"a finite number {'>' if strict else '>='} {low:g}"
+    if not _is_number(value) or not math.isfinite(value) or value < low or (strict and value == low):
+        _bad(key, expected, value)
+
+
+def _check_path(key: str, value: Any) -> str:
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str) or not value:
+        _bad(key, "a path (a non-empty string)", value)
+    return value
 
 
 @dataclass(frozen=True)
@@ -61,8 +134,10 @@ class StudyConfig:
     """Simulated service speed: real-time latencies x this factor."""
     capture_content: bool = False
     """Write prompts, responses and tool arguments (redacted)."""
-    store_answers: bool = True
-    """Write each run's final answer (redacted) to runs.parquet."""
+    store_answers: bool = False
+    """Write each run's question and final answer (redacted) to runs.parquet. Off by default
+    (privacy): scorers still judge every answer in the run's process; failure rules and LLM
+    failure judges that read the text need it on."""
     out: str = "traces"
     """Folder that holds study folders."""
     prices: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -75,46 +150,77 @@ class StudyConfig:
         if isinstance(self.instances, (str, bytes)) or not isinstance(self.instances, (list, tuple)):
             object.__setattr__(self, "instances", (self.instances,))
         object.__setattr__(self, "instances", tuple(self.instances))
-        object.__setattr__(self, "backends", (self.backends,) if isinstance(self.backends, str) else tuple(self.backends))
+        if isinstance(self.backends, str) or not isinstance(self.backends, (list, tuple)):
+            object.__setattr__(self, "backends", (self.backends,))
+        object.__setattr__(self, "backends", tuple(self.backends))
         if not (isinstance(self.tools, tuple) and all(isinstance(t, bool) for t in self.tools)):
             object.__setattr__(self, "tools", _coerce_tools(list(self.tools) if isinstance(self.tools, tuple)
                                                             else self.tools, "tools"))
-        valid_id(self.study_id, "study id")
+        try:
+            valid_id(self.study_id, "study id")
+        except ValueError as e:
+            raise ConfigError(str(e), key="id", detail=str(e)) from None
         if not self.instances:
             raise ConfigError("study needs at least one instance")
         if not self.backends:
             raise ConfigError("study needs at least one backend")
         for b in self.backends:
+            if not isinstance(b, str):
+                _bad("backends", "a list of backend specs (strings)", b)
             try:
                 parse_backend(b)
             except BackendError as e:
-                raise ConfigError(str(e)) from None
+                raise ConfigError(str(e), key="backends") from None
+        if not self.tools:
+            raise ConfigError("tools must list at least one setting (true and/or false)")
+        # Types and ranges: each value checked as written (ints stay ints: the recorded
+        # config, and so a resumed study's comparison, keeps what the file said).
+        _check_int("repeats", self.repeats, 1)
+        _check_int("tasks", self.tasks, 1, optional="omit it for every task")
+        _check_int("seed", self.seed)
+        _check_number("timeout_s", self.timeout_s, 0, strict=True)
+        _check_int("max_tokens", self.max_tokens, 1)
+        _check_int("workers", self.workers, 1, optional="omit it for one per core")
+        _check_number("time_factor", self.time_factor, 0, strict=False)
+        _check_bool("capture_content", self.capture_content)
+        _check_bool("store_answers", self.store_answers)
+        object.__setattr__(self, "out", _check_path("out", self.out))
+        if Path(self.out).exists() and not Path(self.out).is_dir():
+            _bad("out", "a folder", self.out, "a file", limit=None)
+        if self.task_file is not None:
+            object.__setattr__(self, "task_file", _check_path("task_file", self.task_file))
+            if not Path(self.task_file).is_file():
+                _bad("task_file", "an existing file", self.task_file,
+                     "a folder" if Path(self.task_file).is_dir() else "does not exist", limit=None)
+        self._check_prices()
+        if not isinstance(self.instance_options, dict):
+            _bad("instance_options", "a table of tables (instance name -> options)", self.instance_options)
         refs = self._checked_refs()
         for name, opts in self.instance_options.items():
             # A misspelt instance name would silently drop its options.
             if name not in refs:
-                near = difflib.get_close_matches(name, list(refs), n=1)
+                near = difflib.get_close_matches(str(name), list(refs), n=1)
                 raise ConfigError(f"instance_options.{name}: no such system in this study"
-                                  f"{f' (did you mean {near[0]!r}?)' if near else ''}; systems: {', '.join(refs)}")
+                                  f"{f' (did you mean {near[0]!r}?)' if near else ''}; systems: {', '.join(refs)}",
+                                  key=f"instance_options.{name}")
             if not isinstance(opts, dict):
-                raise ConfigError(f"instance_options.{name} must be a table of options, got {opts!r}")
+                _bad(f"instance_options.{name}", "a table of options", opts)
             check_instance_options(name, opts, refs[name])
-        if self.repeats < 1:
-            raise ConfigError(f"repeats must be >= 1, got {self.repeats}")
-        if self.tasks is not None and self.tasks < 1:
-            raise ConfigError(f"tasks must be >= 1 (or omitted for all), got {self.tasks}")
-        if not self.tools:
-            raise ConfigError("tools must list at least one setting (true and/or false)")
-        if self.timeout_s <= 0:
-            raise ConfigError(f"timeout_s must be > 0, got {self.timeout_s}")
-        if self.max_tokens < 1:
-            raise ConfigError(f"max_tokens must be >= 1, got {self.max_tokens}")
-        if self.workers is not None and self.workers < 1:
-            raise ConfigError(f"workers must be >= 1, got {self.workers}")
-        if self.time_factor < 0:
-            raise ConfigError(f"time_factor must be >= 0, got {self.time_factor}")
-        if self.task_file is not None and not Path(self.task_file).is_file():
-            raise ConfigError(f"task_file {self.task_file!r} does not exist")
+
+    def _check_prices(self) -> None:
+        """``prices``: backend spec -> {input, output}, finite non-negative USD per 1M tokens."""
+        if not isinstance(self.prices, dict):
+            _bad("prices", "a table of backend -> {input, output}", self.prices)
+        for spec, price in self.prices.items():
+            key = f"prices.{spec}"
+            try:
+                parse_backend(spec)
+            except BackendError as e:
+                raise ConfigError(f"key {key!r}: {e}", key=key) from None
+            if not isinstance(price, dict) or set(price) != {"input", "output"}:
+                _bad(key, "a table {input = <USD per 1M tokens>, output = <USD per 1M tokens>}", price)
+            for side in ("input", "output"):
+                _check_number(f"{key}.{side}", price[side], 0, strict=False)
 
     @property
     def n_workers(self) -> int:
@@ -225,68 +331,128 @@ def check_instance_options(name: str, opts: dict[str, Any], system: Any = None) 
 _KEYS = {f for f in StudyConfig.__dataclass_fields__}
 
 
-def _coerce_tools(value: Any, where: str) -> tuple[bool, ...]:
+def _coerce_tools(value: Any, where: str = "tools") -> tuple[bool, ...]:
+    """``tools`` as written (true, false, "on", "off", "both" or a list of them) -> the
+    settings to run. ``where`` prefixes the error when it is not the key itself."""
     names = {"on": True, "off": False, "true": True, "false": False, "both": None}
+
+    def bad() -> NoReturn:
+        try:
+            _bad("tools", "true, false, 'on', 'off', 'both' or a list of them", value)
+        except ConfigError as e:
+            if where in ("tools", ""):
+                raise
+            raise ConfigError(f"{where}: {e}", key=e.key, detail=e.detail) from None
+
     if isinstance(value, bool):
         return (value,)
     if isinstance(value, str):
         if value.lower() not in names:
-            raise ConfigError(f"{where}: tools must be true/false/'on'/'off'/'both' or a list, got {value!r}")
+            bad()
         v = names[value.lower()]
         return (True, False) if v is None else (v,)
-    if isinstance(value, list) and value and all(isinstance(v, (bool, str)) for v in value):
+    if isinstance(value, list) and value and all(isinstance(v, bool) or (isinstance(v, str) and v.lower() in names)
+                                                 for v in value):
         out: list[bool] = []
         for v in value:
             out.extend(_coerce_tools(v, where))
         return tuple(dict.fromkeys(out))
-    raise ConfigError(f"{where}: tools must be true/false/'on'/'off'/'both' or a list of them, got {value!r}")
+    bad()
 
 
 def study_config_from_dict(data: dict[str, Any], where: str = "study config") -> StudyConfig:
-    """Build a StudyConfig from a dict shaped like the TOML file (``[study]`` table or flat)."""
+    """Build a StudyConfig from a dict shaped like the TOML file (``[study]`` table or flat).
+    A ConfigError (one line) starts with ``where`` and names the key."""
+    return _from_dict(data, where)
+
+
+_TOP_LEVEL = {"study", "prices", "instance_options"}
+
+
+def _from_dict(data: Any, where: str, overridden: frozenset[str] = frozenset()) -> StudyConfig:
+    try:
+        return _build(data, where)
+    except ConfigError as e:
+        if e.key is not None and e.key.partition(".")[0] in overridden and e.detail:
+            raise ConfigError(f"{where}: key {e.key!r} (override): {e.detail}", key=e.key, detail=e.detail) from None
+        raise ConfigError(f"{where}: {e}", key=e.key, detail=e.detail) from None
+    except (ValueError, TypeError) as e:  # e.g. an instance's own check, an unknown keyword
+        raise ConfigError(f"{where}: {e}") from None
+
+
+def _build(data: Any, where: str) -> StudyConfig:
+    if not isinstance(data, dict):
+        _bad("study", "a table", data)
+    if "study" in data:
+        if not isinstance(data["study"], dict):
+            _bad("study", "a table ([study])", data["study"])
+        extra = set(data) - _TOP_LEVEL
+        if extra:
+            raise ConfigError(f"unknown table(s) or key(s) outside [study]: {', '.join(sorted(map(str, extra)))}; "
+                              f"known: {', '.join(sorted(_TOP_LEVEL))}")
     body = dict(data.get("study", data))
     unknown = set(body) - _KEYS - {"id", "prices", "instance_options"}
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(_KEYS))}")
+        raise ConfigError(f"unknown key(s) {', '.join(sorted(map(str, unknown)))}; known: {', '.join(sorted(_KEYS))}")
     if "id" in body:
         body["study_id"] = body.pop("id")
     if "study_id" not in body:
-        raise ConfigError(f"{where}: missing 'id' (the study id)")
+        raise ConfigError("missing 'id' (the study id)")
+    if not isinstance(body["study_id"], str):
+        _bad("id", "a string", body["study_id"])
     for key in ("instances", "backends"):
         if key in body:
             if isinstance(body[key], str):
                 body[key] = [body[key]]
-            if not isinstance(body[key], list) or not all(isinstance(v, str) for v in body[key]):
-                raise ConfigError(f"{where}: {key} must be a list of strings")
+            if not isinstance(body[key], (list, tuple)) or not all(isinstance(v, str) for v in body[key]):
+                _bad(key, "a list of strings", body[key])
             body[key] = tuple(body[key])
     if "tools" in body:
-        body["tools"] = _coerce_tools(body["tools"], where)
-    body.setdefault("prices", data.get("prices", {}))
-    body.setdefault("instance_options", data.get("instance_options", {}))
-    try:
-        return StudyConfig(**body)
-    except ConfigError as e:
-        raise ConfigError(f"{where}: {e}") from None
-    except ValueError as e:
-        raise ConfigError(f"{where}: {e}") from None
-    except TypeError as e:
-        raise ConfigError(f"{where}: {e}") from None
+        body["tools"] = _coerce_tools(body["tools"], "tools")
+    for key in ("prices", "instance_options"):
+        body.setdefault(key, data.get(key, {}) if "study" in data else {})
+    if not isinstance(body["instance_options"], dict):
+        _bad("instance_options", "a table of tables (instance name -> options)", body["instance_options"])
+    if not isinstance(body["prices"], dict):
+        _bad("prices", "a table of backend -> {input, output}", body["prices"])
+    missing = [k for k in ("instances", "backends") if k not in body]
+    if missing:
+        raise ConfigError(f"missing {' and '.join(repr(k) for k in missing)}")
+    return StudyConfig(**body)
 
 
 def load_study_config(path: str | os.PathLike[str], **overrides: Any) -> StudyConfig:
-    """Read a study TOML file; keyword overrides (e.g. ``workers=1``) win over the file."""
+    """Read a study TOML file; keyword overrides (e.g. ``workers=1``) win over the file.
+    Nothing is written: a ConfigError (one line, naming the file and key) comes first."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such study file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a study file") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read the study file ({e.strerror or e})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise ConfigError(f"{path}: not a UTF-8 text file (byte 0x{raw[e.start]:02x} on line {line}); "
+                          "TOML files are UTF-8") from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: invalid TOML ({e})") from None
-    body = data.setdefault("study", {}) if "study" in data else data
-    for k, v in overrides.items():
-        if v is not None:
-            body[k] = v
-    return study_config_from_dict(data, str(path))
+    overrides = {("study_id" if k == "id" else k): v for k, v in overrides.items() if v is not None}
+    if isinstance(data.get("study"), dict):
+        data["study"].update(overrides)
+        if "study_id" in overrides:
+            data["study"].pop("id", None)
+    elif "study" not in data:
+        data.update(overrides)
+        if "study_id" in overrides:
+            data.pop("id", None)
+    return _from_dict(data, str(path), frozenset(overrides) | ({"id"} if "study_id" in overrides else set()))
 
 
 def derive_seed(study_seed: int, task_id: str, repeat: int) -> int:

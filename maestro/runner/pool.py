@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from multiprocessing.connection import wait
 from typing import Any, Protocol
 
+from maestro.procs import group_dies_with_parent, kill_group
 from maestro.runner.config import RunSpec
 from maestro.runner.worker import WorkerContext
 
@@ -40,11 +41,17 @@ class Executor(Protocol):
     """Runs RunSpecs and reports one row per run through ``on_result``."""
 
     def run(self, specs: Iterable[tuple[RunSpec, int]], ctx: WorkerContext, on_result: ResultCallback,
-            failure_row: Callable[[RunSpec, int, str, str, str | None], dict[str, Any]]) -> None:
+            failure_row: Callable[[RunSpec, int, str, str, str | None], dict[str, Any]],
+            should_run: Callable[[RunSpec], bool] = ...) -> None:
         ...
 
 
 def _child_main(spec: RunSpec, ctx: WorkerContext, attempt: int, conn) -> None:
+    # Its own session: the run and every process it starts form one group the parent can
+    # kill whole; and that group dies if the forkserver (so the runner) dies.
+    os.setsid()
+    group_dies_with_parent()
+
     def deliver(row: dict[str, Any]) -> None:
         try:
             conn.send(row)
@@ -80,9 +87,11 @@ class ProcessExecutor:
             self.mp.set_forkserver_preload(preload)
 
     def run(self, specs: Iterable[tuple[RunSpec, int]], ctx: WorkerContext, on_result: ResultCallback,
-            failure_row: Callable[[RunSpec, int, str, str, str | None], dict[str, Any]]) -> None:
+            failure_row: Callable[[RunSpec, int, str, str, str | None], dict[str, Any]],
+            should_run: Callable[[RunSpec], bool] = lambda spec: True) -> None:
         """Run every spec; ``failure_row(spec, attempt, status, reason, error)`` builds the row
-        of a run whose worker could not report (crashed, or killed past its deadline)."""
+        of a run whose worker could not report (crashed, or killed past its deadline).
+        ``should_run(spec)`` is asked just before a run starts (False skips it, unrecorded)."""
         pending = deque(specs)
         active: dict[Any, tuple[Any, Any, RunSpec, int, float]] = {}
         deadline_s = ctx.timeout_s + HARD_KILL_GRACE_S
@@ -94,14 +103,24 @@ class ProcessExecutor:
             except Exception:
                 pass
             proc.join(timeout=5)
-            if proc.is_alive():
-                proc.kill()
-                proc.join(timeout=5)
+            # Whatever the run started (a tool's subprocess) goes with it, finished or killed.
+            kill_group(proc.pid)
+            proc.join(timeout=5)
             on_result(spec, row)
 
+        try:
+            self._loop(pending, active, ctx, deadline_s, finish, failure_row, should_run)
+        finally:
+            for proc, *_ in list(active.values()):  # interrupted (Ctrl-C, an error): no run outlives us
+                kill_group(proc.pid)
+                proc.join(timeout=5)
+
+    def _loop(self, pending, active, ctx, deadline_s, finish, failure_row, should_run) -> None:
         while pending or active:
             while pending and len(active) < self.workers:
                 spec, attempt = pending.popleft()
+                if not should_run(spec):
+                    continue
                 recv, send = self.mp.Pipe(duplex=False)
                 proc = self.mp.Process(target=_child_main, args=(spec, ctx, attempt, send),
                                        name=f"maestro-run-{spec.run_id}", daemon=False)
@@ -124,7 +143,7 @@ class ProcessExecutor:
             now = time.monotonic()
             for conn, (proc, _, spec, attempt, deadline) in list(active.items()):
                 if now > deadline:
-                    proc.kill()
+                    kill_group(proc.pid)
                     row = failure_row(spec, attempt, "timeout",
                                       f"timeout: worker killed {HARD_KILL_GRACE_S:g} s after the {ctx.timeout_s:g} s "
                                       "cap (the run did not stop itself; its spans are lost)", None)

@@ -17,6 +17,7 @@ import pickle
 
 import maestro.collector.telemetry  # noqa: F401 - preload the OTel SDK and pyarrow
 import maestro.runner.worker  # noqa: F401
+from maestro.procs import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -116,5 +117,8 @@ def _preload_systems() -> None:
             log.exception("preloading a shipped system failed")
 
 
+# The forkserver dies with the runner that started it, and its runs with it (their own
+# parent-death signal): a killed study leaves no process behind.
+die_with_parent()
 _preload_frameworks()
 _preload_systems()

@@ -42,7 +42,7 @@ class RunRecord:
     identity: RunIdentity
     """Who the run is (study, run id, instance, backend, tools, repeat, seed, task)."""
     status: str
-    """``success``, ``failure``, ``exception``, ``timeout`` or ``crashed``."""
+    """``success``, ``failure``, ``exception``, ``timeout``, ``crashed`` or ``write_failed``."""
     timing: RunTiming = field(default_factory=RunTiming)
     """Start and the set-up / work / total split."""
     model: str | None = None
@@ -73,6 +73,17 @@ class RunRecord:
     """How many times the runner started this run."""
     worker_pid: int | None = None
     """The run process."""
+
+    def account_for(self, stats: RunStats) -> RunRecord:
+        """Take the run's span totals; a run whose files could not be written becomes
+        ``write_failed`` whatever it did, with the write error and its former status in the
+        reason (its spans are lost: they count as dropped)."""
+        self.stats = stats
+        if stats.write_error:
+            self.reason = f"the run's files could not be written ({stats.write_error}); the run itself: " \
+                          f"{self.status}{f' ({self.reason})' if self.reason else ''}"
+            self.status = "write_failed"
+        return self
 
     def price(self, prices: PriceTable) -> RunRecord:
         """Set ``cost_usd`` from ``prices``: the backend's price, else the price of the

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import pickle
 import platform
 import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -27,11 +29,14 @@ from maestro.runner.record import RunRecord
 from maestro.runner.worker import WorkerContext
 from maestro.semconv import SCHEMA_VERSION
 from maestro.store.layout import StudyLayout, atomic_write_json
-from maestro.store.reader import STUDY_FORMAT, RunIndex, read_study_json
+from maestro.store.lock import StudyLock
+from maestro.store.reader import STUDY_FORMAT, RunHistory, RunIndex, read_study_json
 
 __all__ = ["StudyResult", "run_study", "failure_row", "RUN_STATUSES"]
 
-RUN_STATUSES = ("success", "failure", "exception", "timeout", "crashed")
+RUN_STATUSES = ("success", "failure", "exception", "timeout", "crashed", "write_failed")
+"""Every run status. ``write_failed``: the run's files could not be written (full disk, an
+unwritable folder); its spans are lost and it is rerun on resume."""
 
 _VERSIONED = ("maestro-mas", "langgraph", "langchain-core", "langchain-openai", "openai", "autogen-agentchat",
               "google-adk", "google-genai", "opentelemetry-sdk", "pyarrow", "pandas", "psutil")
@@ -59,6 +64,8 @@ class StudyResult:
     """Status -> runs, over the runs executed now."""
     common_error: str | None = None
     """The most frequent reason among the runs executed now that ended in an exception."""
+    stopped_backends: dict[str, str] = field(default_factory=dict)
+    """Backends the circuit breaker stopped, with why; their runs are left to a resume."""
 
     @property
     def runs_per_s(self) -> float:
@@ -98,10 +105,9 @@ _ENV_PREFIXES = ("OPENAI_", "GOOGLE_", "GEMINI_", "OTEL_", "MAESTRO_")
 def _worker_env() -> dict[str, str]:
     """Variables a worker must see as they are now (backend keys and URLs, OTel settings,
     and every secret-named variable, so redaction knows its value)."""
-    from maestro.semconv import SECRET_ENV_MARKERS
+    from maestro.collector.redact import is_secret_env_name
 
-    return {k: v for k, v in os.environ.items()
-            if k.startswith(_ENV_PREFIXES) or any(m in k.upper() for m in SECRET_ENV_MARKERS)}
+    return {k: v for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES) or is_secret_env_name(k)}
 
 
 def _study_info(config: StudyConfig, runs: list[RunSpec], prices, previous: dict[str, Any] | None) -> dict[str, Any]:
@@ -156,13 +162,30 @@ def _summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def run_study(config: StudyConfig, *, progress: bool = True, console=None, start_method: str = "forkserver") -> StudyResult:
+RETRYABLE = ("exception", "timeout", "crashed", "failure")
+"""Statuses ``retry`` may name: their recorded runs are run again (the old attempt is kept
+in ``history/``). ``write_failed`` runs are always run again."""
+
+CONNECTION_ERROR = re.compile(r"APIConnectionError|ConnectError|ConnectTimeout|ConnectionError|Connection refused|"
+                              r"RemoteProtocolError|Server disconnected|ServerDisconnected|ConnectionResetError")
+"""What a run's exception says when its backend could not be reached at all."""
+
+
+def run_study(config: StudyConfig, *, progress: bool = True, console=None, start_method: str = "forkserver",
+              retry: Iterable[str] = (), max_connection_failures: int = 5) -> StudyResult:
     """Run (or resume, or extend) a study. Already-recorded runs are skipped.
 
     Before any run starts every backend is checked (:func:`maestro.runner.preflight.preflight`).
     A study folder recorded under other comparable settings (``COMPARABLE_SETTINGS``) is
     refused; one recorded with a smaller grid (fewer systems, backends, tool settings, tasks
-    or repeats) is extended: only the new runs execute.
+    or repeats) is extended: only the new runs execute. One runner at a time: the folder is
+    locked for the call (:class:`~maestro.store.lock.StudyLock`).
+
+    ``retry``: statuses (of :data:`RETRYABLE`) whose recorded runs run again; the old row and
+    files move to ``history/``. ``max_connection_failures``: a backend whose runs fail this
+    many times in a row because it cannot be reached is stopped (a circuit breaker): those
+    runs and the rest of its runs are left unrecorded, to run on the next resume, and
+    ``StudyResult.stopped_backends`` says why.
 
     ``start_method`` is the multiprocessing start method for run processes: the default
     forks each run from a server that preloaded the frameworks; ``spawn`` (a fresh
@@ -170,14 +193,30 @@ def run_study(config: StudyConfig, *, progress: bool = True, console=None, start
 
     Raises:
         ConfigError: a backend cannot be used, or the study folder holds incomparable runs.
+        StudyLockedError: another runner is writing the study folder.
     """
     t0 = time.perf_counter()
+    unknown = sorted(set(retry) - set(RETRYABLE))
+    if unknown:
+        raise ConfigError(f"retry: unknown status(es) {', '.join(unknown)}; retryable: {', '.join(RETRYABLE)}")
+    if max_connection_failures < 1:
+        raise ConfigError(f"max_connection_failures must be >= 1, got {max_connection_failures}")
     preflight(config.backends)
     systems = config.systems()
-    layout = StudyLayout.for_study(config.out, config.study_id).create()
-    tasks = {name: s.tasks(n=config.tasks, source=config.task_file, seed=config.seed) for name, s in systems.items()}
+    try:
+        tasks = {name: s.tasks(n=config.tasks, source=config.task_file, seed=config.seed) for name, s in systems.items()}
+    except (ValueError, KeyError, TypeError) as e:  # a bad task file or dataset: before anything is written
+        raise ConfigError(f"tasks: {e}") from None
     runs = expand_runs(config, tasks)
     prices = load_prices(config.prices)
+    layout = StudyLayout.for_study(config.out, config.study_id).create()
+    with StudyLock(layout.root):
+        return _run_locked(config, layout, systems, runs, prices, set(retry) | {"write_failed"},
+                           max_connection_failures, progress, console, start_method, t0)
+
+
+def _run_locked(config, layout, systems, runs, prices, retry, max_connection_failures, progress, console,
+                start_method, t0) -> StudyResult:
     previous = read_study_json(layout.study_json) if layout.study_json.exists() else None
     if previous is not None:
         changed = incomparable_settings(previous.get("config") or {}, config)
@@ -187,9 +226,10 @@ def run_study(config: StudyConfig, *, progress: bool = True, console=None, start
                 f"({'; '.join(changed)}); runs under both would not be comparable: use a new study id "
                 "(or delete the folder)")
     atomic_write_json(_study_info(config, runs, prices, previous), layout.study_json)
-    layout.remove_temporaries()
+    layout.quarantine_temporaries()
     index = RunIndex(layout)
-    todo = [(r, 2 if layout.spans_file(r.run_id).exists() else 1) for r in runs if r.run_id not in index]
+    history = RunHistory(layout)
+    todo = _plan(runs, index, history, layout, retry)
     skipped = len(runs) - len(todo)
     frameworks = {name: s.info.framework for name, s in systems.items()}
     # Systems given as objects or module:attribute references travel pickled to the runs;
@@ -217,6 +257,7 @@ def run_study(config: StudyConfig, *, progress: bool = True, console=None, start
     display = _Progress(len(runs), skipped, index, enabled=progress, console=console)
     executed: Counter = Counter()
     reasons: Counter = Counter()
+    breaker = _Breaker(max_connection_failures)
 
     def on_result(spec: RunSpec, row: dict[str, Any]) -> None:
         index.upsert(row)
@@ -224,6 +265,16 @@ def run_study(config: StudyConfig, *, progress: bool = True, console=None, start
         executed[row["status"]] += 1
         if row["status"] in ("exception", "crashed") and row.get("outcome_reason"):
             reasons[row["outcome_reason"]] += 1
+        unrecorded = breaker.observe(spec.backend, row)
+        for run_id in unrecorded:
+            # not run after all: the backend was down; the attempt is kept, the run reruns on resume
+            gone = index.rows.pop(run_id)
+            history.archive(gone)
+            display.unrecord(gone)
+            executed[gone["status"]] -= 1
+            executed["not_run"] += 1
+        if unrecorded:
+            index.write()
 
     def make_failure_row(spec, attempt, status, reason, error):
         return failure_row(spec, attempt, status, reason, error, config.study_id, frameworks[spec.instance])
@@ -231,7 +282,8 @@ def run_study(config: StudyConfig, *, progress: bool = True, console=None, start
     try:
         with _preload(config, shipped, set(frameworks.values())) as preload, display:
             executor = ProcessExecutor(config.n_workers, preload=preload, start_method=start_method)
-            executor.run(todo, ctx, on_result, failure_row=make_failure_row)
+            executor.run(todo, ctx, on_result, failure_row=make_failure_row,
+                         should_run=lambda spec: spec.backend not in breaker.stopped)
     finally:
         if sim is not None:
             sim.stop()
@@ -244,7 +296,53 @@ def run_study(config: StudyConfig, *, progress: bool = True, console=None, start
                        "simulated": any(parse_backend(b).simulated for b in config.backends)},
                       layout.root / "summary.json")
     common = reasons.most_common(1)[0][0] if reasons else None
-    return StudyResult(layout.root, len(runs), skipped, len(todo), counts, wall, summary, dict(executed), common)
+    return StudyResult(layout.root, len(runs), skipped, sum(executed.values()), counts, wall, summary,
+                       dict(executed), common, dict(breaker.stopped))
+
+
+def _plan(runs: list[RunSpec], index: RunIndex, history: RunHistory, layout: StudyLayout,
+          retry: set[str]) -> list[tuple[RunSpec, int]]:
+    """The runs to execute now, with their attempt numbers: runs without a row (files of an
+    interrupted attempt are quarantined first, never deleted) and recorded runs whose status
+    is in ``retry`` (their row and files move to ``history/``)."""
+    todo, archived = [], False
+    for spec in runs:
+        row = index.get(spec.run_id)
+        if row is None:
+            leftovers = [p for p in (layout.spans_file(spec.run_id), layout.resources_file(spec.run_id)) if p.exists()]
+            for p in leftovers:
+                layout.quarantine(p, "interrupted")
+            todo.append((spec, 2 if leftovers else 1))
+        elif row["status"] in retry:
+            history.archive(index.rows.pop(spec.run_id))
+            archived = True
+            todo.append((spec, (row.get("attempt") or 1) + 1))
+    if archived:
+        index.write()
+    return todo
+
+
+class _Breaker:
+    """Stops a backend after ``limit`` runs in a row failed to reach it."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.streaks: dict[str, list[str]] = {}
+        self.stopped: dict[str, str] = {}
+        """Backend -> why it was stopped."""
+
+    def observe(self, backend: str, row: dict[str, Any]) -> list[str]:
+        """Count ``row``; when it trips the breaker, the run ids of the streak (to unrecord)."""
+        reason = row.get("outcome_reason") or ""
+        if row["status"] != "exception" or not CONNECTION_ERROR.search(reason):
+            self.streaks.pop(backend, None)
+            return []
+        streak = self.streaks.setdefault(backend, [])
+        streak.append(row["run_id"])
+        if backend in self.stopped or len(streak) < self.limit:
+            return [row["run_id"]] if backend in self.stopped else []
+        self.stopped[backend] = f"{len(streak)} runs in a row could not reach it (last: {reason})"
+        return list(streak)
 
 
 @contextlib.contextmanager
@@ -296,6 +394,12 @@ class _Progress:
         self.counts[row["status"]] = self.counts.get(row["status"], 0) + 1
         if self.enabled:
             self.progress.update(self.task, advance=1, status=self._status())
+
+    def unrecord(self, row: dict[str, Any]) -> None:
+        """A recorded run taken back (left to a resume)."""
+        self.counts[row["status"]] -= 1
+        if self.enabled:
+            self.progress.update(self.task, advance=-1, status=self._status())
 
     def __enter__(self):
         if self.enabled:

@@ -26,6 +26,7 @@ from maestro.mas import resolve_system, unpickle_system
 from maestro import semconv as sc
 from maestro.runner.record import RunRecord, RunTiming
 from maestro.semconv import Judgement
+from maestro.sim.seeding import run_nonce
 from maestro.store.layout import StudyLayout
 
 __all__ = ["WorkerContext", "execute_run", "wrap_with_adapter", "ADAPTERS", "system_for", "SYSTEM_CACHE"]
@@ -163,7 +164,7 @@ def execute_run(spec, ctx: WorkerContext, attempt: int = 1, on_timeout_row=None)
     done = threading.Lock()  # whoever takes it (main path or watchdog) reports the run
 
     def finish(stats: RunStats, work_end_ns: int | None) -> dict[str, Any]:
-        record.stats = stats
+        record.account_for(stats)
         root = telemetry.root
         if root is not None:
             timing.working_s = ((work_end_ns or time.time_ns()) - root.start_ns) / 1e9
@@ -191,7 +192,7 @@ def execute_run(spec, ctx: WorkerContext, attempt: int = 1, on_timeout_row=None)
     try:
         task = _task(ctx, instance, spec.task_id)
         record.question, record.target, record.task_meta = task.question, task.gold, task.meta
-        endpoint = resolve_endpoint(backend, sim_url=ctx.sim_url, seed=spec.seed, nonce=f"a{attempt}")
+        endpoint = resolve_endpoint(backend, sim_url=ctx.sim_url, seed=spec.seed, nonce=run_nonce(spec.run_id, attempt))
         record.model, record.provider = endpoint.model, endpoint.provider
         # Name the URL the framework actually calls: ADK instances speak Gemini REST.
         url = endpoint.gemini_base_url if instance.info.framework == "adk" and endpoint.gemini_base_url \

@@ -121,7 +121,12 @@ class Engine:
         """
         canon = canonical_request(req)
         # The counter is keyed by the whole runkey (nonce included) so a new attempt of a
-        # run starts counting afresh; the rng seed uses only the seed.
+        # run starts counting afresh; the rng seed uses only the seed. It counts this exact
+        # content only: the arrival order of *different* requests (a MAS calling its model
+        # concurrently) never shifts a draw. Everything random about the request (error,
+        # stall, latency jitter, each choice's policy rng) derives from ``rseed`` below, so
+        # it is keyed the same way. Runs sharing a runkey share these counts: give every
+        # run its own nonce (seeding.run_nonce).
         occ = self.counter.next(profile.name, runkey, canon)
         rseed = stable_seed(seed, profile.name, canon, occ)
         rng = rng_for(rseed)

@@ -62,7 +62,6 @@ class SimProcess:
         if not self._stderr.closed:
             self._final_stderr = _tail(self._stderr, 4000)
             self._stderr.close()
-            _unlink(self._stderr.name)
         return self.proc.returncode
 
     def __enter__(self) -> SimProcess:
@@ -75,18 +74,17 @@ class SimProcess:
         return f"SimProcess(url={self.url!r}, pid={self.pid}, running={self.running})"
 
 
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
+def _die_with_parent() -> None:
+    from maestro.procs import die_with_parent
+
+    die_with_parent(signal.SIGTERM)
 
 
 def _tail(fh: IO[bytes], n_chars: int) -> str:
     try:
         fh.flush()
-        with open(fh.name, "rb") as r:
-            data = r.read()
+        size = os.fstat(fh.fileno()).st_size
+        data = os.pread(fh.fileno(), min(size, 4 * n_chars), max(0, size - 4 * n_chars))
     except (OSError, ValueError):
         return ""
     return data.decode("utf-8", "replace")[-n_chars:]
@@ -113,14 +111,16 @@ def start_sim_subprocess(
     cmd += list(extra_args or [])
     # stderr goes to a file, not a pipe: nobody reads it while the child runs, and a full
     # pipe would block the child's logging.
-    err = tempfile.NamedTemporaryFile(prefix="maestro-sim-", suffix=".stderr", delete=False)  # noqa: SIM115
+    # An anonymous file (unlinked at creation): nothing is left in /tmp however we end.
+    err = tempfile.TemporaryFile(prefix="maestro-sim-", suffix=".stderr")  # noqa: SIM115
     child_env = dict(os.environ if env is None else env)
     child_env.setdefault("PYTHONUNBUFFERED", "1")
     try:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, text=True, env=child_env)
+        # The service dies with the process that started it (parent-death signal).
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, text=True,
+                                env=child_env, preexec_fn=_die_with_parent)
     except OSError as exc:
         err.close()
-        _unlink(err.name)
         raise SimStartError(f"cannot launch {cmd[0]!r}: {exc}") from exc
 
     lines: queue.Queue[str] = queue.Queue()
@@ -151,7 +151,6 @@ def start_sim_subprocess(
             why = f"printed {line.strip()[:200]!r} instead of its ready line"
         tail = _tail(err, 4000)
         err.close()
-        _unlink(err.name)
         raise SimStartError(
             f"maestro-sim subprocess failed to start ({why}; exit code {proc.returncode}): {' '.join(cmd)}\n--- stderr tail ---\n{tail}"
         )

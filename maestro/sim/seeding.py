@@ -4,6 +4,19 @@ A reply must depend only on (run seed, profile, conversation, how many times tha
 conversation was already seen in the run). So the rng seed of a request is a blake2b hash
 of exactly those, never Python's ``hash()`` (salted per process), so replies repeat across
 server restarts and processes.
+
+Nothing depends on the order in which *different* requests arrive: the occurrence count is
+kept per (profile, runkey, canonical request), so a MAS that sends its calls concurrently
+gets the same replies (errors, stalls and latencies included, which are drawn from the same
+per-request rng) however they interleave. Only identical requests in flight together are
+interchangeable: which caller gets which occurrence follows arrival order, but the set of
+replies is fixed.
+
+The occurrence counters belong to the runkey (``{seed}.{nonce}``). Two runs that use the
+same runkey on one server share them, so an identical request sent by both gets occurrence 0
+in whichever run sends it first and 1 in the other: each run's replies then depend on the
+other run's progress. Every run (and every attempt of it) must therefore use its own nonce,
+e.g. :func:`run_nonce`; runs may share the *seed* freely (common random numbers).
 """
 
 from __future__ import annotations
@@ -12,12 +25,13 @@ import dataclasses
 import hashlib
 import json
 import random
+import re
 import threading
 from typing import Any
 
 from maestro.sim.policy import SimRequest
 
-__all__ = ["canonical_request", "stable_seed", "stable_hex", "rng_for", "OccurrenceCounter"]
+__all__ = ["canonical_request", "stable_seed", "stable_hex", "rng_for", "OccurrenceCounter", "run_nonce"]
 
 # Fields left out of the key: ``stream`` (a streamed and a plain request are the same
 # question) and ``protocol`` (the same conversation over OpenAI or Gemini REST gets the same
@@ -79,3 +93,20 @@ class OccurrenceCounter:
     def __len__(self) -> int:
         with self._lock:
             return len(self._counts)
+
+
+_NONCE_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def run_nonce(run_id: str, attempt: int | str = 1) -> str:
+    """A runkey nonce of its own for one attempt of the run ``run_id``.
+
+    Readable (the run id with unsafe characters replaced, cut to 48 characters) plus a hash
+    of the full id, so distinct runs never share the service's occurrence counters even when
+    their ids slug alike. The nonce never feeds the rng: replies still depend on the seed only.
+
+    >>> run_nonce("crag.sim-strong.tools.qa-h1-0029.r000", 1)  # doctest: +ELLIPSIS
+    'crag_sim-strong_tools_qa-h1-0029_r000-...-a1'
+    """
+    slug = _NONCE_UNSAFE.sub("_", str(run_id)).strip("_")[:48] or "run"
+    return f"{slug}-{stable_hex('run-nonce', run_id, n=10)}-a{_NONCE_UNSAFE.sub('_', str(attempt))}"

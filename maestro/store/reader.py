@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -24,7 +25,7 @@ from maestro.store.layout import TMP_SUFFIX, StudyLayout, atomic_write_table, fi
 from maestro.store.schema import RESOURCE_COLUMNS, RUN_COLUMNS, SPAN_COLUMNS, Column
 
 __all__ = ["TraceFormatError", "Study", "load_study", "read_study_json", "validate_parquet", "read_parquet",
-           "fill_optional", "read_runs_table", "foreign_entries", "MAESTRO_ENTRIES", "RunIndex", "STUDY_FORMAT",
+           "fill_optional", "read_runs_table", "foreign_entries", "MAESTRO_ENTRIES", "RunIndex", "RunHistory", "STUDY_FORMAT",
            "PANDAS_DTYPES", "TIME_COLUMNS", "TIMESTAMP_DTYPE", "utc_timestamps", "to_frame"]
 
 STUDY_FORMAT = "maestro.study"
@@ -66,7 +67,8 @@ class Study:
                 f"resources={len(self.resources)})")
 
 
-MAESTRO_ENTRIES = frozenset({"study.json", "runs.parquet", "spans", "resources", "summary.json", "report", "figures"})
+MAESTRO_ENTRIES = frozenset({"study.json", "runs.parquet", "spans", "resources", "summary.json", "report", "figures",
+                             "history", "quarantine"})
 """What maestro writes in a study folder; anything else there is the user's and is ignored."""
 
 
@@ -197,17 +199,42 @@ def to_frame(table: pa.Table) -> pd.DataFrame:
     return df
 
 
-def _read_folder(folder: Path, artefact: str, columns: list[Column]) -> pd.DataFrame:
-    tables = []
+def _read_folder(folder: Path, artefact: str, columns: list[Column], warnings: list[str]) -> pd.DataFrame:
+    """Every ``*.parquet`` file of a spans/ or resources/ folder as one frame. Hidden files
+    (``.DS_Store``, writers' temporaries) and files that are not parquet are skipped with a
+    warning; a malformed parquet file is an error naming it."""
+    tables, files, skipped = [], [], []
     if folder.is_dir():
         for p in sorted(folder.iterdir()):
             if p.name.startswith(".") and p.name.endswith(TMP_SUFFIX):
                 continue  # a writer's temporary file: never data
-            if p.suffix != ".parquet" or not p.is_file():
-                raise TraceFormatError(p, f"unexpected file in {folder.name}/ (only <run_id>.parquet files belong here)")
+            if p.name.startswith(".") or p.suffix != ".parquet" or not p.is_file():
+                skipped.append(p.name)
+                continue
             validate_parquet(p, artefact, columns)
             tables.append(read_parquet(p, columns))
+            files.append(p)
+    if skipped:
+        warnings.append(f"{folder.name}/: ignored {len(skipped)} entr{'y' if len(skipped) == 1 else 'ies'} that "
+                        f"{'is' if len(skipped) == 1 else 'are'} not <run_id>.parquet: {', '.join(skipped[:5])}"
+                        f"{' ...' if len(skipped) > 5 else ''}")
+    if artefact == "spans" and len(tables) > 1:
+        _warn_duplicate_spans(tables, files, warnings)
     return to_frame(pa.concat_tables(tables) if tables else table_from_rows(columns, [], {}))
+
+
+def _warn_duplicate_spans(tables: list[pa.Table], files: list[Path], warnings: list[str]) -> None:
+    """Name span ids that appear in more than one file (a copied span file), with both files."""
+    ids = pd.Series(pa.concat_arrays([t.column("span_id").combine_chunks() for t in tables]).to_pandas())
+    owner = np.repeat(np.arange(len(tables)), [t.num_rows for t in tables])
+    dup = ids.duplicated(keep=False).to_numpy()
+    if not dup.any():
+        return
+    pairs = pd.DataFrame({"span_id": ids[dup].to_numpy(), "file": owner[dup]}).groupby("span_id")["file"].unique()
+    first = pairs.iloc[0]
+    names = " and ".join(f"spans/{files[i].name}" for i in first[:2])
+    warnings.append(f"{len(pairs)} span id(s) appear in more than one file (e.g. {pairs.index[0]} in {names}): "
+                    "a copied or duplicated span file; remove the copy")
 
 
 def load_study(path: str | os.PathLike[str], *, spans: bool = True, resources: bool = True) -> Study:
@@ -231,15 +258,20 @@ def load_study(path: str | os.PathLike[str], *, spans: bool = True, resources: b
     info = read_study_json(layout.study_json)
     runs = to_frame(read_runs_table(layout.runs_parquet) if layout.runs_parquet.exists()
                     else table_from_rows(RUN_COLUMNS, [], {}))
-    span_df = _read_folder(layout.spans_dir, "spans", SPAN_COLUMNS) if spans else None
-    res_df = _read_folder(layout.resources_dir, "resources", RESOURCE_COLUMNS) if resources else None
-    study = Study(layout.root, info, runs, span_df, res_df)
+    warnings: list[str] = []
+    span_df = _read_folder(layout.spans_dir, "spans", SPAN_COLUMNS, warnings) if spans else None
+    res_df = _read_folder(layout.resources_dir, "resources", RESOURCE_COLUMNS, warnings) if resources else None
+    study = Study(layout.root, info, runs, span_df, res_df, warnings)
     if layout.spans_dir.is_dir():
-        orphans = {p.stem for p in layout.spans_dir.glob("*.parquet")} - set(runs["run_id"])
+        orphans = {p.stem for p in layout.spans_dir.glob("*.parquet") if not p.name.startswith(".")} - set(runs["run_id"])
         if orphans:
             study.warnings.append(
                 f"{len(orphans)} run(s) have spans but no row in runs.parquet (interrupted; a resume reruns them)"
             )
+    if layout.quarantine_dir.is_dir() and any(layout.quarantine_dir.iterdir()):
+        n = sum(1 for _ in layout.quarantine_dir.iterdir())
+        study.warnings.append(f"{n} file(s) in quarantine/: partial writes and interrupted attempts a resume set "
+                              "aside (not loaded; see maestro runs ls --verbose)")
     return study
 
 
@@ -272,3 +304,31 @@ class RunIndex:
     def write(self) -> None:
         rows = sorted(self.rows.values(), key=lambda r: r["run_id"])
         atomic_write_table(table_from_rows(RUN_COLUMNS, rows, file_metadata("runs")), self.layout.runs_parquet)
+
+
+class RunHistory:
+    """``history/``: superseded attempts of runs that ran again (a ``retry``, or a run taken
+    back because its backend was down). Each archived attempt keeps its row in
+    ``history/runs.parquet`` and its files as ``history/{spans,resources}/<run_id>.attempt<N>.parquet``.
+    """
+
+    def __init__(self, layout: StudyLayout):
+        self.layout = layout
+        self.root = layout.history_dir
+        self.runs_parquet = self.root / "runs.parquet"
+
+    def rows(self) -> list[dict[str, Any]]:
+        if not self.runs_parquet.exists():
+            return []
+        return read_runs_table(self.runs_parquet).to_pylist()
+
+    def archive(self, row: dict[str, Any]) -> None:
+        """Keep ``row`` and move its run's files here (row first: a crash in between leaves
+        the files where the row's run id finds them)."""
+        run_id, attempt = row["run_id"], row.get("attempt") or 1
+        rows = self.rows() + [row]
+        atomic_write_table(table_from_rows(RUN_COLUMNS, rows, file_metadata("runs")), self.runs_parquet)
+        for src, folder in ((self.layout.spans_file(run_id), "spans"), (self.layout.resources_file(run_id), "resources")):
+            if src.exists():
+                (self.root / folder).mkdir(parents=True, exist_ok=True)
+                os.replace(src, self.root / folder / f"{run_id}.attempt{attempt}.parquet")

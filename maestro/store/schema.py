@@ -102,7 +102,7 @@ RUN_COLUMNS: list[Column] = [
     Column("provider", _S, "gen_ai.provider.name of the backend (`maestro.sim` for the simulated service)."),
     Column("simulated", _B, "True when the backend is maestro's simulated service."),
     Column("task_meta_json", _S, "Task metadata (e.g. hops) as JSON."),
-    Column("status", _S, "success, failure, exception, timeout or crashed."),
+    Column("status", _S, "success, failure, exception, timeout, crashed or write_failed (the run's files could not be written; rerun on resume)."),
     Column("outcome", _S, "run.outcome: success or failure (paper)."),
     Column("outcome_reason", _S, "Why the run ended as it did (redacted error text for exceptions)."),
     Column("judgement", _S, "run.judgement: `correct` or `wrong` when a scorer judged the answer, else `unjudged` (never a failure by itself)."),

@@ -16,6 +16,7 @@ from maestro.runner.study import run_study
 
 ANALYSIS_STUDY = {
     "id": "analysis-t",
+    "store_answers": True,  # the failure rules and judges read the answers
     "instances": ["crag"],
     "backends": ["sim/strong", "sim/abstaining"],
     "tools": "both",
@@ -30,6 +31,7 @@ ANALYSIS_STUDY = {
 
 EXTRA_STUDY = {
     "id": "analysis-x",
+    "store_answers": True,
     "instances": ["lats", "travel_planning"],
     "backends": ["sim/strong"],
     "tools": "both",

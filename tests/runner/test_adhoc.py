@@ -10,7 +10,7 @@ def test_trace_run_question_is_redacted_and_optional(tmp_path, monkeypatch):
     secret = "sk-adhoc-question-0123456789"
     monkeypatch.setenv("OPENAI_API_KEY", secret)
     with trace_run("adhoc-q", "asked", out=str(tmp_path), question=f"With key {secret}: where was Ada born?",
-                   sample_resources=False):
+                   sample_resources=False, store_answers=True):
         pass
     with trace_run("adhoc-q", "silent", out=str(tmp_path), sample_resources=False):
         pass

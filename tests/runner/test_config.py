@@ -27,15 +27,17 @@ def test_toml_file_and_overrides(tmp_path):
     [
         pytest.param({"backends": ["bogus"]}, "invalid backend 'bogus'", id="bad-backend"),
         pytest.param({"instances": ["nope"]}, "unknown instance 'nope'", id="bad-instance"),
-        pytest.param({"repeats": 0}, "repeats must be >= 1", id="zero-repeats"),
-        pytest.param({"tools": "sometimes"}, "tools must be", id="bad-tools"),
+        pytest.param({"repeats": 0}, "key 'repeats': expected an integer >= 1, got 0 (an integer)", id="zero-repeats"),
+        pytest.param({"tools": "sometimes"}, "key 'tools': expected true, false, 'on', 'off', 'both' or a list of them, "
+                     "got 'sometimes' (a string)", id="bad-tools"),
         pytest.param({"colour": "red"}, "unknown key(s) colour", id="unknown-key"),
         pytest.param({"id": "../etc"}, "invalid study id", id="unsafe-id"),
-        pytest.param({"timeout_s": -1}, "timeout_s must be > 0", id="negative-timeout"),
-        pytest.param({"task_file": "/no/such.jsonl"}, "does not exist", id="missing-task-file"),
+        pytest.param({"timeout_s": -1}, "key 'timeout_s': expected a finite number > 0, got -1", id="negative-timeout"),
+        pytest.param({"task_file": "/no/such.jsonl"}, "key 'task_file': expected an existing file, got '/no/such.jsonl' "
+                     "(does not exist)", id="missing-task-file"),
         pytest.param({"instance_options": {"crga": {"k": 2}}}, "instance_options.crga: no such system in this study (did you mean 'crag'?)",
                      id="options-for-unknown-instance"),
-        pytest.param({"instance_options": {"crag": 2}}, "instance_options.crag must be a table",
+        pytest.param({"instance_options": {"crag": 2}}, "key 'instance_options.crag': expected a table of options, got 2",
                      id="options-not-a-table"),
     ],
 )

@@ -126,7 +126,8 @@ def test_a_scorer_that_raises_leaves_the_run_unjudged_not_failed(tmp_path):
 
     mas = maestro.MAS(name="fragile", framework="custom", build=lambda ctx: None, invoke=answer_42,
                       dataset=[maestro.Sample("a", "q", target="42")], scorer=fragile)
-    result = maestro.run_study(_config(tmp_path, study_id="fragile", instances=[mas], repeats=1), progress=False)
+    result = maestro.run_study(_config(tmp_path, study_id="fragile", instances=[mas], repeats=1, store_answers=True),
+                               progress=False)
     row = load_study(result.path, spans=False).runs.iloc[0]
     assert row.status == "success" and row.answer == "42" and row.judgement == "unjudged"
     assert row.judgement_reason == "the scorer raised KeyError: 'no rubric'"

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 
 def _config(tmp_path, **kw):
     body = {"id": "crag-t", "instances": ["crag"], "backends": ["sim/strong"], "tools": "both", "repeats": 2,
-            "tasks": 2, "time_factor": 0, "workers": 2, "out": str(tmp_path), "timeout_s": 120}
+            "tasks": 2, "time_factor": 0, "workers": 2, "out": str(tmp_path), "timeout_s": 120, "store_answers": True}
     body.update(kw)
     return study_config_from_dict(body)
 
@@ -121,7 +121,7 @@ def test_exception_timeout_crash_and_hard_kill_are_recorded(tmp_path, monkeypatc
     hang = pq.read_table(result.path / "spans" / f"{runs.loc['hang', 'run_id']}.parquet").to_pylist()
     assert sorted(r["name"] for r in hang) == ["invoke_agent solo", "invoke_workflow fake_mas"]
     assert all(r["status_code"] == "ERROR" for r in hang)
-    assert result.counts == {"success": 1, "failure": 0, "exception": 1, "timeout": 2, "crashed": 1}
+    assert result.counts == {"success": 1, "failure": 0, "exception": 1, "timeout": 2, "crashed": 1, "write_failed": 0}
 
 
 def test_question_is_stored_only_with_answers(tmp_path):

@@ -71,7 +71,7 @@ def make_graph(base_url: str, api_key: str, model: str, tools_enabled: bool):
 
 def _config(tmp_path, system, **kw):
     body = dict(study_id=f"user-{system.framework}", instances=[system], backends=["sim/strong", "sim/verbose"],
-                tools=(True, False), repeats=1, timeout_s=60, workers=2, out=str(tmp_path))
+                tools=(True, False), repeats=1, timeout_s=60, workers=2, out=str(tmp_path), store_answers=True)
     body.update(kw)
     return maestro.StudyConfig(**body)
 
@@ -197,7 +197,8 @@ def test_trace_run_in_a_loop_records_complete_runs(tmp_path):
                                        tools_enabled=False)
                     with maestro.trace_run("looped", out=tmp_path, framework="langgraph", task_id=sample.id,
                                            repeat=repeat, question=sample.input, target=sample.target,
-                                           scorer=maestro.scorers.includes(), tools_enabled=False) as run:
+                                           scorer=maestro.scorers.includes(), tools_enabled=False,
+                                           store_answers=True) as run:
                         state = instrument(graph, run).invoke({"messages": [("user", sample.input)]})
                         run.set_answer(state["messages"][-1].content)
     study = load_study(tmp_path / "looped")
@@ -215,8 +216,9 @@ def test_trace_run_in_a_loop_records_complete_runs(tmp_path):
 
 
 def test_trace_run_without_a_judgement_is_unjudged_and_tools_unknown(tmp_path):
-    with maestro.trace_run("bare", out=tmp_path) as run:
+    with maestro.trace_run("bare", out=tmp_path, question="what is 6 x 7?", target="42") as run:
         run.set_answer("42")
     row = load_study(tmp_path / "bare").runs.iloc[0]
     assert row.judgement == "unjudged" and pd.isna(row.score) and pd.isna(row.tools_enabled)
+    assert pd.isna(row.question) and pd.isna(row.answer)  # text is stored only when asked
     assert pd.isna(row.model) and pd.isna(row.cost_usd) and row.status == "success"

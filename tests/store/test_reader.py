@@ -57,8 +57,6 @@ def test_folders_read_by_other_engines(study):
     [
         pytest.param(lambda L: L.spans_file("run-1").write_bytes(L.spans_file("run-1").read_bytes()[:200]),
                      lambda L: L.spans_file("run-1"), "truncated or corrupt", id="truncated-spans"),
-        pytest.param(lambda L: (L.spans_dir / "notes.txt").write_text("hi"),
-                     lambda L: L.spans_dir / "notes.txt", "unexpected file", id="foreign-file-in-spans"),
         pytest.param(lambda L: pq.write_table(pa.table({"a": [1]}), L.spans_dir / "other.parquet"),
                      lambda L: L.spans_dir / "other.parquet", "not a maestro spans file", id="foreign-parquet"),
         pytest.param(lambda L: L.study_json.write_text("{not json"),
@@ -86,13 +84,33 @@ def test_wrong_column_type_is_named(study):
         load_study(study.root)
 
 
-def test_temporaries_are_ignored_and_orphans_reported(study):
+def test_temporaries_are_ignored_orphans_reported_and_quarantined_never_deleted(study):
     (study.spans_dir / ".run-9.parquet.123.tmp").write_bytes(b"partial")
     # spans of a run that never got its runs.parquet row (a killed study)
     pq.write_table(pq.read_table(study.spans_file("run-1")), study.spans_dir / "run-3.parquet")
     s = load_study(study.root)
-    assert len(s.runs) == 2 and "interrupted" in s.warnings[0]
-    assert StudyLayout(study.root).remove_temporaries()
+    assert len(s.runs) == 2 and any("1 run(s) have spans but no row" in w for w in s.warnings)
+    moved = StudyLayout(study.root).quarantine_temporaries()
+    assert [p.name for p in moved] == ["spans.partial.run-9.parquet.123.tmp"] and moved[0].read_bytes() == b"partial"
+    assert any("1 file(s) in quarantine/" in w for w in load_study(study.root).warnings)
+
+
+def test_hidden_and_foreign_files_in_spans_are_skipped_with_a_warning(study):
+    before = len(load_study(study.root).spans)
+    (study.spans_dir / ".DS_Store").write_bytes(b"\0\0")
+    (study.spans_dir / "notes.txt").write_text("hi")
+    s = load_study(study.root)
+    assert before > 0 and len(s.spans) == before
+    assert any(w.startswith("spans/: ignored 2 entries") and ".DS_Store" in w and "notes.txt" in w for w in s.warnings)
+
+
+def test_a_copied_span_file_is_named_with_both_files(study):
+    import shutil
+
+    shutil.copy(study.spans_file("run-1"), study.spans_dir / "run-1 copy.parquet")
+    s = load_study(study.root)
+    dup = [w for w in s.warnings if "appear in more than one file" in w]
+    assert dup and "spans/run-1 copy.parquet and spans/run-1.parquet" in dup[0]
 
 
 def test_not_a_study(tmp_path):
