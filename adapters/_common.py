@@ -104,12 +104,12 @@ def error_text(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def failure_attributes(category: sc.FailureCategory, reason: str) -> dict[str, Any]:
+def failure_attributes(category: sc.AgentFailureCategory, reason: str) -> dict[str, Any]:
     """``agent.failure.category`` and ``agent.failure.reason`` of a failed span."""
     return {sc.AGENT_FAILURE_CATEGORY: category.value, sc.AGENT_FAILURE_REASON: reason}
 
 
-def end_failed(telemetry: RunTelemetry, handle: SpanHandle, error: BaseException, category: sc.FailureCategory,
+def end_failed(telemetry: RunTelemetry, handle: SpanHandle, error: BaseException, category: sc.AgentFailureCategory,
                attrs: dict[str, Any] | None = None) -> None:
     """End ``handle`` as failed by ``error``: ``attrs`` plus the failure category and the
     exception type as reason, error text ``"<type>: <message>"``."""
@@ -179,7 +179,8 @@ def start_llm_span(telemetry: RunTelemetry, model: str, attrs: dict[str, Any],
 
 
 def ledger_attributes(ledger: HttpLedger) -> dict[str, Any]:
-    """HTTP body bytes (request, response, total), attempts and status codes of one LLM call."""
+    """HTTP body bytes (request, response, total), attempts and status codes of one LLM call,
+    flagged ``maestro.bytes.observed = false`` when no HTTP request of it was seen."""
     return {
         sc.COMMUNICATION_INPUT_MESSAGE_SIZE_BYTES: ledger.request_bytes,
         sc.COMMUNICATION_OUTPUT_MESSAGE_SIZE_BYTES: ledger.response_bytes,
@@ -188,6 +189,8 @@ def ledger_attributes(ledger: HttpLedger) -> dict[str, Any]:
         sc.MAESTRO_HTTP_STATUS_CODES: list(ledger.status_codes),
         # What the endpoint says it is beats what the client library assumes.
         **({sc.GEN_AI_PROVIDER_NAME: ledger.provider} if ledger.provider else {}),
+        # No request seen: the bytes are unknown, not zero.
+        **({sc.MAESTRO_BYTES_OBSERVED: False} if ledger.attempts == 0 else {}),
     }
 
 

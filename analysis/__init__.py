@@ -52,7 +52,6 @@ from maestro.analysis.judges import (
     judge_agreement,
     judge_failures,
     judge_runs,
-    register_sim_judge_policy,
 )
 from maestro.analysis.overview import cell_table, overview_figures
 from maestro.analysis.report import FIGURES, ReportResult, write_report
@@ -95,7 +94,6 @@ __all__ = [
     "judge_failures",
     "cohen_kappa",
     "judge_agreement",
-    "register_sim_judge_policy",
     # cost
     "run_costs",
     "config_summary",

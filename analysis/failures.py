@@ -16,8 +16,9 @@ attributed in layers, first match wins, and every row names its ``layer`` and th
 1. ``runtime``: run status ``timeout`` -> timeout (evidence: the innermost span the
    watchdog closed); ``exception``/``crashed`` -> exception (evidence: the first error
    span to end, where the error surfaced); a run with error spans and no final output ->
-   exception; a non-terminating loop (a cycle of hand-overs repeated back to back, see
-   :func:`detect_loop`) with no final output -> timeout (the run would not have ended).
+   exception; a non-terminating loop (a cycle of hand-overs repeated back to back, a
+   parallel fan-out counting once, see :func:`detect_loop` and :func:`hand_over_waves`)
+   with no final output -> timeout (the run would not have ended).
    Retry lineage (``agent.retry.attempt_number`` > 1) is reported in ``retries``.
 2. ``rules``: against the gold answer: no answer or an abstention ("I cannot answer",
    "unknown", ...) -> empty prediction; partial overlap with the gold (0 < F1 < 1) or an
@@ -40,14 +41,18 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from maestro.semconv import RunStatus
+
 __all__ = [
     "FailureCategory",
+    "rule_category",
     "FAILED_STATUSES",
     "failed_by_of",
     "SILENT_CATEGORIES",
     "EXPLICIT_CATEGORIES",
     "Judge",
     "detect_loop",
+    "hand_over_waves",
     "classify_failures",
     "failures_df",
     "answers_stored_by_study",
@@ -141,11 +146,23 @@ def names_no_entity(answer: str) -> bool:
     return not any(t[0].isupper() or any(c.isdigit() for c in t) for t in tokens[1:])
 
 
+def _closed_walk(hand_overs: Sequence[Any]) -> bool:
+    """Whether ``hand_overs`` can be a cycle: ``(source, target)`` pairs must form a closed
+    walk (each target sends the next hand-over, the last one returns to the first source);
+    any other hand-over labels always can."""
+    if not all(isinstance(h, tuple) and len(h) == 2 for h in hand_overs):
+        return True
+    return all(h[1] == hand_overs[(k + 1) % len(hand_overs)][0] for k, h in enumerate(hand_overs))
+
+
 def detect_loop(seq: Sequence[Any], *, max_period: int = 4, min_repeats: int = 3) -> tuple[tuple, int, int] | None:
     """A cycle of ``1..max_period`` hand-overs repeated back to back at least ``min_repeats``
     times: ``(cycle, repeats, start_index)`` of the longest such run, else None.
 
-    E.g. ``[a->b, b->a, a->b, b->a, a->b, b->a]`` gives ``((a->b, b->a), 3, 0)``.
+    E.g. ``[a->b, b->a, a->b, b->a, a->b, b->a]`` gives ``((a->b, b->a), 3, 0)``. Hand-overs
+    given as ``(source, target)`` pairs form a cycle only as a closed walk, so a fan-out
+    (``[p->w, p->w, p->w]``: one sender, parallel receivers) is not a loop; merge parallel
+    hand-overs first (:func:`hand_over_waves`) to see loops made of fan-outs.
     """
     best = None
     n = len(seq)
@@ -155,17 +172,44 @@ def detect_loop(seq: Sequence[Any], *, max_period: int = 4, min_repeats: int = 3
             reps = 1
             while i + (reps + 1) * p <= n and list(seq[i + reps * p:i + (reps + 1) * p]) == list(seq[i:i + p]):
                 reps += 1
-            if reps >= min_repeats and (best is None or reps * p > best[1] * len(best[0])):
+            closed = _closed_walk(seq[i:i + p])
+            if closed and reps >= min_repeats and (best is None or reps * p > best[1] * len(best[0])):
                 best = (tuple(seq[i:i + p]), reps, i)
-            i += max(1, (reps - 1) * p) if reps > 1 else 1
+            i += max(1, (reps - 1) * p) if closed and reps > 1 else 1
     return best
+
+
+def hand_over_waves(edges: Sequence[tuple[str, str]], starts: Sequence[int],
+                    receiver_ends: Sequence[int | None]) -> tuple[list[tuple[str, str]], list[int]]:
+    """Time-ordered hand-overs with each parallel fan-out merged into one wave.
+
+    Consecutive equal hand-overs ``s -> t`` are one wave when ``s != t`` (one sender handing
+    to parallel copies of ``t``, e.g. LangGraph ``Send``: a sequential repeat needs a
+    hand-over back to ``s`` in between) or when the receiving span of the earlier one was
+    still running at the later one's ``start`` (``receiver_ends``: end of the receiving
+    agent's span, None when unknown). Returns the waves and, per wave, the index of its last
+    hand-over in ``edges``.
+    """
+    waves: list[tuple[str, str]] = []
+    last: list[int] = []
+    for k, edge in enumerate(edges):
+        if waves and edge == waves[-1]:
+            end = receiver_ends[last[-1]]
+            if edge[0] != edge[1] or (end is not None and starts[k] < end):
+                last[-1] = k
+                continue
+        waves.append(edge)
+        last.append(k)
+    return waves, last
 
 
 def _na(v: Any) -> bool:
     return v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA
 
 
-def _rule(run: Mapping[str, Any], answers_stored: bool) -> tuple[FailureCategory, str]:
+def rule_category(run: Mapping[str, Any], answers_stored: bool) -> tuple[FailureCategory, str]:
+    """The rules layer's (category, reason) for a failed run from its judgement, answer, gold
+    and F1 (``answers_stored=False``: the answer text is unknown, not empty)."""
     gold, answer, f1 = run.get("gold"), run.get("answer"), run.get("f1")
     if run.get("judgement") == "correct":
         return FailureCategory.OTHER, f"judged correct but status {run.get('status')!r}"
@@ -225,6 +269,20 @@ class _RunSpans:
     def messages(self) -> pd.DataFrame:
         return self.s[self.s["span_type"] == "message"] if len(self.s) else self.s
 
+    def waves(self) -> tuple[list[tuple[str, str]], list[int]]:
+        """:func:`hand_over_waves` of the run's messages; a message's receiving span is its
+        parent when that is the target's agent span."""
+        m = self.messages()
+        if not len(m):
+            return [], []
+        receiver_ends = [None] * len(m)
+        if {"parent_span_id", "agent_name", "end_time_ns"} <= set(self.s.columns):
+            agents = self.s[self.s["span_type"] == "agent"]
+            ends = dict(zip(zip(agents["span_id"], agents["agent_name"]), agents["end_time_ns"]))
+            receiver_ends = [ends.get(k) for k in zip(m["parent_span_id"], m["message_target"])]
+        return hand_over_waves(list(zip(m["message_source"], m["message_target"])), list(m["start_time_ns"]),
+                               receiver_ends)
+
     def final_output(self) -> str | None:
         m = self.messages()
         end = m[m["message_target"] == "__end__"] if len(m) else m
@@ -244,11 +302,11 @@ class _RunSpans:
         return 1 if pd.isna(v) else int(v)
 
 
-_SPAN_COLS = ["run_id", "span_id", "span_type", "status_code", "start_time_ns", "end_time_ns", "message_source",
-              "message_target", "retry_attempt"]
+_SPAN_COLS = ["run_id", "span_id", "parent_span_id", "span_type", "agent_name", "status_code", "start_time_ns",
+              "end_time_ns", "message_source", "message_target", "retry_attempt"]
 
 
-FAILED_STATUSES = frozenset({"failure", "exception", "timeout", "crashed"})
+FAILED_STATUSES = frozenset(s.value for s in RunStatus if s is not RunStatus.SUCCESS)
 """Run statuses that are failures by themselves, whatever the judgement."""
 
 
@@ -294,7 +352,7 @@ def classify_failures(runs: pd.DataFrame, spans: pd.DataFrame | None, *, judges:
             continue  # succeeded, and judged correct or not judged at all
         rs = _RunSpans(by_run.get(_run_key(run, multi), empty))
         msgs = rs.messages()
-        seq = list(zip(msgs["message_source"], msgs["message_target"])) if len(msgs) else []
+        seq, wave_end = rs.waves()
         loop = detect_loop(seq, max_period=loop_period, min_repeats=loop_repeats)
         n_err = len(rs.errors())
         stored = answers_stored.get(run.get("study_id"), True) if isinstance(answers_stored, Mapping) \
@@ -314,13 +372,13 @@ def classify_failures(runs: pd.DataFrame, spans: pd.DataFrame | None, *, judges:
             cat = FailureCategory.TIMEOUT
             reason = f"non-terminating loop ({_fmt_cycle(loop[0])} x{loop[1]}) and no final output"
             # the loop's last hand-over: where the run was still cycling when it stopped
-            evidence = msgs["span_id"].iloc[loop[2] + loop[1] * len(loop[0]) - 1]
+            evidence = msgs["span_id"].iloc[wave_end[loop[2] + loop[1] * len(loop[0]) - 1]]
         elif n_err and no_output:
             cat, reason = FailureCategory.EXCEPTION, f"{n_err} error span(s) and no final output"
             evidence = rs.first_error()
         else:
             layer = "rules"
-            cat, reason = _rule(run, stored)
+            cat, reason = rule_category(run, stored)
             evidence = rs.final_output()
         row = {c: run.get(c) for c in ("study_id", "run_id", "instance", "framework", "backend", "model",
                                         "tools_enabled", "task_id", "repeat", "seed", "status", "judgement",
@@ -366,9 +424,9 @@ def _judge_label(judge: Judge, run: Mapping[str, Any]) -> str | None:
 def failures_df(studies, *, judges: Iterable[Judge] = (), strict: bool = True, **kwargs: Any):
     """``classify_failures`` straight from study folders (or ``maestro.Study`` objects).
 
-    ``judges`` may be judge objects or backend specs (``sim/strong``, ``openai/gpt-4o-mini``;
-    see :func:`maestro.analysis.judges.judges_from_specs`). ``strict=False`` returns
-    ``(df, errors)`` like the other frames.
+    ``judges`` are judge objects (``maestro.runner.judges.open_judges`` makes them from
+    backend specs such as ``sim/strong``). ``strict=False`` returns ``(df, errors)`` like the
+    other frames.
     """
     from maestro.analysis.frames import runs_df, spans_df, study_infos
 
@@ -381,14 +439,7 @@ def failures_df(studies, *, judges: Iterable[Judge] = (), strict: bool = True, *
         errors = list(dict.fromkeys(e1 + e2))
     # non-strict too: a study run with store_answers=false must not read as all-empty answers
     stored = answers_stored_by_study(study_infos(studies, strict=strict))
-    judges = list(judges)
-    if any(isinstance(j, str) for j in judges):
-        from maestro.analysis.judges import judges_from_specs
-
-        with judges_from_specs(judges) as js:
-            df = classify_failures(runs, spans, judges=js, answers_stored=stored, **kwargs)
-    else:
-        df = classify_failures(runs, spans, judges=judges, answers_stored=stored, **kwargs)
+    df = classify_failures(runs, spans, judges=list(judges), answers_stored=stored, **kwargs)
     return df if strict else (df, errors)
 
 

@@ -13,19 +13,15 @@ The judge sees what an offline judge sees: question, gold answer, final answer a
 ``online=True``, the run's runtime facts (status, error spans, loop) as well.
 :func:`judge_agreement` gives pairwise Cohen's kappa between judges.
 
-The simulated judge: :func:`register_sim_judge_policy` registers a policy with the
-simulated service (``maestro.sim``) that answers judge prompts with a category; it is
-imported lazily and only there, since the analysis layer otherwise reads the store only
-(docs/architecture.md). Call it before starting a ``maestro.sim.SimServer`` in-process,
-then point an :class:`LLMJudge` at ``maestro.sim.openai_base_url(server.url, profile, seed,
-nonce=<judge name>)`` (a nonce per judge keeps each judge's replies a function of its seed).
+Judges take a resolved endpoint (base URL, model, key): this module reads parquet and
+talks HTTP, nothing else. ``maestro.runner.judges.open_judges(["sim/strong",
+"openai/gpt-4o-mini"])`` makes judges from backend specs, resolved like a study's backends,
+and serves the ``sim/...`` ones from a simulated service it starts and stops.
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -45,9 +41,7 @@ __all__ = [
     "judge_runs",
     "cohen_kappa",
     "judge_agreement",
-    "judges_from_specs",
     "judge_failures",
-    "register_sim_judge_policy",
 ]
 
 JUDGE_MARKER = "[maestro-judge:failure-attribution]"
@@ -213,17 +207,17 @@ def cohen_kappa(a: Sequence[Any], b: Sequence[Any]) -> float:
 
 
 def judge_agreement(labels_by_judge: Mapping[str, Sequence[Any] | pd.Series] | pd.DataFrame | Any, *,
-                    judges: Sequence[str | LLMJudge] | None = None, **kwargs: Any) -> pd.DataFrame:
+                    judges: Sequence[LLMJudge] | None = None) -> pd.DataFrame:
     """Pairwise agreement between judges: one row per unordered judge pair with ``n``
     (items both labelled), ``agreement`` (observed share) and ``kappa`` (Cohen's).
 
     ``labels_by_judge``: judge name -> labels (lists aligned by position, or Series aligned
     by index), or a DataFrame with one column per judge (:func:`judge_runs`). With
     ``judges=`` the first argument is instead one or more studies: their failed runs are
-    labelled by every judge first (:func:`judge_failures`; ``kwargs`` go there).
+    labelled by every judge first (:func:`judge_failures`).
     """
     if judges is not None:
-        labels_by_judge = judge_failures(labels_by_judge, judges, **kwargs)
+        labels_by_judge = judge_failures(labels_by_judge, judges)
     frame = labels_by_judge if isinstance(labels_by_judge, pd.DataFrame) else pd.DataFrame(
         {k: (v if isinstance(v, pd.Series) else pd.Series(list(v))) for k, v in labels_by_judge.items()})
     rows = []
@@ -236,137 +230,16 @@ def judge_agreement(labels_by_judge: Mapping[str, Sequence[Any] | pd.Series] | p
     return pd.DataFrame(rows, columns=["judge_a", "judge_b", "n", "agreement", "kappa"])
 
 
-_GEMINI_OPENAI_URL = "https://generativelanguage.googleapis.com/v1beta/openai/"
-
-
-@contextlib.contextmanager
-def judges_from_specs(specs: Sequence[str | LLMJudge], *, taxonomy: Taxonomy = TABLE3_TAXONOMY,
-                      online: bool = False, seed: int = 0):
-    """Context manager yielding :class:`LLMJudge` objects for backend specs.
-
-    ``sim/<profile>`` judges are answered by an in-process simulated service started here
-    (and stopped on exit); ``openai/<model>`` uses ``OPENAI_BASE_URL`` (default the OpenAI
-    API) and ``OPENAI_API_KEY``; ``gemini/<model>`` uses Gemini's OpenAI-compatible endpoint
-    and ``GEMINI_API_KEY`` (or ``GOOGLE_API_KEY``). Ready-made judges pass through.
-    Judge names are the specs (made unique with ``#2``, ``#3`` when repeated).
-    """
-    sim = None
-    judges: list[LLMJudge] = []
-    seen: dict[str, int] = {}
-    stack = contextlib.ExitStack()
-    try:
-        for i, spec in enumerate(specs):
-            if not isinstance(spec, str):
-                judges.append(spec)
-                continue
-            kind, _, model = spec.partition("/")
-            if not model:
-                raise ValueError(f"judge {spec!r}: expected a backend spec like sim/strong or openai/gpt-4o-mini")
-            seen[spec] = seen.get(spec, 0) + 1
-            name = spec if seen[spec] == 1 else f"{spec}#{seen[spec]}"
-            if kind == "sim":
-                if sim is None:
-                    from maestro.sim import SimServer, openai_base_url
-
-                    stack.enter_context(_sim_judge_registered())
-                    sim = SimServer(time_factor=0)
-                    sim.start()
-                url = openai_base_url(sim.url, model, seed, nonce=f"judge{i}")
-                judges.append(LLMJudge(name, base_url=url, model=f"sim-{model}", taxonomy=taxonomy, online=online))
-            elif kind == "openai":
-                judges.append(LLMJudge(name, base_url=os.environ.get("OPENAI_BASE_URL", "https://api.openai.com/v1"),
-                                       model=model, api_key=os.environ.get("OPENAI_API_KEY", "missing"),
-                                       taxonomy=taxonomy, online=online))
-            elif kind == "gemini":
-                key = os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY") or "missing"
-                judges.append(LLMJudge(name, base_url=_GEMINI_OPENAI_URL, model=model, api_key=key,
-                                       taxonomy=taxonomy, online=online))
-            else:
-                raise ValueError(f"judge {spec!r}: unknown backend kind {kind!r} (sim, openai or gemini)")
-        yield judges
-    finally:
-        if sim is not None:
-            sim.stop()
-        stack.close()
-
-
-def judge_failures(studies: Any, judges: Sequence[str | LLMJudge], *, taxonomy: Taxonomy = TABLE3_TAXONOMY,
-                   online: bool = False, seed: int = 0) -> pd.DataFrame:
+def judge_failures(studies: Any, judges: Sequence[Any]) -> pd.DataFrame:
     """Every judge's label for every failed run of ``studies`` (one column per judge,
-    indexed by run id; ``(study_id, run_id)`` when several studies are given)."""
+    indexed by run id; ``(study_id, run_id)`` when several studies are given). ``judges``
+    are judge objects (:class:`LLMJudge`; ``maestro.runner.judges.open_judges`` makes them
+    from backend specs)."""
     from maestro.analysis.failures import failures_df
 
     fails = failures_df(studies)
     multi = "study_id" in fails.columns and fails["study_id"].nunique() > 1
-    with judges_from_specs(judges, taxonomy=taxonomy, online=online, seed=seed) as js:
-        labels = judge_runs(js, fails)
+    labels = judge_runs(judges, fails)
     if multi:
         labels.index = pd.MultiIndex.from_arrays([fails["study_id"], fails["run_id"]], names=["study_id", "run_id"])
     return labels
-
-
-# --- the simulated judge -----------------------------------------------------------------
-
-def _rule_label(user: str) -> str:
-    """What a careful judge would say from the prompt alone (our rules layer)."""
-    from maestro.analysis.failures import _rule
-
-    fields = dict(re.findall(r"^(Question|Gold answer|Final answer|Run status): (.*)$", user, re.MULTILINE))
-    status = fields.get("Run status")
-    if status == "timeout":
-        return FailureCategory.TIMEOUT.value
-    if status in ("exception", "crashed"):
-        return FailureCategory.EXCEPTION.value
-    answer = fields.get("Final answer")
-    gold = fields.get("Gold answer")
-    run = {"judgement": "wrong", "answer": None if answer in (None, "(none)") else answer,
-           "gold": None if gold in (None, "(none)") else gold, "f1": None}
-    return _rule(run, True)[0].value
-
-
-class _SimJudgePolicy:
-    """Answers judge prompts with one label: right (by our rules) with the profile's
-    accuracy, otherwise another label of the prompt's taxonomy drawn by the seeded rng."""
-
-    name = "maestro.analysis.judge"
-
-    def matches(self, request) -> bool:
-        return JUDGE_MARKER in request.system
-
-    def respond(self, request, ctx):
-        from maestro.sim.policy import SimReply
-
-        labels = re.findall(r"^- ([a-z0-9_]+):", request.system, re.MULTILINE)
-        if not labels:
-            return SimReply(text="other")
-        rng = ctx.rng
-        if FailureCategory.OTHER.value in labels:
-            best = _rule_label(request.last_user)
-            if rng.random() < ctx.accuracy:
-                return SimReply(text=best)
-            return SimReply(text=rng.choice([lb for lb in labels if lb != best] or labels))
-        return SimReply(text=rng.choice(labels))  # MAST: no ground truth to lean on in the sim
-
-
-def register_sim_judge_policy() -> Any:
-    """Register the simulated judge with ``maestro.sim`` (in this process; idempotent:
-    replaces an earlier registration). Returns the registered policy object."""
-    from maestro.sim.policy import register_policy
-
-    return register_policy(_SimJudgePolicy())
-
-
-@contextlib.contextmanager
-def _sim_judge_registered():
-    """The simulated judge registered for the duration of the block, unless it already was
-    (then it is left as it was)."""
-    from maestro.sim.policy import registered_policies, unregister_policy
-
-    if any(p.name == _SimJudgePolicy.name for p in registered_policies()):
-        yield
-        return
-    policy = register_sim_judge_policy()
-    try:
-        yield
-    finally:
-        unregister_policy(policy)

@@ -15,7 +15,7 @@ the page instead of aborting the report.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,7 +121,7 @@ def _step(data: ReportData, name: str, fn: Callable[[], Any]) -> Any:
         return None
 
 
-def load_report_data(studies: StudyLike | Iterable[StudyLike], *, judges: list[str] | None = None) -> ReportData:
+def load_report_data(studies: StudyLike | Iterable[StudyLike], *, judges: Sequence[Any] | None = None) -> ReportData:
     """Load the frames of ``studies`` and compute the analysis tables the figures need.
 
     Raises:
@@ -179,7 +179,7 @@ def _similarity_tables(data: ReportData) -> None:
         data.tables["between"] = between
 
 
-def _failure_tables(data: ReportData, judges: list[str] | None) -> None:
+def _failure_tables(data: ReportData, judges: Sequence[Any] | None) -> None:
     failures = _core(data, "failures")
     if failures is None:
         return
@@ -277,15 +277,15 @@ def render_figure(spec: FigureSpec, data: ReportData) -> Figure:
 
 
 def write_report(studies: StudyLike | Iterable[StudyLike], out: str | os.PathLike[str] | None = None, *,
-                 judges: list[str] | None = None, dpi: int = 90,
+                 judges: Sequence[Any] | None = None, dpi: int = 90,
                  on_figure: Callable[[str, int, int], None] | None = None) -> ReportResult:
     """Write every figure as PNG and one self-contained HTML page.
 
     Args:
         studies: a study folder, a loaded :class:`~maestro.Study`, or a list of them.
         out: the report folder (default: ``<first study>/report``).
-        judges: backend specs of LLM judges for the judge-agreement figure (11b); none
-            gives a placeholder.
+        judges: LLM judges (e.g. from ``maestro.runner.judges.open_judges(["sim/strong",
+            "sim/verbose"])``) for the judge-agreement figure (11b); none gives a placeholder.
         dpi: PNG resolution.
         on_figure: called as ``on_figure(name, index, total)`` after each figure is written
             (the CLI drives its progress bar with it).

@@ -34,7 +34,7 @@ import os
 import time
 from typing import Any
 
-os.environ.setdefault("NO_GCE_CHECK", "True")
+os.environ.setdefault("NO_GCE_CHECK", "true")
 
 from google.adk.agents import LlmAgent  # noqa: E402
 from google.adk.apps import App  # noqa: E402

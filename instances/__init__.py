@@ -1,6 +1,6 @@
 """Built-in MAS instances (installed as ``maestro.instances``).
 
-Each instance module exposes ``INSTANCE`` (implementing ``maestro.instances.base.Instance``)
+Each instance module exposes ``INSTANCE`` (implementing ``maestro.contract.Instance``)
 and a module-level ``register_sim_policies()``. Modules are imported lazily: importing an
 instance imports its framework.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 
-from maestro.instances.base import Instance, InstanceOption
+from maestro.contract import Instance, InstanceOption
 
 __all__ = ["INSTANCE_MODULES", "get_instance", "instance_module", "list_instances", "declared_options"]
 

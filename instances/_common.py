@@ -12,7 +12,7 @@ import sys
 from importlib import import_module
 from typing import Any, Callable
 
-from maestro.instances.base import InstanceOption, RunContext, TaskResult, resolve_options
+from maestro.contract import InstanceOption, RunContext, TaskResult, resolve_options
 
 __all__ = ["lazy_exports", "client_options", "client_settings", "make_chat_openai",
            "invoke_graph", "answer_result", "message_text"]

@@ -29,13 +29,13 @@ _LAZY = {
     "TracedRun": ("maestro.runner.adhoc", "TracedRun"),
     "MAS": ("maestro.mas", "MAS"),
     "Sample": ("maestro.mas", "Sample"),
-    "RunContext": ("maestro.instances.base", "RunContext"),
+    "RunContext": ("maestro.contract", "RunContext"),
     "scorers": ("maestro", "scorers"),
 }
 
 if TYPE_CHECKING:  # pragma: no cover
     from maestro import scorers
-    from maestro.instances.base import RunContext
+    from maestro.contract import RunContext
     from maestro.mas import MAS, Sample
     from maestro.runner.adhoc import TracedRun, trace_run
     from maestro.runner.config import StudyConfig, load_study_config

@@ -126,7 +126,7 @@ def _study_config(ref: str, **overrides):
     _cwd_on_path()
 
     from maestro.runner import ConfigError, StudyConfig, load_study_config
-    from maestro.mas import resolve_system
+    from maestro.runner.systems import resolve_system
 
     if ":" in ref and not Path(ref).exists():
         try:
@@ -255,6 +255,7 @@ def _cmd_report(args) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from maestro.analysis.report import FIGURES, write_report
+    from maestro.runner.judges import open_judges
 
     console = _console()
     with Progress(TextColumn("[bold]report[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -265,7 +266,8 @@ def _cmd_report(args) -> int:
             progress.update(task, completed=i, description=name)
 
         studies = args.study[0] if len(args.study) == 1 else args.study
-        result = write_report(studies, args.out, judges=args.judge, on_figure=step)
+        with open_judges(args.judge or []) as judges:
+            result = write_report(studies, args.out, judges=judges, on_figure=step)
     label = " (SIMULATED backends)" if result.simulated else ""
     console.print(f"report of {', '.join(result.study_ids)}{label}")
     console.print(f"figures: [bold]{result.out}[/] ({len(result.figures)} PNG files"

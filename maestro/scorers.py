@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import re
 import string
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # pragma: no cover
-    from maestro.instances.base import JudgeResult
+    from maestro.contract import JudgeResult
     from maestro.mas import Sample
 
 __all__ = ["Score", "Scorer", "as_scorer", "to_score", "exact", "includes", "numeric", "llm_judge", "normalise",
@@ -51,7 +50,7 @@ class Score:
         return "correct" if self.value >= CORRECT_AT else "wrong"
 
     def judgement_result(self) -> JudgeResult:
-        from maestro.instances.base import JudgeResult
+        from maestro.contract import JudgeResult
 
         return JudgeResult(self.judgement, self.explanation, score=self.value)
 
@@ -191,7 +190,8 @@ def llm_judge(backend: str = "sim/strong", *, max_tokens: int = 16) -> Scorer:
     """A model judges each answer against the target: CORRECT or WRONG.
 
     ``backend`` is any backend spec (``openai/<model>``, ``gemini/<model>``, ``sim/<profile>``);
-    inside a study on the simulated service, ``sim/...`` reaches the study's service. The
+    inside a study, ``sim/...`` reaches the study's simulated service
+    (``maestro.backends.use_sim_service`` elsewhere). The
     simulated grader compares the words of answer and reference and is right with its
     profile's accuracy. A reply that is neither word leaves the run ``unjudged``."""
     from maestro.backends import parse_backend
@@ -211,7 +211,7 @@ def llm_judge(backend: str = "sim/strong", *, max_tokens: int = 16) -> Scorer:
         # A nonce of the prompt's own: the simulated grader's verdict on it never depends on
         # which other runs asked before (real providers ignore the URL path part).
         nonce = "grader-" + hashlib.blake2b(prompt.encode(), digest_size=6).hexdigest()
-        endpoint = resolve_endpoint(backend, sim_url=os.environ.get("MAESTRO_SIM_URL"), nonce=nonce)
+        endpoint = resolve_endpoint(backend, nonce=nonce)
         client = OpenAI(base_url=endpoint.base_url, api_key=endpoint.api_key, max_retries=2)
         try:
             reply = client.chat.completions.create(

@@ -29,7 +29,7 @@ __all__ = [
     "RunStatus",
     "Judgement",
     "RetryTrigger",
-    "FailureCategory",
+    "AgentFailureCategory",
     "PAPER_OPERATION_ALIASES",
     "OPERATION_SPAN_TYPES",
     "SECRET_ENV_MARKERS",
@@ -114,6 +114,9 @@ class RunStatus(str, Enum):
     """The run exceeded its time cap and was stopped (or killed)."""
     CRASHED = "crashed"
     """The worker process died without reporting (segfault, OOM kill)."""
+    WRITE_FAILED = "write_failed"
+    """The run's files could not be written (a full disk, a vanished folder): its spans are
+    lost, and a resume runs it again."""
 
 
 SIM_PROVIDER = "maestro.sim"
@@ -142,8 +145,9 @@ class RetryTrigger(str, Enum):
     UPSTREAM = "upstream"
 
 
-class FailureCategory(str, Enum):
-    """Values of ``agent.failure.category`` (paper Listing 1)."""
+class AgentFailureCategory(str, Enum):
+    """Values of ``agent.failure.category`` (paper Listing 1): why one span failed. (A run's
+    failure in Table 3's taxonomy is ``maestro.analysis.failures.FailureCategory``.)"""
 
     GUARD = "guard"
     QUALITY = "quality"
@@ -257,7 +261,7 @@ RUN_JUDGEMENT = "run.judgement"
 RUN_JUDGEMENT_REASON = "run.judgement_reason"
 """How the judgement was reached (e.g. ``exact_match=1 f1=1.00``)."""
 AGENT_FAILURE_CATEGORY = "agent.failure.category"
-"""On a failing span: one of ``FailureCategory``."""
+"""On a failing span: one of ``AgentFailureCategory``."""
 AGENT_FAILURE_REASON = "agent.failure.reason"
 """Free-text failure reason."""
 AGENT_OUTPUT_USELESS = "agent.output.useless"
@@ -310,6 +314,10 @@ MAESTRO_HTTP_ATTEMPTS = "maestro.http.attempts"
 """On LLM spans: HTTP requests made for this call (retries included)."""
 MAESTRO_HTTP_STATUS_CODES = "maestro.http.status_codes"
 """On LLM spans: HTTP status of each attempt, in order (e.g. ``[429, 200]``)."""
+MAESTRO_BYTES_OBSERVED = "maestro.bytes.observed"
+"""On LLM spans: ``false`` when no HTTP request of this call was seen (a client maestro does
+not hook, or an in-process model): its byte attributes are then 0 because they are unknown,
+not because nothing was sent. Absent when bytes were observed."""
 MAESTRO_NODE_STEP = "maestro.node.step"
 """On agent spans from step-based frameworks (LangGraph): the superstep number."""
 

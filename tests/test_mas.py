@@ -10,7 +10,8 @@ from types import SimpleNamespace
 import pytest
 
 import maestro
-from maestro.mas import MAS, Sample, default_answer, load_samples, pickle_system, resolve_system
+from maestro.mas import MAS, Sample, default_answer, load_samples
+from maestro.runner.systems import pickle_system, resolve_system
 
 
 def test_samples_from_jsonl(tmp_path):

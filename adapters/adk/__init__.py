@@ -11,8 +11,14 @@ Wrap a root agent, an ``App`` or a ``Runner`` in one line::
 ``instrument`` adds a :class:`MaestroAdkPlugin` to the app's plugins (a copy of your
 ``App``; your object is not modified) and returns an :class:`InstrumentedAdk`, which runs
 messages through an ``InMemoryRunner`` (or the runner you passed, with the plugin
-registered on it). While it runs, ADK's own OpenTelemetry spans are suppressed (see
-``native``) so every model call is recorded exactly once, by the plugin.
+registered on it: instrumenting it again replaces that plugin, ``uninstrument()`` removes
+it). While it runs, ADK's own OpenTelemetry spans are suppressed (see ``native``) so every
+model call is recorded exactly once, by the plugin.
+
+Your own ``App`` and ``Runner`` instead: add ``MaestroAdkPlugin(run)`` to the App's plugins
+and drive the runner yourself. The plugin keeps ADK's agent, model and tool spans out of
+your tracer provider; ADK's one invocation span stays unless you step the runner inside
+:func:`suppressed`.
 """
 
 from __future__ import annotations
@@ -25,11 +31,11 @@ from typing import Any
 
 from maestro.adapters import _common as common
 from maestro.adapters.adk import extract
-from maestro.adapters.adk.native import install_gate, suppressed
+from maestro.adapters.adk.native import suppressed
 from maestro.adapters.adk.plugin import END, START, STREAM_INVOCATIONS, MaestroAdkPlugin
 from maestro.collector.telemetry import RunTelemetry, current_telemetry
 
-__all__ = ["MaestroAdkPlugin", "InstrumentedAdk", "AdkResult", "instrument", "START", "END"]
+__all__ = ["MaestroAdkPlugin", "InstrumentedAdk", "AdkResult", "instrument", "suppressed", "START", "END"]
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +65,21 @@ class InstrumentedAdk:
     """An ADK app whose runs are traced. ``run``/``run_async``/``stream`` send one user
     message; anything else is delegated to the wrapped ``App``."""
 
-    def __init__(self, app: Any, runner: Any, plugin: MaestroAdkPlugin, user_id: str = "user"):
+    def __init__(self, app: Any, runner: Any, plugin: MaestroAdkPlugin, user_id: str = "user",
+                 target: Any = None):
         self.app = app
         """The App carrying the maestro plugin."""
         self.runner = runner
         """The runner (``InMemoryRunner`` unless you passed your own)."""
         self.plugin = plugin
         self.user_id = user_id
+        self.target = target
+        """What was instrumented (your agent, App or Runner)."""
+
+    def uninstrument(self) -> Any:
+        """Remove the maestro plugin from the runner; returns what was instrumented."""
+        _remove_plugin(self.runner.plugin_manager, self.plugin)
+        return self.target
 
     async def _session_id(self, user_id: str, session_id: str | None) -> str:
         service = self.runner.session_service
@@ -146,6 +160,13 @@ class InstrumentedAdk:
         return getattr(self.app, name)
 
 
+def _remove_plugin(plugin_manager: Any, plugin: MaestroAdkPlugin | None = None) -> None:
+    """Take ``plugin`` (default: every maestro plugin) off a runner's plugin manager."""
+    plugin_manager.plugins[:] = [
+        p for p in plugin_manager.plugins
+        if not (p is plugin if plugin is not None else isinstance(p, MaestroAdkPlugin))]
+
+
 def _runner_types():
     from google.adk.apps import App
     from google.adk.runners import InMemoryRunner, Runner
@@ -163,8 +184,12 @@ def instrument(
 ) -> InstrumentedAdk:
     """Trace ``app_or_agent`` (a root agent, an ``App`` or a ``Runner``) into ``telemetry``.
 
+    Instrumenting the same ``Runner`` (or the ``InstrumentedAdk`` it returned) again, e.g. for
+    the next traced run, replaces its maestro plugin; an ``App`` that carries a maestro plugin
+    gets the new one instead in the copy.
+
     Args:
-        app_or_agent: your ADK root agent, ``App`` or ``Runner``.
+        app_or_agent: your ADK root agent, ``App`` or ``Runner`` (or an ``InstrumentedAdk``).
         telemetry: the run's telemetry; defaults to the active one (``maestro.trace_run``).
         provider: ``gen_ai.provider.name`` for LLM spans (the runner passes the endpoint's);
             empty: derived from the model class (ADK's own guess mislabels custom models).
@@ -178,22 +203,25 @@ def instrument(
             "`with maestro.trace_run(...)`"
         )
     App, Runner, InMemoryRunner = _runner_types()
+    if isinstance(app_or_agent, InstrumentedAdk):
+        app_or_agent = app_or_agent.runner
     plugin = MaestroAdkPlugin(telemetry, provider=provider or None, capture_content=capture_content)
-    install_gate()
     if isinstance(app_or_agent, Runner):
         runner = app_or_agent
+        _remove_plugin(runner.plugin_manager)  # a previous run's
         runner.plugin_manager.register_plugin(plugin)
         app = getattr(runner, "app", None)
-        return InstrumentedAdk(app, runner, plugin)
+        return InstrumentedAdk(app, runner, plugin, target=runner)
     if isinstance(app_or_agent, App):
-        app = app_or_agent.model_copy(update={"plugins": [*app_or_agent.plugins, plugin]})
+        kept = [p for p in app_or_agent.plugins if not isinstance(p, MaestroAdkPlugin)]
+        app = app_or_agent.model_copy(update={"plugins": [*kept, plugin]})
     elif hasattr(app_or_agent, "run_async") and hasattr(app_or_agent, "name"):
         app = App(name=app_name or _app_name(app_or_agent.name), root_agent=app_or_agent, plugins=[plugin])
     else:
         raise TypeError(
             f"maestro.adapters.adk.instrument: expected an ADK agent, App or Runner, got {type(app_or_agent).__name__}"
         )
-    return InstrumentedAdk(app, InMemoryRunner(app=app), plugin)
+    return InstrumentedAdk(app, InMemoryRunner(app=app), plugin, target=app_or_agent)
 
 
 def _app_name(name: str) -> str:

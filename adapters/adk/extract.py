@@ -32,6 +32,11 @@ __all__ = [
     "max_output_tokens",
     "messages_for_capture",
     "system_text",
+    "genai_call",
+    "genai_provider",
+    "genai_request_text",
+    "genai_usage",
+    "estimate_genai_usage",
 ]
 
 TRANSFER_TOOL = "transfer_to_agent"
@@ -261,3 +266,68 @@ def messages_for_capture(llm_request: Any) -> str:
     """The request's messages as JSON (only used when content capture is on)."""
     msgs = [{"role": _role(c), "content": _message_text(c)} for c in _get(llm_request, "contents", []) or []]
     return json.dumps(msgs, ensure_ascii=False)
+
+
+_GENAI_METHODS = ("predict", "embedContent", "batchEmbedContents")
+"""google-genai REST methods whose calls no ADK model callback sees: Vertex ``:predict``
+(image generation, text embeddings) and the Gemini API's embeddings."""
+
+
+def genai_call(path: str, request: Any) -> tuple[str, str] | None:
+    """``(operation, model)`` of a google-genai request to record as an LLM call of its own:
+    ``generate_content`` for image generation (``:predict`` with prompts), ``embeddings``
+    for ``:embedContent``, ``:batchEmbedContents`` and ``:predict`` with contents (Vertex
+    text embeddings). None for every other request (ADK's model calls among them)."""
+    head, _, method = str(path).partition("?")[0].rpartition(":")
+    if method not in _GENAI_METHODS:
+        return None
+    model = head.rsplit("models/", 1)[-1] or "unknown"
+    if method != "predict":
+        return "embeddings", model
+    instances = request.get("instances") if isinstance(request, dict) else None
+    embeds = any(isinstance(i, dict) and "content" in i for i in instances or [])
+    return ("embeddings" if embeds else "generate_content"), model
+
+
+def genai_provider(vertexai: bool, override: str | None = None) -> str:
+    """``gen_ai.provider.name`` of a google-genai call: ``override``, else by the client's mode."""
+    return override or ("gcp.vertex_ai" if vertexai else "gcp.gemini")
+
+
+def genai_request_text(request: Any) -> str:
+    """The text a google-genai request sends (prompts and contents, any depth), one piece a line."""
+    pieces: list[str] = []
+
+    def walk(value: Any, key: str | None = None) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, k)
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                walk(v, key)
+        elif isinstance(value, str) and key in ("text", "prompt", "content"):
+            pieces.append(value)
+
+    walk(request)
+    return "\n".join(pieces)
+
+
+def genai_usage(body: Any) -> tuple[int, int, int] | None:
+    """Tokens a ``:predict`` reply reports (Vertex text embeddings: each prediction's
+    ``statistics.token_count``) as ``(input, 0, input)``; None when it reports none (image
+    generation, the Gemini API's embeddings)."""
+    if not isinstance(body, str) or "token_count" not in body:
+        return None
+    try:
+        predictions = json.loads(body).get("predictions") or []
+        tokens = sum(int(p["embeddings"]["statistics"]["token_count"]) for p in predictions)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+    return (tokens, 0, tokens) if tokens else None
+
+
+def estimate_genai_usage(text: str) -> tuple[int, int, int]:
+    """``(input, 0, input)`` by maestro's token rule for a call whose reply is not text
+    (embeddings, images): the request's text in, no tokens out."""
+    n = count_tokens(text)
+    return n, 0, n

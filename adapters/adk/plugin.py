@@ -27,10 +27,20 @@ JSON of function calls, :func:`extract.content_bytes`):
    last output before the hand-over);
 3. ``P -> C`` when C starts while its parent agent P has an open turn (workflow agents such
    as ``SequentialAgent``; bytes of P's last output, else of the invocation's latest output,
-   else of the user message: what C reads), and ``C -> P`` when C ends (C's last output);
+   else of the user message: what C reads), and ``C -> P`` when C ends (C's last output). A
+   workflow agent says nothing itself: its last output is its sub-agents' latest one, so a
+   nested workflow agent hands over what its last child said;
 4. ``X -> __end__`` when the invocation ends, X being the agent whose final response ended
    it (bytes of that response). For an agent run inside a tool (``AgentTool``), the tool's
    agent takes the place of ``__start__``/``__end__``.
+
+ADK's own OpenTelemetry spans: the plugin marks each invocation it sees (``before_run``), so
+the agent, model and tool spans ADK would open under it are not recorded (``native``), also
+when you add the plugin to your own ``App`` and drive your own ``Runner``.
+
+Model calls no ADK callback sees (image generation and embeddings that a tool or an agent's
+own code makes through google-genai) are recorded by :mod:`genai` under the current tool
+call or agent turn (:func:`direct_call_scope`).
 
 Every callback is guarded: a failure is logged and the callback returns None, so the
 instrumentation never changes or breaks the user's agents.
@@ -48,7 +58,7 @@ from google.adk.plugins.base_plugin import BasePlugin
 
 from maestro import semconv as sc
 from maestro.adapters import _common as common
-from maestro.adapters.adk import extract
+from maestro.adapters.adk import extract, genai, native
 from maestro.collector.http import HttpLedger, bind_ledger
 from maestro.collector.telemetry import RunTelemetry, SpanHandle
 
@@ -62,7 +72,26 @@ _CURRENT_TOOL: contextvars.ContextVar[tuple[SpanHandle, str] | None] = contextva
     "maestro_adk_current_tool", default=None
 )
 """(tool span, calling agent) while a tool runs in this task: lets an agent run inside a
-tool (``AgentTool``) nest under that tool's span."""
+tool (``AgentTool``), or a model call the tool makes itself, nest under that tool's span."""
+
+_CURRENT_AGENT: contextvars.ContextVar[tuple[MaestroAdkPlugin, SpanHandle, str] | None] = contextvars.ContextVar(
+    "maestro_adk_current_agent", default=None
+)
+"""(plugin, turn span, agent) of the agent turn that started last in this task."""
+
+
+def direct_call_scope() -> tuple[MaestroAdkPlugin, SpanHandle, str] | None:
+    """Where a model call that no ADK callback sees belongs (:mod:`genai`): the plugin, the
+    parent span and the calling agent: the tool running in this task, else the agent turn
+    that started last in it while it is open; None outside every traced agent turn."""
+    agent = _CURRENT_AGENT.get()
+    if agent is None:
+        return None
+    plugin, turn, name = agent
+    tool = _CURRENT_TOOL.get()
+    if tool is not None and not tool[0].ended:
+        return plugin, tool[0], tool[1]
+    return None if turn.ended else (plugin, turn, name)
 
 STREAM_INVOCATIONS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
     "maestro_adk_stream_invocations", default=None
@@ -113,6 +142,8 @@ class _Invocation:
     """(agent, bytes) of the latest output event."""
     final: tuple[str, int] | None = None
     """(agent, bytes) of the latest final response."""
+    native_mark: int | None = None
+    """ADK's span of this invocation, marked so that nothing under it is recorded (``native``)."""
 
 
 class MaestroAdkPlugin(BasePlugin):
@@ -135,6 +166,8 @@ class MaestroAdkPlugin(BasePlugin):
         self._inv: dict[str, _Invocation] = {}
         self._llm: dict[tuple[str, str | None, str], tuple[SpanHandle, HttpLedger, Any]] = {}
         self._tools: dict[str, tuple[SpanHandle, contextvars.Token | None]] = {}
+        native.install_gate()
+        genai.install_genai_hook(direct_call_scope)
 
     # -- lookup ------------------------------------------------------------------------
     def _invocation(self, inv_id: str) -> _Invocation:
@@ -208,6 +241,7 @@ class MaestroAdkPlugin(BasePlugin):
         if session is not None and getattr(session, "id", None):
             attrs[sc.GEN_AI_CONVERSATION_ID] = session.id
         handle = self.t.start_span(f"invoke_agent {name}", attrs, parent)
+        _CURRENT_AGENT.set((self, handle, name))
         self.t.record_message(source, name, nbytes, parent=handle, at_ns=handle.start_ns)
         inv.open[(branch, name)] = _Turn(handle, name, branch, via, parent_agent if via == "parent" else None,
                                          parent if via == "parent" else None)
@@ -216,7 +250,7 @@ class MaestroAdkPlugin(BasePlugin):
         inv.open = {k: v for k, v in inv.open.items() if v is not turn}
         attrs = {sc.COMMUNICATION_OUTPUT_MESSAGE_SIZE_BYTES: turn.output_bytes}
         if error is not None:
-            attrs.update(common.failure_attributes(sc.FailureCategory.SYSTEM, error.split(":", 1)[0]))
+            attrs.update(common.failure_attributes(sc.AgentFailureCategory.SYSTEM, error.split(":", 1)[0]))
         self.t.end_span(turn.handle, attrs, error=error)
 
     @_guarded
@@ -254,7 +288,7 @@ class MaestroAdkPlugin(BasePlugin):
             inv.last_speaker = (author, nbytes)
             if turn is not None:
                 turn.output_bytes += nbytes
-                turn.last_output_bytes = nbytes
+                self._said(inv, turn, nbytes)
             if not extract.function_calls(event.content):
                 inv.final = (author, nbytes)
         target = extract.transfer_target(event)
@@ -265,11 +299,25 @@ class MaestroAdkPlugin(BasePlugin):
                 # The hand-over ends the sender's turn: ADK never calls after_agent for it.
                 self._end_turn(inv, turn)
 
-    # -- run end ---------------------------------------------------------------------------
+    def _said(self, inv: _Invocation, turn: _Turn, nbytes: int) -> None:
+        """``turn``'s agent said ``nbytes``: its latest output, and that of the workflow
+        agents it runs under (which speak through their sub-agents)."""
+        while turn is not None:
+            turn.last_output_bytes = nbytes
+            turn = self._find(inv, turn.parent_agent, None) if turn.via == "parent" and turn.parent_agent else None
+
+    # -- run start and end -------------------------------------------------------------------
+    @_guarded
+    def before_run_callback(self, *, invocation_context):
+        # ADK opened this invocation's span just now; nothing of ADK's under it is recorded.
+        inv = self._invocation(invocation_context.invocation_id)
+        inv.native_mark = native.mark_invocation()
+
     def _close_invocation(self, inv_id: str, error: str | None) -> None:
         inv = self._inv.pop(inv_id, None)
         if inv is None:
             return
+        native.unmark_invocation(inv.native_mark)
         for key in [k for k in self._llm if k[0] == inv_id]:
             handle, ledger, _ = self._llm.pop(key)
             self.t.end_span(handle, common.ledger_attributes(ledger), error=error or "model call did not complete")
@@ -345,7 +393,7 @@ class MaestroAdkPlugin(BasePlugin):
         code = getattr(llm_response, "error_code", None)
         if code:
             error = f"{code}: {getattr(llm_response, 'error_message', '') or ''}".strip()
-            attrs.update(common.failure_attributes(sc.FailureCategory.UPSTREAM, str(code)))
+            attrs.update(common.failure_attributes(sc.AgentFailureCategory.UPSTREAM, str(code)))
         self.t.end_span(handle, attrs, error=error)
 
     @_guarded
@@ -355,7 +403,7 @@ class MaestroAdkPlugin(BasePlugin):
             return
         handle, ledger, _ = entry
         bind_ledger(None)
-        common.end_failed(self.t, handle, error, sc.FailureCategory.UPSTREAM, common.ledger_attributes(ledger))
+        common.end_failed(self.t, handle, error, sc.AgentFailureCategory.UPSTREAM, common.ledger_attributes(ledger))
 
     # -- tools -------------------------------------------------------------------------
     @staticmethod
@@ -409,5 +457,5 @@ class MaestroAdkPlugin(BasePlugin):
 
     @_guarded
     def on_tool_error_callback(self, *, tool, tool_args, tool_context, error):
-        self._end_tool(tool, tool_context, common.failure_attributes(sc.FailureCategory.SYSTEM, type(error).__name__),
+        self._end_tool(tool, tool_context, common.failure_attributes(sc.AgentFailureCategory.SYSTEM, type(error).__name__),
                        error=common.error_text(error))

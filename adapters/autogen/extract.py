@@ -10,6 +10,7 @@ agent or client class that follows the protocols works too.
 from __future__ import annotations
 
 import json
+import traceback
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,7 +23,12 @@ __all__ = [
     "participants_of",
     "agent_name",
     "manager_name",
+    "manager_speaks",
+    "output_queue",
+    "is_chat_message",
     "model_client_of",
+    "openai_resources",
+    "response_model",
     "request_model",
     "provider_of",
     "wants_stream_usage",
@@ -41,10 +47,27 @@ __all__ = [
     "response_message",
     "inner_messages",
     "messages_for_capture",
+    "error_message",
+    "error_line",
+    "error_traceback",
+    "exception_attributes",
 ]
 
 START, END = "__start__", "__end__"
 """Pseudo-agents of the run's input and output (same names as the LangGraph adapter)."""
+
+# Group-chat manager classes that write their own chat messages into the conversation (task
+# ledger, instructions, final answer), which makes them participants of the message graph.
+_SPEAKING_MANAGERS = ("MagenticOneOrchestrator",)
+
+_REMOTE_TRACEBACK = "\nTraceback:\n"
+"""What agentchat puts between an agent's error and its traceback when a team re-raises it
+(``RuntimeError("<Type>: <message>\\nTraceback:\\n<remote traceback>")``)."""
+
+ERROR_TEXT_LIMIT = 500
+"""Characters of a one-line error text (span status, outcome reason)."""
+TRACEBACK_LIMIT = 4000
+"""Characters of the traceback kept on a span's ``exception`` event (its end: the failing frames)."""
 
 # Model client class name -> gen_ai.provider.name (OTel GenAI well-known values).
 _PROVIDERS = (
@@ -90,6 +113,28 @@ def manager_name(team: Any) -> str:
     return str(getattr(team, "_group_chat_manager_name", None) or f"{agent_name(team)}.manager")
 
 
+def manager_speaks(team: Any) -> bool:
+    """True when the team's group-chat manager speaks in the conversation itself
+    (MagenticOne's orchestrator writes the task ledger, each instruction and the final
+    answer), so it is a participant of the message graph like any agent; a selector that only
+    picks speakers is not."""
+    manager_cls = getattr(team, "_base_group_chat_manager_class", None)
+    return isinstance(manager_cls, type) and any(c.__name__ in _SPEAKING_MANAGERS for c in manager_cls.__mro__)
+
+
+def output_queue(team: Any) -> Any | None:
+    """The team's output message queue (``_output_message_queue``): every message of the run
+    passes through its ``put``, the manager's own ones at the moment it writes them."""
+    queue = getattr(team, "_output_message_queue", None)
+    return queue if hasattr(queue, "put") else None
+
+
+def is_chat_message(item: Any) -> bool:
+    """True for a chat message (``BaseChatMessage``: what agents hand each other), False
+    for events (tool calls, speaker selections, streaming chunks) and termination signals."""
+    return "BaseChatMessage" in _class_names(item)
+
+
 def model_client_of(obj: Any) -> Any | None:
     """The ``ChatCompletionClient`` an agent or team holds (``_model_client``), if any.
 
@@ -117,6 +162,29 @@ def request_model(client: Any) -> str:
     except Exception:  # model_info may raise for clients without one
         family = None
     return str(family) if family else "unknown"
+
+
+def openai_resources(client: Any) -> list[tuple[Any, str]]:
+    """``(resource, method)`` of the openai SDK calls an OpenAI-style client makes
+    (``chat.completions.create``, ``beta.chat.completions.parse``): their replies name the
+    response model, which the client's ``CreateResult`` drops. [] for other clients."""
+    sdk = getattr(client, "_client", None)
+    if sdk is None or "BaseOpenAIChatCompletionClient" not in _class_names(client):
+        return []
+    out = []
+    for path, method in ((("chat", "completions"), "create"), (("beta", "chat", "completions"), "parse")):
+        resource = sdk
+        for attr in path:
+            resource = getattr(resource, attr, None)
+        if callable(getattr(resource, method, None)):
+            out.append((resource, method))
+    return out
+
+
+def response_model(reply: Any) -> str | None:
+    """The model a provider's reply (``ChatCompletion`` or a stream chunk) says answered."""
+    model = getattr(reply, "model", None)
+    return model if isinstance(model, str) and model else None
 
 
 def provider_of(client: Any, default: str | None = None) -> str | None:
@@ -324,3 +392,35 @@ def tool_results_of(event: Any) -> list[tuple[str, str, bool, int]]:
 def messages_for_capture(messages: Sequence[Any] | None) -> str:
     """LLM request messages as GenAI-convention JSON (only built with content capture on)."""
     return json.dumps([{"role": r, "content": c} for r, c in llm_message_pairs(messages)], ensure_ascii=False)
+
+
+def _bounded(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def error_message(error: BaseException, limit: int = ERROR_TEXT_LIMIT) -> str:
+    """The error's message on one line: the remote traceback agentchat appends to a team's
+    error cut off, the remaining lines joined with ``"; "``, at most ``limit`` characters."""
+    head = str(error).split(_REMOTE_TRACEBACK, 1)[0]
+    return _bounded("; ".join(line.strip() for line in head.splitlines() if line.strip()), limit)
+
+
+def error_line(error: BaseException, limit: int = ERROR_TEXT_LIMIT) -> str:
+    """A span's error description: ``"<Type>: <one-line message>"``, at most ``limit`` characters."""
+    message = error_message(error, limit)
+    return _bounded(f"{type(error).__name__}: {message}" if message else type(error).__name__, limit)
+
+
+def error_traceback(error: BaseException, limit: int = TRACEBACK_LIMIT) -> str:
+    """The traceback kept beside the one-line text: the remote one agentchat carried in the
+    message when there is one, else the error's own; its last ``limit`` characters."""
+    _, sep, remote = str(error).partition(_REMOTE_TRACEBACK)
+    text = remote if sep else "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    return text if len(text) <= limit else "\u2026" + text[len(text) - limit + 1:]
+
+
+def exception_attributes(error: BaseException) -> dict[str, str]:
+    """Attributes of a span's ``exception`` event (OTel conventions): type, one-line
+    message, bounded stack trace."""
+    return {"exception.type": type(error).__name__, "exception.message": error_message(error),
+            "exception.stacktrace": error_traceback(error)}

@@ -12,20 +12,37 @@ only the objects it is given, in place and reversibly (``InstrumentedAutoGen.uni
 * every ``ChatCompletionClient`` an agent or team holds (``_model_client``: assistants,
   the SelectorGroupChat's selector, the MagenticOne orchestrator) is replaced by a
   delegating ``TracedChatCompletionClient`` bound to its owner's name: one ``chat <model>``
-  span per ``create`` / ``create_stream`` with model, provider, tokens, finish reason and
-  the HTTP body bytes of the call (``maestro.collector.http`` ledger). Streams are sent
-  with ``include_usage=True`` unless the user set stream options; a call whose provider
-  reported no usage gets estimated tokens and ``maestro.usage.estimated=true``.
+  span per ``create`` / ``create_stream`` with model, provider, tokens, finish reason,
+  response model and the HTTP body bytes of the call (``maestro.collector.http`` ledger;
+  the provider is the endpoint's when it names itself). Streams are sent with
+  ``include_usage=True`` unless the user set stream options; a call whose provider
+  reported no usage gets estimated tokens and ``maestro.usage.estimated=true``. The
+  response model, which ``CreateResult`` drops, is read from the openai SDK's reply
+  (``chat.completions.create`` / ``beta.chat.completions.parse`` of an OpenAI-style client
+  are tapped in place);
+* a team whose manager speaks (MagenticOne's orchestrator: task ledger, instructions, final
+  answer) gets its output queue's ``put`` tapped: the manager is a participant, with an
+  ``invoke_agent <manager>`` turn from its first model call or message after a hand-over
+  until the next agent's turn (or the run's end), holding its model calls.
 
 Message edges (``message <source> -> <target>``): agentchat broadcasts every reply to all
 participants, so "who talked to whom" is defined as the hand-over of the turn: when an
 agent starts a turn, an edge goes from the agent whose turn ended last (``__start__`` for
 the run's first turn, carrying the task) to it, with the bytes of the message that
 agent produced. This gives the next speaker in a RoundRobinGroupChat, the selected speaker
-in a SelectorGroupChat (and the orchestrator's choice in MagenticOne), the handoff target
-in a Swarm (the next speaker is the ``HandoffMessage`` target), and ``__start__ -> agent``
-for a lone agent. When ``run``/``run_stream`` returns, the last speaker hands the result
-to ``__end__``.
+in a SelectorGroupChat, the handoff target in a Swarm (the next speaker is the
+``HandoffMessage`` target), and ``__start__ -> agent`` for a lone agent. In MagenticOne the
+orchestrator's turns sit between the agents' (``__start__ -> orchestrator -> agent ->
+orchestrator -> ... -> __end__``), its edge carrying the messages it wrote in that turn
+(ledger and instruction). When ``run``/``run_stream`` returns, the last speaker hands the
+result to ``__end__``.
+
+Errors: a failed span's status description and failure reason are one line (at most
+``extract.ERROR_TEXT_LIMIT`` characters); the traceback goes on the span's ``exception``
+event (``extract.TRACEBACK_LIMIT``). A team's error, which agentchat re-raises as a
+``RuntimeError`` carrying the whole remote traceback in its message, leaves ``run`` as a
+``RuntimeError`` with the one-line message (the original chained as its cause), and its
+traceback goes on the run root's ``exception`` event.
 
 One trace: every span is opened through the run's fast path with an explicit parent (the
 agent's open turn, else the run root), never through the OTel context, so asyncio tasks
@@ -41,9 +58,12 @@ Nothing here raises into the user's team: bookkeeping errors are logged and skip
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
+
+from opentelemetry.sdk.trace import Event
 
 from maestro import semconv as sc
 from maestro.adapters import _common as common
@@ -82,6 +102,12 @@ class _Turn:
     """Stream items seen (0 at the end means no live events: use the Response's inner messages)."""
     tools: dict[str, SpanHandle] = field(default_factory=dict)
     """call id -> open ``execute_tool`` span."""
+    manager: bool = False
+    """A speaking manager's turn (ends when the next agent's turn starts)."""
+    output_bytes: int = 0
+    """A manager turn's messages so far, in bytes."""
+    messages: list = field(default_factory=list)
+    """A manager turn's messages (kept only with content capture)."""
 
 
 @dataclass
@@ -91,6 +117,14 @@ class _LlmCall:
     previous_ledger: HttpLedger | None
     messages: Any
     tools: Any
+    previous_call: _LlmCall | None = None
+    response_model: str | None = None
+    """What the provider's reply says answered (set by the openai SDK tap)."""
+
+
+_CURRENT_CALL: contextvars.ContextVar[_LlmCall | None] = contextvars.ContextVar("maestro_autogen_llm_call",
+                                                                               default=None)
+"""The model call in progress in this context: where the openai SDK tap notes the response model."""
 
 
 class Recorder:
@@ -109,6 +143,8 @@ class Recorder:
         self.capture = telemetry.content.capture if capture_content is None else bool(capture_content)
         self.turns: dict[str, _Turn] = {}
         """agent name -> its open turn (an agent speaks at most once at a time)."""
+        self.managers: set[str] = set()
+        """Names of the speaking group-chat managers (participants of the message graph)."""
         self.last: tuple[str, int, Any] | None = None
         """(agent, bytes, message) of the turn that ended last: the sender of the next edge."""
         self.task: Any = None
@@ -135,9 +171,14 @@ class Recorder:
         self.task_bytes = extract.task_size(task)
 
     @_guarded
-    def end_run(self, returned: bool = True) -> None:
-        """The run call ended: if it returned, the last speaker hands the result to
-        ``__end__`` (a run that raised or was abandoned hands nothing over)."""
+    def end_run(self, returned: bool = True, error: BaseException | None = None) -> None:
+        """The run call ended: a manager's open turn ends (failed by ``error``, if the run
+        raised); if it returned, the last speaker hands the result to ``__end__`` (a run that
+        raised or was abandoned hands nothing over). ``error``'s traceback goes on the
+        run root's ``exception`` event."""
+        self._end_manager_turns(error)
+        if error is not None:
+            self._exception_event(self.t.root, error)
         if self.last is not None and returned:
             name, nbytes, msg = self.last
             self._edge(name, extract.END, nbytes, msg, None)
@@ -145,6 +186,20 @@ class Recorder:
         self.task = None
         self.task_bytes = None
         self._sizes.clear()
+
+    @staticmethod
+    def _exception_event(handle: SpanHandle | None, error: BaseException) -> None:
+        if handle is not None and not handle.ended:
+            handle.events.append(Event("exception", extract.exception_attributes(error)))
+
+    def _fail(self, handle: SpanHandle, error: BaseException, category: sc.AgentFailureCategory,
+              attrs: dict[str, Any] | None = None) -> None:
+        """End ``handle`` as failed: one-line error text, failure category and the exception
+        type as reason, the traceback on an ``exception`` event."""
+        attrs = dict(attrs or {})
+        attrs.update(common.failure_attributes(category, type(error).__name__))
+        self._exception_event(handle, error)
+        self.t.end_span(handle, attrs, error=extract.error_line(error))
 
     def _edge(self, source: str, target: str, nbytes: int, payload: Any, parent: SpanHandle | None,
               at_ns: int | None = None) -> None:
@@ -156,10 +211,15 @@ class Recorder:
     # -- turns ---------------------------------------------------------------------------
     @_guarded
     def begin_turn(self, name: str, messages: Any) -> _Turn | None:
+        self._end_manager_turns()  # the manager handed over to this agent
+        return self._open_turn(name, sum(self.size(m) for m in messages or ()), messages)
+
+    def _open_turn(self, name: str, input_bytes: int, messages: Any = None, manager: bool = False) -> _Turn:
+        """Open ``name``'s turn and record the hand-over into it."""
         attrs = common.agent_attributes(name)
-        attrs[sc.COMMUNICATION_INPUT_MESSAGE_SIZE_BYTES] = sum(self.size(m) for m in messages or ())
+        attrs[sc.COMMUNICATION_INPUT_MESSAGE_SIZE_BYTES] = input_bytes
         handle = self.t.start_span(f"invoke_agent {name}", attrs)
-        turn = _Turn(handle, name)
+        turn = _Turn(handle, name, manager=manager)
         self.turns[name] = turn
         if self.last is not None:
             source, nbytes, payload = self.last
@@ -172,6 +232,37 @@ class Recorder:
                 payload = ("[" + ",".join(extract.message_payload(m) for m in messages or ()) + "]") if self.capture else None
         self._edge(source, name, nbytes, payload, handle, at_ns=handle.start_ns)
         return turn
+
+    def _manager_turn(self, name: str) -> _Turn:
+        """The speaking manager's open turn, opened now if it has none (its first model
+        call or message since it last handed over)."""
+        turn = self.turns.get(name)
+        if turn is None:
+            received = self.last[1] if self.last is not None else (self.task_bytes or 0)
+            turn = self._open_turn(name, received, manager=True)
+        return turn
+
+    @_guarded
+    def manager_message(self, name: str, msg: Any) -> None:
+        """A speaking manager wrote ``msg`` into the conversation (in its turn)."""
+        turn = self._manager_turn(name)
+        turn.output_bytes += self.size(msg)
+        if self.capture:
+            turn.messages.append(msg)
+
+    def _end_manager_turns(self, error: BaseException | None = None) -> None:
+        """End the speaking managers' open turns: the manager hands over what it wrote."""
+        for turn in [t for t in self.turns.values() if t.manager]:
+            del self.turns[turn.name]
+            if error is not None:
+                self._fail(turn.handle, error, sc.AgentFailureCategory.SYSTEM)
+                continue
+            self.t.end_span(turn.handle, {sc.COMMUNICATION_OUTPUT_MESSAGE_SIZE_BYTES: turn.output_bytes})
+            payload = None
+            if self.capture:
+                payload = ("[" + ",".join(extract.message_payload(m) for m in turn.messages) + "]"
+                           if len(turn.messages) != 1 else turn.messages[0])
+            self.last = (turn.name, turn.output_bytes, payload)
 
     @_guarded
     def on_item(self, turn: _Turn | None, item: Any) -> None:
@@ -199,7 +290,7 @@ class Recorder:
                     if str(getattr(res, "call_id", "")) == call_id:
                         attrs[sc.GEN_AI_TOOL_CALL_RESULT] = str(getattr(res, "content", ""))
             if is_error:
-                attrs.update(common.failure_attributes(sc.FailureCategory.SYSTEM, "tool returned an error"))
+                attrs.update(common.failure_attributes(sc.AgentFailureCategory.SYSTEM, "tool returned an error"))
             self.t.end_span(handle, attrs, error="tool returned an error" if is_error else None)
 
     @_guarded
@@ -216,7 +307,7 @@ class Recorder:
             self.t.end_span(handle, error="tool call ended without a result")
         turn.tools.clear()
         if error is not None:
-            common.end_failed(self.t, turn.handle, error, sc.FailureCategory.SYSTEM)
+            self._fail(turn.handle, error, sc.AgentFailureCategory.SYSTEM)
             return
         msg = extract.response_message(response)
         nbytes = self.size(msg) if msg is not None else 0
@@ -232,23 +323,25 @@ class Recorder:
         attrs = common.llm_attributes(model, extract.provider_of(client, self.provider), owner)
         if self.capture:
             attrs[sc.GEN_AI_INPUT_MESSAGES] = extract.messages_for_capture(messages)
-        turn = self.turns.get(owner)
+        turn = self._manager_turn(owner) if owner in self.managers else self.turns.get(owner)
         previous = current_ledger()
         handle, ledger = common.start_llm_span(self.t, model, attrs, turn.handle if turn else None)
-        return _LlmCall(handle, ledger, previous, messages, kwargs.get("tools"))
+        call = _LlmCall(handle, ledger, previous, messages, kwargs.get("tools"), _CURRENT_CALL.get())
+        _CURRENT_CALL.set(call)
+        return call
 
     @_guarded
     def llm_end(self, call: _LlmCall | None, result: Any = None, error: BaseException | None = None) -> None:
         if call is None or call.handle.ended:
             return
         bind_ledger(call.previous_ledger)
+        _CURRENT_CALL.set(call.previous_call)
         if error is not None:
-            common.end_failed(self.t, call.handle, error, sc.FailureCategory.UPSTREAM,
-                              common.ledger_attributes(call.ledger))
+            self._fail(call.handle, error, sc.AgentFailureCategory.UPSTREAM, common.ledger_attributes(call.ledger))
             return
         attrs = common.llm_end_attributes(call.ledger, extract.usage_of(result),
                                           lambda: extract.estimate_usage(call.messages, result, call.tools),
-                                          extract.finish_reasons(result))
+                                          extract.finish_reasons(result), call.response_model)
         if self.capture:
             attrs[sc.GEN_AI_OUTPUT_MESSAGES] = extract.result_text(result)
         self.t.end_span(call.handle, attrs)
@@ -340,9 +433,63 @@ class TracedChatCompletionClient(_ClientBase):
         return getattr(self._maestro_inner, name)
 
 
+class _StreamTap:
+    """An openai SDK stream that notes the response model of its first chunk into the
+    model call that opened it; everything else is the stream's."""
+
+    def __init__(self, stream: Any, call: _LlmCall):
+        self._maestro_stream = stream
+        self._maestro_call = call
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        chunk = await self._maestro_stream.__anext__()
+        if self._maestro_call.response_model is None:
+            self._maestro_call.response_model = extract.response_model(chunk)
+        return chunk
+
+    async def __aenter__(self):
+        await self._maestro_stream.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc):
+        return await self._maestro_stream.__aexit__(*exc)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_maestro_"):
+            raise AttributeError(name)
+        return getattr(self._maestro_stream, name)
+
+
+def _tap_openai(client: Any, undo: list) -> None:
+    """Make the openai SDK calls of ``client`` report their reply's model to the model call
+    in progress (instance attributes over the SDK resource's methods; undone on uninstrument)."""
+    for resource, method in extract.openai_resources(client):
+        if method in resource.__dict__:  # tapped already (clients may share one SDK client)
+            continue
+        original = getattr(resource, method)
+
+        async def tapped(*args, _original=original, **kwargs):
+            reply = await _original(*args, **kwargs)
+            call = _CURRENT_CALL.get()
+            if call is None:
+                return reply
+            model = extract.response_model(reply)
+            if model is None and hasattr(reply, "__anext__"):  # a stream: the chunks say it
+                return _StreamTap(reply, call)
+            call.response_model = model
+            return reply
+
+        setattr(resource, method, tapped)
+        undo.append(lambda r=resource, m=method: r.__dict__.pop(m, None))
+
+
 @dataclass
 class _AgentHook:
-    """What instrumenting one agent changed (to rebind to a new run, or undo)."""
+    """What instrumenting one agent (or a speaking manager's team) changed (to rebind to a
+    new run, or undo)."""
 
     recorder: Recorder
     turn: _Turn | None = None
@@ -360,6 +507,37 @@ def _wrap_client(obj: Any, recorder: Recorder, owner: str, undo: list) -> None:
     traced = TracedChatCompletionClient(client, recorder, owner)
     obj._model_client = traced
     undo.append(lambda o=obj, c=client: setattr(o, "_model_client", c))
+    _tap_openai(client, undo)
+
+
+def _patch_manager(team: Any, recorder: Recorder, undo: list) -> None:
+    """Make a speaking manager a participant: its messages, as it writes them to the team's
+    output queue, go to the recorder."""
+    name = extract.manager_name(team)
+    recorder.managers.add(name)
+    queue = extract.output_queue(team)
+    if queue is None:
+        return
+    hook = queue.__dict__.get(_HOOK_ATTR)
+    if hook is not None:  # instrumented before: rebind only
+        hook.recorder = recorder
+        return
+    hook = _AgentHook(recorder)
+    original = queue.put
+
+    async def put(item):
+        if extract.is_chat_message(item) and getattr(item, "source", None) == name:
+            hook.recorder.manager_message(name, item)
+        return await original(item)
+
+    queue.put = put
+    setattr(queue, _HOOK_ATTR, hook)
+
+    def _undo(q=queue):
+        for attr in ("put", _HOOK_ATTR):
+            q.__dict__.pop(attr, None)
+
+    undo.append(_undo)
 
 
 def _patch_agent(agent: Any, recorder: Recorder, undo: list) -> None:
@@ -439,6 +617,8 @@ def instrument_object(obj: Any, recorder: Recorder, undo: list) -> None:
             log.warning("maestro autogen adapter: team %s already ran before instrument(); its manager's "
                         "model calls (selector/orchestrator) may not be traced", extract.agent_name(obj))
         _wrap_client(obj, recorder, extract.manager_name(obj), undo)
+        if extract.manager_speaks(obj):
+            _patch_manager(obj, recorder, undo)
         for p in extract.participants_of(obj):
             instrument_object(p, recorder, undo)
     elif hasattr(obj, "on_messages_stream") and hasattr(obj, "on_messages"):
@@ -448,6 +628,15 @@ def instrument_object(obj: Any, recorder: Recorder, undo: list) -> None:
             f"maestro.adapters.autogen.instrument: {type(obj).__name__} is neither an agentchat team nor a chat "
             "agent (expected e.g. RoundRobinGroupChat, SelectorGroupChat, Swarm, MagenticOneGroupChat or AssistantAgent)"
         )
+
+
+def _raise_one_line(error: BaseException) -> NoReturn:
+    """Re-raise ``error``; agentchat's team error (a ``RuntimeError`` whose message carries
+    the whole remote traceback) as a ``RuntimeError`` with the one-line message instead, the
+    original chained as its cause."""
+    if type(error) is RuntimeError and str(error) != extract.error_message(error):
+        raise RuntimeError(extract.error_message(error)) from error
+    raise error
 
 
 class InstrumentedAutoGen:
@@ -463,23 +652,26 @@ class InstrumentedAutoGen:
 
     async def run(self, *args, task: Any = None, **kwargs):
         self.recorder.begin_run(task)
-        returned = False
         try:
             result = await self.target.run(*args, task=task, **kwargs)
-            returned = True
-            return result
-        finally:
-            self.recorder.end_run(returned)
+        except BaseException as e:
+            self.recorder.end_run(False, e)
+            _raise_one_line(e)
+        self.recorder.end_run(True)
+        return result
 
     async def run_stream(self, *args, task: Any = None, **kwargs):
         self.recorder.begin_run(task)
-        returned = False
         try:
             async for item in self.target.run_stream(*args, task=task, **kwargs):
                 yield item
-            returned = True
-        finally:
-            self.recorder.end_run(returned)
+        except GeneratorExit:  # the consumer stopped early: the run hands nothing over
+            self.recorder.end_run(False)
+            raise
+        except BaseException as e:
+            self.recorder.end_run(False, e)
+            _raise_one_line(e)
+        self.recorder.end_run(True)
 
     def uninstrument(self) -> Any:
         """Restore every patched agent and model client; returns the original object."""

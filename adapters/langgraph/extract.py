@@ -8,21 +8,27 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from maestro import semconv as sc
 from maestro.adapters._common import provider_alias
-from maestro.tokens import count_message_tokens, count_tokens
+from maestro.tokens import END_OF_SEQUENCE_TOKENS, count_message_tokens, count_tokens
 
 __all__ = [
+    "BATCH_INDEX",
+    "PATH_SEPARATOR",
     "node_of",
-    "scope_of",
+    "node_path",
+    "batch_attributes",
     "is_graph_node",
     "model_name",
     "provider_name",
     "usage_of",
+    "tool_schemas",
     "estimate_usage",
+    "exception_attributes",
     "finish_reasons",
     "response_model",
     "serialised_size",
@@ -32,6 +38,11 @@ __all__ = [
     "annotation_attributes",
 ]
 
+BATCH_INDEX = "maestro.batch.index"
+"""Config metadata key, and span attribute, numbering the inputs of one ``batch`` call (0-based)."""
+
+PATH_SEPARATOR = "/"
+"""Joins a subgraph's node to the node that runs the subgraph: ``outer/agent/tools``."""
 
 
 def is_graph_node(metadata: Mapping[str, Any] | None, tags: Sequence[str] | None) -> bool:
@@ -51,11 +62,16 @@ def node_of(metadata: Mapping[str, Any]) -> tuple[str, int | None]:
     return str(metadata["langgraph_node"]), int(step) if step is not None else None
 
 
-def scope_of(metadata: Mapping[str, Any]) -> str:
-    """The graph a node runs in: '' for the top-level graph, the checkpoint namespace
-    prefix for subgraphs (``parent:<id>`` for nodes of a subgraph run by node ``parent``)."""
-    ns = str(metadata.get("langgraph_checkpoint_ns") or metadata.get("checkpoint_ns") or "")
-    return ns.rsplit("|", 1)[0] if "|" in ns else ""
+def node_path(container: str | None, node: str) -> str:
+    """A node's identity: its name under the path of the node running its (sub)graph
+    (``container``; None for the top-level graph), so nodes of different graphs never merge."""
+    return f"{container}{PATH_SEPARATOR}{node}" if container else node
+
+
+def batch_attributes(metadata: Mapping[str, Any] | None) -> dict[str, int]:
+    """``{maestro.batch.index: i}`` for a callback of input ``i`` of a ``batch`` call, else {}."""
+    index = (metadata or {}).get(BATCH_INDEX)
+    return {BATCH_INDEX: index} if isinstance(index, int) else {}
 
 
 def model_name(serialized: Mapping[str, Any] | None, kwargs: Mapping[str, Any], metadata: Mapping[str, Any] | None) -> str | None:
@@ -136,11 +152,44 @@ def _message_pairs(messages: Any) -> list[tuple[str, str]]:
     return pairs
 
 
-def estimate_usage(messages: Any, result: Any) -> tuple[int, int, int]:
-    """Tokens by maestro's rule (``maestro.tokens``) when the provider reported none."""
-    i = count_message_tokens(_message_pairs(messages))
-    o = count_tokens(output_text(result))
+def tool_schemas(kwargs: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The tools a chat-model call declares (``invocation_params["tools"]``, as bound with
+    ``bind_tools``) in the protocol-neutral shape maestro's token rule counts: name,
+    description, parameters (OpenAI ``function`` and Anthropic ``input_schema`` shapes)."""
+    out = []
+    for tool in (kwargs.get("invocation_params") or {}).get("tools") or ():
+        if not isinstance(tool, Mapping):
+            continue
+        fn = tool.get("function") if isinstance(tool.get("function"), Mapping) else tool
+        if not fn.get("name"):
+            continue  # a provider built-in (e.g. web search) declares no schema
+        params = fn.get("parameters") or fn.get("input_schema") or {"type": "object", "properties": {}}
+        out.append({"name": str(fn["name"]), "description": str(fn.get("description") or ""), "parameters": params})
+    return out
+
+
+def estimate_usage(messages: Any, result: Any, tools: Sequence[Mapping[str, Any]] = ()) -> tuple[int, int, int]:
+    """Tokens by maestro's rule (``maestro.tokens``) when the provider reported none (e.g. a
+    streamed ChatOpenAI call without ``stream_usage``): input from every prompt message, the
+    system prompt included, plus the declared ``tools``; output from the generations' text
+    and tool-call arguments plus the end-of-sequence token."""
+    i = count_message_tokens(_message_pairs(messages), tools or None)
+    o = count_tokens(output_text(result)) + END_OF_SEQUENCE_TOKENS
     return i, o, i + o
+
+
+def exception_attributes(error: BaseException) -> dict[str, str]:
+    """Attributes of a span's OTel ``exception`` event, one line each: the exception type,
+    the first line of its message and where it was raised (``file.py:12 in node``)."""
+    attrs = {"exception.type": type(error).__qualname__,
+             "exception.message": (str(error).strip().splitlines() or [""])[0][:500]}
+    tb = error.__traceback__
+    if tb is not None:
+        while tb.tb_next is not None:
+            tb = tb.tb_next
+        code = tb.tb_frame.f_code
+        attrs["exception.stacktrace"] = f"{os.path.basename(code.co_filename)}:{tb.tb_lineno} in {code.co_name}"
+    return attrs
 
 
 def finish_reasons(result: Any) -> list[str]:

@@ -9,6 +9,16 @@ Span tree per graph invocation, under the run root:
 * ``message <a> -> <b>`` records for every hand-over between nodes, with the bytes of the
   source node's serialised output (the message the next node receives).
 
+A node is named by its graph path: a node of a subgraph (a compiled graph used as a node,
+e.g. a prebuilt ReAct agent, or invoked inside one) is ``<container>/<node>``, where the
+container is the node running the subgraph; the container stands in for ``__start__`` and
+``__end__`` of its subgraph (``agent -> agent/agent`` ... ``agent/tools -> agent``). Each
+graph invocation keeps its own superstep bookkeeping (keyed by its LangChain run id), so the
+inputs of one ``batch`` call never mix: each starts at ``__start__`` and its spans carry
+``maestro.batch.index``. A graph that fails hands nothing to ``__end__``; the failing node's
+span ends with ERROR status and an ``exception`` event. LangGraph's control-flow signals
+(``interrupt()``, ``Command(graph=Command.PARENT)``) end a node normally: it hands over.
+
 Parents are found explicitly by LangChain run id (``parent_run_id``), never through the
 OTel context, so nothing is attached or detached inside callbacks. Runnables that are
 neither nodes, models nor tools (routing functions, inner sequences) get no span; their
@@ -27,6 +37,8 @@ from typing import Any
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
+from langgraph.errors import GraphBubbleUp
+from opentelemetry.sdk.trace import Event
 
 from maestro import semconv as sc
 from maestro.adapters import _common as common
@@ -46,14 +58,29 @@ _guarded = common.guarded("maestro langgraph callback", log)
 
 @dataclass
 class _Scope:
-    """Hand-over bookkeeping for one graph (top level or subgraph) of one invocation."""
+    """Hand-over bookkeeping for one graph invocation (top level or subgraph)."""
 
+    container: str | None
+    """The node running this graph (it sends the input and receives the output); None for
+    the top-level graph, whose ends are ``__start__`` and ``__end__``."""
+    parent: SpanHandle | None
+    """Where the graph's exit messages go: the container's span, or the run root."""
+    attributes: dict[str, Any]
+    """Attributes of its agent and message spans beyond the defaults (the batch index)."""
     last_step: int | None = None
     """Superstep of the most recent node start."""
     prev_nodes: list[tuple[str, int]] = field(default_factory=list)
     """(node, output bytes) of nodes that finished in the previous superstep."""
     cur_nodes: list[tuple[str, int]] = field(default_factory=list)
     """(node, output bytes) of nodes finished in the current superstep."""
+
+    @property
+    def entry(self) -> str:
+        return self.container or START
+
+    @property
+    def exit(self) -> str:
+        return self.container or END
 
 
 @dataclass
@@ -88,11 +115,10 @@ class MaestroCallbackHandler(BaseCallbackHandler):
         self._agents: dict[UUID, str] = {}
         """LangChain run id -> agent (node) it belongs to."""
         self._nodes: dict[UUID, _Node] = {}
-        self._llm: dict[UUID, tuple[SpanHandle, HttpLedger, Any]] = {}
+        self._llm: dict[UUID, tuple[SpanHandle, HttpLedger, Any, dict[str, Any]]] = {}
         self._tools: dict[UUID, SpanHandle] = {}
-        self._scopes: dict[tuple[UUID | None, str], _Scope] = {}
-        self._graphs: dict[UUID, UUID] = {}
-        """run id -> top-level graph run id it belongs to."""
+        self._scopes: dict[UUID, _Scope] = {}
+        """run id of a graph invocation -> its hand-over bookkeeping (made at its first node)."""
 
     # -- lookup ------------------------------------------------------------------------
     def _parent(self, parent_run_id: UUID | None) -> SpanHandle | None:
@@ -100,81 +126,96 @@ class MaestroCallbackHandler(BaseCallbackHandler):
             return None  # the run root
         return self._handles.get(parent_run_id)
 
-    def _scope(self, run_id: UUID, parent_run_id: UUID | None, metadata: dict) -> _Scope:
-        graph = self._graphs.get(parent_run_id, parent_run_id)
-        self._graphs[run_id] = graph
-        key = (graph, extract.scope_of(metadata))
-        scope = self._scopes.get(key)
+    def _scope(self, graph_run_id: UUID | None, metadata: dict) -> _Scope:
+        """The bookkeeping of the graph invocation ``graph_run_id`` (a node's parent run)."""
+        scope = self._scopes.get(graph_run_id)
         if scope is None:
-            scope = self._scopes[key] = _Scope()
+            scope = self._scopes[graph_run_id] = _Scope(
+                self._agents.get(graph_run_id), self._parent(graph_run_id), extract.batch_attributes(metadata))
         return scope
 
     def _forget(self, run_id: UUID) -> None:
         self._handles.pop(run_id, None)
         self._agents.pop(run_id, None)
 
+    def _end_failed(self, handle: SpanHandle, error: BaseException, category: sc.AgentFailureCategory,
+                    attrs: dict[str, Any] | None = None) -> None:
+        """End ``handle`` as failed, with the exception as an OTel ``exception`` event."""
+        handle.events.append(Event("exception", extract.exception_attributes(error)))
+        common.end_failed(self.t, handle, error, category, attrs)
+
     # -- chains: graph, nodes, everything else -----------------------------------------
     @_guarded
     def on_chain_start(self, serialized, inputs, *, run_id, parent_run_id=None, tags=None, metadata=None, **kwargs):
-        metadata = metadata or {}
         if parent_run_id is None:  # the graph invocation itself: the run root stands for it
-            self._graphs[run_id] = run_id
             return
-        self._graphs.setdefault(run_id, self._graphs.get(parent_run_id, parent_run_id))
+        metadata = metadata or {}
         parent = self._parent(parent_run_id)
-        if not extract.is_graph_node(metadata, tags):
+        if not extract.is_graph_node(metadata, tags):  # a subgraph, routing function, inner runnable
             if parent is not None:
                 self._handles[run_id] = parent
             if parent_run_id in self._agents:
                 self._agents[run_id] = self._agents[parent_run_id]
             return
-        name, step = extract.node_of(metadata)
-        scope = self._scope(run_id, parent_run_id, metadata)
+        node, step = extract.node_of(metadata)
+        scope = self._scope(parent_run_id, metadata)
         if step != scope.last_step:  # a new superstep: last step's finishers are the senders
             if scope.last_step is not None:
                 scope.prev_nodes = scope.cur_nodes
                 scope.cur_nodes = []
             scope.last_step = step
+        name = extract.node_path(scope.container, node)
         attrs = common.agent_attributes(name)
         if step is not None:
             attrs[sc.MAESTRO_NODE_STEP] = step
+        attrs.update(scope.attributes)
         handle = self.t.start_span(f"invoke_agent {name}", attrs, parent)
-        senders = scope.prev_nodes or [(START, extract.serialised_size(inputs))]
+        senders = scope.prev_nodes or [(scope.entry, extract.serialised_size(inputs))]
         for source, nbytes in senders:
-            self.t.record_message(source, name, nbytes, parent=handle, at_ns=handle.start_ns)
+            self.t.record_message(source, name, nbytes, parent=handle, at_ns=handle.start_ns,
+                                  attributes=scope.attributes)
         self._handles[run_id] = handle
         self._agents[run_id] = name
         self._nodes[run_id] = _Node(handle, name, step, scope)
+
+    def _finish_node(self, node: _Node, output: Any) -> None:
+        """End a node that handed ``output`` on: it is one of its superstep's senders."""
+        nbytes = extract.serialised_size(output)
+        node.scope.cur_nodes.append((node.name, nbytes))
+        self.t.end_span(node.handle, {sc.COMMUNICATION_OUTPUT_MESSAGE_SIZE_BYTES: nbytes})
+
+    def _close_graph(self, scope: _Scope) -> None:
+        """A graph invocation returned: its last superstep's nodes hand its output on."""
+        for source, nbytes in scope.cur_nodes:
+            self.t.record_message(source, scope.exit, nbytes, parent=scope.parent, attributes=scope.attributes)
 
     @_guarded
     def on_chain_end(self, outputs, *, run_id, parent_run_id=None, **kwargs):
         node = self._nodes.pop(run_id, None)
         if node is not None:
-            nbytes = extract.serialised_size(outputs)
-            node.scope.cur_nodes.append((node.name, nbytes))
-            self.t.end_span(node.handle, {sc.COMMUNICATION_OUTPUT_MESSAGE_SIZE_BYTES: nbytes})
-        elif parent_run_id is None and self._graphs.get(run_id) == run_id:
-            self._close_graph(run_id, outputs)
+            self._finish_node(node, outputs)
+        else:
+            scope = self._scopes.pop(run_id, None)
+            if scope is not None:
+                self._close_graph(scope)
         self._forget(run_id)
-
-    def _close_graph(self, graph_run_id: UUID, outputs: Any) -> None:
-        scope = self._scopes.pop((graph_run_id, ""), None)
-        for key in [k for k in self._scopes if k[0] == graph_run_id]:
-            del self._scopes[key]
-        for rid in [r for r, g in self._graphs.items() if g == graph_run_id]:
-            del self._graphs[rid]
-        if scope is not None:
-            finishers = scope.cur_nodes or scope.prev_nodes
-            for source, nbytes in finishers:
-                self.t.record_message(source, END, nbytes)
 
     @_guarded
     def on_chain_error(self, error, *, run_id, parent_run_id=None, **kwargs):
+        # LangGraph's control flow (interrupt(), Command(graph=PARENT)) travels as a
+        # GraphBubbleUp exception: the node and its graph hand over, they do not fail. A
+        # graph that really failed hands nothing to its exit.
+        handover = isinstance(error, GraphBubbleUp)
         node = self._nodes.pop(run_id, None)
         if node is not None:
-            common.end_failed(self.t, node.handle, error, sc.FailureCategory.SYSTEM)
-        elif parent_run_id is None and self._graphs.get(run_id) == run_id:
-            self._close_graph(run_id, None)
+            if handover:
+                self._finish_node(node, error.args[0] if error.args else None)
+            else:
+                self._end_failed(node.handle, error, sc.AgentFailureCategory.SYSTEM)
+        else:
+            scope = self._scopes.pop(run_id, None)
+            if scope is not None and handover:
+                self._close_graph(scope)
         self._forget(run_id)
 
     # -- models ------------------------------------------------------------------------
@@ -182,6 +223,7 @@ class MaestroCallbackHandler(BaseCallbackHandler):
         model = extract.model_name(serialized, kwargs, metadata) or "unknown"
         agent = self._agents.get(parent_run_id)
         attrs = common.llm_attributes(model, extract.provider_name(metadata, self.provider), agent)
+        attrs.update(extract.batch_attributes(metadata))
         params = kwargs.get("invocation_params") or {}
         max_tokens = params.get("max_tokens") or params.get("max_completion_tokens")
         if max_tokens:
@@ -189,7 +231,7 @@ class MaestroCallbackHandler(BaseCallbackHandler):
         if self.capture and capture_value is not None:
             attrs[sc.GEN_AI_INPUT_MESSAGES] = capture_value
         handle, ledger = common.start_llm_span(self.t, model, attrs, self._parent(parent_run_id))
-        self._llm[run_id] = (handle, ledger, messages)
+        self._llm[run_id] = (handle, ledger, messages, kwargs)
         self._handles[run_id] = handle
         if agent:
             self._agents[run_id] = agent
@@ -211,11 +253,12 @@ class MaestroCallbackHandler(BaseCallbackHandler):
         entry = self._llm.pop(run_id, None)
         if entry is None:
             return
-        handle, ledger, messages = entry
+        handle, ledger, messages, start_kwargs = entry
         bind_ledger(None)
-        attrs = common.llm_end_attributes(ledger, extract.usage_of(response),
-                                          lambda: extract.estimate_usage(messages, response),
-                                          extract.finish_reasons(response), extract.response_model(response))
+        attrs = common.llm_end_attributes(
+            ledger, extract.usage_of(response),
+            lambda: extract.estimate_usage(messages, response, extract.tool_schemas(start_kwargs)),
+            extract.finish_reasons(response), extract.response_model(response))
         if self.capture:
             attrs[sc.GEN_AI_OUTPUT_MESSAGES] = extract.output_text(response)
         self.t.end_span(handle, attrs)
@@ -226,9 +269,9 @@ class MaestroCallbackHandler(BaseCallbackHandler):
         entry = self._llm.pop(run_id, None)
         if entry is None:
             return
-        handle, ledger, _ = entry
+        handle, ledger, _, _ = entry
         bind_ledger(None)
-        common.end_failed(self.t, handle, error, sc.FailureCategory.UPSTREAM, common.ledger_attributes(ledger))
+        self._end_failed(handle, error, sc.AgentFailureCategory.UPSTREAM, common.ledger_attributes(ledger))
         self._forget(run_id)
 
     # -- tools -------------------------------------------------------------------------
@@ -242,6 +285,7 @@ class MaestroCallbackHandler(BaseCallbackHandler):
         desc = (serialized or {}).get("description")
         if desc:
             attrs[sc.GEN_AI_TOOL_DESCRIPTION] = str(desc)[:500]
+        attrs.update(extract.batch_attributes(metadata))
         if agent:
             self._agents[run_id] = agent
         if self.capture:
@@ -268,7 +312,7 @@ class MaestroCallbackHandler(BaseCallbackHandler):
         handle = self._tools.pop(run_id, None)
         if handle is None:
             return
-        common.end_failed(self.t, handle, error, sc.FailureCategory.SYSTEM)
+        self._end_failed(handle, error, sc.AgentFailureCategory.SYSTEM)
         self._forget(run_id)
 
     @_guarded

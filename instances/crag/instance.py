@@ -16,11 +16,10 @@ from typing import Any
 from langchain_openai import ChatOpenAI
 
 from maestro.instances._common import answer_result, invoke_graph, make_chat_openai
-from maestro.instances.base import (InstanceInfo, InstanceOption, RunContext, Task, TaskResult,
+from maestro.contract import (InstanceInfo, InstanceOption, RunContext, Task, TaskResult,
                                     resolve_options)
 from maestro.instances.qa_world.instance_kit import QAWorldTasks
 
-from . import sim_policies
 from .graph import build_graph
 from .options import OPTIONS
 from .prompts import extract_answer
@@ -76,6 +75,3 @@ class CragInstance(QAWorldTasks):
             return failed
         return answer_result(extract_answer(state.get("generation") or ""), "empty answer from generate")
 
-    def register_sim_policies(self) -> None:
-        """Register the grader, rewriter and generator policies with ``maestro.sim.policy``."""
-        sim_policies.register_sim_policies()

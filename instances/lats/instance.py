@@ -12,12 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from maestro.instances._common import answer_result, invoke_graph, make_chat_openai
-from maestro.instances.base import (InstanceInfo, InstanceOption, RunContext, Task, TaskResult,
+from maestro.contract import (InstanceInfo, InstanceOption, RunContext, Task, TaskResult,
                                     resolve_options)
 from maestro.instances.qa_world.instance_kit import QAWorldTasks
 from maestro.instances.qa_world.tools import qa_tools
 
-from . import sim_policies
 from .graph import build_graph, final_answer
 from .options import OPTIONS
 
@@ -71,6 +70,3 @@ class LatsInstance(QAWorldTasks):
             return TaskResult(answer="", outcome="failure", reason="the search found no answer within its budget")
         return answer_result(answer.strip(), f"empty answer at node {node_id}")
 
-    def register_sim_policies(self) -> None:
-        """Register the expansion and reflection policies with ``maestro.sim.policy``."""
-        sim_policies.register_sim_policies()

@@ -4,7 +4,7 @@ defaults, docs. Framework-free, so a study checks its table without importing La
 from __future__ import annotations
 
 from maestro.instances._common import client_options
-from maestro.instances.base import InstanceOption
+from maestro.contract import InstanceOption
 
 __all__ = ["OPTIONS"]
 

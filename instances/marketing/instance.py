@@ -20,10 +20,9 @@ import logging
 import os
 from typing import Any
 
-from maestro.instances.base import (InstanceInfo, InstanceOption, JudgeResult, RunContext, Task, TaskResult,
+from maestro.contract import (InstanceInfo, InstanceOption, JudgeResult, RunContext, Task, TaskResult,
                                     resolve_options)
 
-from . import sim_policies
 from .agents import build_agency
 from .judge import judge as judge_kit
 from .options import OPTIONS
@@ -55,7 +54,7 @@ def make_model(ctx: RunContext) -> Any:
     ep = ctx.endpoint
     if not ep.gemini_base_url:
         raise ValueError(f"instance 'marketing' (ADK, Gemini REST) needs a sim/* or gemini/* backend, not {ep.spec!r}")
-    os.environ.setdefault("NO_GCE_CHECK", "True")  # google-auth must never probe a metadata server
+    os.environ.setdefault("NO_GCE_CHECK", "true")  # google-auth must never probe a metadata server
     attempts = resolve_options(OPTIONS, ctx.options)["http_attempts"]
     retry = types.HttpRetryOptions(attempts=attempts, initial_delay=0.05, max_delay=1.0) if attempts > 1 else None
     return Gemini(model=ep.model, base_url=ep.gemini_base_url, client_kwargs={"api_key": ep.api_key},
@@ -94,20 +93,14 @@ class MarketingInstance:
                             temperature=resolve_options(self.options, ctx.options)["temperature"])
 
     def run(self, app: Any, task: Task, ctx: RunContext) -> TaskResult:
-        """Send the brief; the kit is the last final response. ``app`` is the adapter's
-        ``InstrumentedAdk`` (or a bare agent, run through an in-memory runner)."""
+        """Send the brief; the kit is the last final response. ``app`` is the wrapped agent
+        the runner hands over: ``app.run(message, run_config=...)`` returns the final ``.text``."""
         from google.adk.agents.invocation_context import LlmCallsLimitExceededError
         from google.adk.agents.run_config import RunConfig
 
         run_config = RunConfig(max_llm_calls=resolve_options(self.options, ctx.options)["max_llm_calls"])
-        if not hasattr(app, "run_async"):
-            raise TypeError(f"marketing.run expects an instrumented ADK app, got {type(app).__name__}")
         try:
-            if hasattr(app, "plugin"):  # maestro.adapters.adk.InstrumentedAdk
-                result = app.run(task.question, run_config=run_config)
-                text = result.text
-            else:
-                text = _run_bare(app, task.question, run_config)
+            text = app.run(task.question, run_config=run_config).text
         except LlmCallsLimitExceededError as e:
             return TaskResult(answer=None, outcome="failure", reason=f"LLM-call cap reached: {e}")
         # Anything else (an unreachable endpoint, a bug) propagates: the runner records it
@@ -121,36 +114,10 @@ class MarketingInstance:
         return judge_kit(task, answer)
 
     def warm(self) -> None:
-        """Preload (forkserver): import ADK's runner, models and the adapter, and build one
+        """Preload (forkserver): import ADK's runner and models, and build one
         google-genai client so its HTTP/SSL set-up is inherited by every forked run."""
         import google.adk.runners  # noqa: F401
         from google import genai
         from google.genai import types
 
-        import maestro.adapters.adk  # noqa: F401
-
         genai.Client(api_key="warm-up", http_options=types.HttpOptions(base_url="http://127.0.0.1:9"))
-
-    def register_sim_policies(self) -> None:
-        """Register the coordinator's and specialists' policies with ``maestro.sim.policy``."""
-        sim_policies.register_sim_policies()
-
-
-def _run_bare(agent: Any, message: str, run_config: Any) -> str:
-    """Run an un-instrumented agent once through an in-memory runner (for direct use)."""
-    import asyncio
-
-    from google.adk.runners import InMemoryRunner
-    from google.genai import types
-
-    async def go() -> str:
-        runner = InMemoryRunner(agent=agent, app_name="marketing")
-        session = await runner.session_service.create_session(app_name="marketing", user_id="user")
-        text = ""
-        async for ev in runner.run_async(user_id="user", session_id=session.id, run_config=run_config,
-                                         new_message=types.Content(role="user", parts=[types.Part(text=message)])):
-            if ev.is_final_response() and ev.content and ev.content.parts:
-                text = "".join(p.text or "" for p in ev.content.parts)
-        return text
-
-    return asyncio.run(go())

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from maestro.instances.base import JudgeResult, Task
+from maestro.contract import JudgeResult, Task
 
 from .prompts import DOMAIN, LOGO, SPECIALISTS, STRATEGY, WEBSITE, parse_brief, sections, slugify
 

@@ -4,7 +4,7 @@ importing ADK."""
 
 from __future__ import annotations
 
-from maestro.instances.base import InstanceOption
+from maestro.contract import InstanceOption
 
 __all__ = ["OPTIONS"]
 

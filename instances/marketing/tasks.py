@@ -13,7 +13,7 @@ import json
 import random
 from pathlib import Path
 
-from maestro.instances.base import Task
+from maestro.contract import Task
 
 from .prompts import Brief, format_brief, parse_brief
 

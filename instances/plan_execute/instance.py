@@ -16,12 +16,11 @@ from __future__ import annotations
 from typing import Any
 
 from maestro.instances._common import answer_result, invoke_graph, make_chat_openai
-from maestro.instances.base import (InstanceInfo, InstanceOption, RunContext, Task, TaskResult,
+from maestro.contract import (InstanceInfo, InstanceOption, RunContext, Task, TaskResult,
                                     resolve_options)
 from maestro.instances.qa_world.instance_kit import QAWorldTasks
 from maestro.instances.qa_world.tools import qa_tools
 
-from . import sim_policies
 from .graph import build_graph
 from .options import DEFAULT_RECURSION_LIMIT, OPTIONS
 
@@ -68,6 +67,3 @@ class PlanExecuteInstance(QAWorldTasks):
             return failed
         return answer_result((state.get("response") or "").strip(), "empty answer from replanner")
 
-    def register_sim_policies(self) -> None:
-        """Register the planner, executor and replanner policies with ``maestro.sim.policy``."""
-        sim_policies.register_sim_policies()

@@ -5,7 +5,7 @@ importing LangChain."""
 from __future__ import annotations
 
 from maestro.instances._common import client_options
-from maestro.instances.base import InstanceOption
+from maestro.contract import InstanceOption
 
 __all__ = ["OPTIONS", "DEFAULT_RECURSION_LIMIT"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from maestro.instances.base import JudgeResult, Task
+from maestro.contract import JudgeResult, Task
 
 from . import scoring
 from .tasks import load_tasks

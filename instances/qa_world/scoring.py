@@ -14,7 +14,7 @@ import string
 from collections import Counter
 from typing import Any
 
-from maestro.instances.base import JudgeResult, Task
+from maestro.contract import JudgeResult, Task
 
 __all__ = [
     "SHORT_ANSWER_TOKENS",

@@ -17,7 +17,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from maestro.instances.base import Task
+from maestro.contract import Task
 
 from .lookup import register_user_question
 from .retriever import add_user_passages

@@ -21,11 +21,17 @@ was born?". Each question records its path of entities, the facts of each hop an
 passages that support each hop.
 
 Building a world is deterministic in ``(seed, n_questions_per_hop, local_coverage)`` and
-cached per process; it takes a few tens of milliseconds.
+cached per process; it takes a few tens of milliseconds. It runs in phases (entities,
+relations, passages, questions), each with its own generator derived from the seed and the
+phase's name, so a change to one phase cannot shift another's draws (see "generation"
+below); ``World.fingerprint()`` hashes the generated content, and a test pins it for the
+default world.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import re
 import threading
@@ -255,6 +261,34 @@ class World:
         """Every passage (either pool) that states ``fact``."""
         return self._by_fact.get(fact, ())
 
+    def content(self) -> dict[str, list]:
+        """The generated content as plain JSON-friendly lists, per part: ``entities`` (id,
+        name, type, attributes), ``facts`` (subject, relation, object), ``passages`` (id,
+        pool, title, text, kind, facts, mentions) and ``questions`` (every field, the gold
+        answer and the evidence included), each in the world's order."""
+        def fact(f: Fact) -> list[str]:
+            return [f.subject, f.relation, f.object]
+
+        return {
+            "entities": [[e.eid, e.name, e.etype, e.attrs] for e in self.entities.values()],
+            "facts": [fact(f) for f in self.facts],
+            "passages": [[p.pid, p.pool, p.title, p.text, p.kind, [fact(f) for f in p.facts], list(p.mentions)]
+                         for p in self.passages],
+            "questions": [[q.qid, q.text, q.answer, q.hops, q.template, list(q.path), list(q.hop_kinds),
+                           [fact(f) for f in q.facts], list(q.support_ids), list(q.support_pools),
+                           list(q.web_support_ids), q.answer_type] for q in self.questions],
+        }
+
+    def fingerprint(self) -> dict[str, str]:
+        """SHA-256 (hex) of each part of :meth:`content` (canonical JSON: sorted keys, no
+        spaces, UTF-8) and of the whole (``world``): equal fingerprints, equal worlds."""
+        def digest(value: Any) -> str:
+            text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+        content = self.content()
+        return {**{part: digest(value) for part, value in content.items()}, "world": digest(content)}
+
 
 # ------------------------------------------------------------------------ name making
 
@@ -318,18 +352,56 @@ def _a(word: str) -> str:
 
 
 # ------------------------------------------------------------------------ generation
+#
+# The world is built in phases, each drawing from its own generator seeded by the world
+# seed and the phase name only (:func:`_rng`), never from a generator another phase has
+# used. So a change inside one phase (a new passage wording, another relation, a template
+# more) changes what that phase draws and what depends on its output, but cannot shift the
+# draws of any other phase. Phases, in build order:
+#
+# * ``entities``: names and flavour attributes of every entity;
+# * ``relations:<relation>``: the objects of each functional relation (``located_in`` also
+#   deals the capitals; ``founded_by`` also dates the organisations);
+# * ``passages:wording``: which local wording each fact passage uses;
+# * ``passages:coverage``: which facts get a local passage (the draws do not depend on
+#   ``local_coverage``, so a higher coverage only adds local passages);
+# * ``passages:distractors``: the distractor passages of both pools;
+# * ``passages:order``: the order of each pool (so passage ids carry no hint);
+# * ``questions:<template>``: the order in which each question template tries subjects.
+#
+# ``tests/instances/test_qa_world_fingerprint.py`` pins a hash of the default world's
+# content per part, so a change to the generated world is always deliberate.
+
+_Row = tuple[str, str, str, tuple[Fact, ...], tuple[str, ...]]
+"""A passage before it has an id: title, text, kind, facts, mentions."""
 
 
-def _build(seed: int, n_questions_per_hop: int, local_coverage: float) -> World:
-    rng = random.Random(f"qa_world:{seed}")
+def _rng(seed: int, phase: str) -> random.Random:
+    """The generator of one build phase: seeded by ``seed`` and ``phase`` alone (a string
+    seed goes through SHA-512, so it is stable across processes and Python versions)."""
+    return random.Random(f"qa_world:{seed}:{phase}")
+
+
+@dataclass
+class _Graph:
+    """What the phases hand on: entities by type and each relation as a mapping."""
+
+    entities: dict[str, Entity]
+    by_type: dict[str, list[str]]
+    """Entity ids per type, in id order."""
+    facts: list[Fact] = field(default_factory=list)
+    step: dict[str, dict[str, str]] = field(default_factory=dict)
+    """``HOP_KINDS`` key -> {from entity: to entity}."""
+
+    def name(self, eid: str) -> str:
+        return self.entities[eid].name
+
+
+def _make_entities(rng: random.Random, n_questions_per_hop: int) -> _Graph:
+    """Phase ``entities``: every entity with a unique name and its flavour attributes."""
     namer = _Namer(rng)
     scale = max(1.0, n_questions_per_hop / DEFAULT_QUESTIONS_PER_HOP)
     n_country = int(16 * scale)
-    n_city = n_country * 4
-    n_person = int(110 * scale)
-    n_org = int(50 * scale)
-    n_river = int(20 * scale)
-
     entities: dict[str, Entity] = {}
 
     def add(etype: str, i: int, name: str, **attrs: Any) -> str:
@@ -340,126 +412,147 @@ def _build(seed: int, n_questions_per_hop: int, local_coverage: float) -> World:
     countries = [add("country", i, namer.word(rng.choice((1, 2)), rng.choice(_COUNTRY_SUFFIXES)),
                      good=rng.choice(_GOODS), population=rng.randint(2, 90)) for i in range(n_country)]
     cities = [add("city", i, namer.word(2, rng.choice(_CITY_SUFFIXES)),
-                  feature=rng.choice(_FEATURES), founded=rng.randint(900, 1800)) for i in range(n_city)]
+                  feature=rng.choice(_FEATURES), founded=rng.randint(900, 1800)) for i in range(n_country * 4)]
     people = [add("person", i, f"{namer.word(2)} {namer.word(rng.choice((2, 2, 3)))}",
                   profession=rng.choice(_PROFESSIONS), year=rng.randint(1890, 1995),
-                  hobby=rng.choice(_HOBBIES)) for i in range(n_person)]
+                  hobby=rng.choice(_HOBBIES)) for i in range(int(110 * scale))]
     orgs = [add("organisation", i, f"{namer.word(2)} {rng.choice(_ORG_KINDS)}",
-                sector=rng.choice(_SECTORS), year=0) for i in range(n_org)]
+                sector=rng.choice(_SECTORS), year=0) for i in range(int(50 * scale))]
     rivers = [add("river", i, f"{namer.word(2)} River", km=rng.randint(80, 2400),
-                  activity=rng.choice(_ACTIVITIES)) for i in range(n_river)]
+                  activity=rng.choice(_ACTIVITIES)) for i in range(int(20 * scale))]
+    return _Graph(entities, {"country": countries, "city": cities, "person": people, "organisation": orgs,
+                             "river": rivers})
 
-    # Functional relations: every subject has exactly one object, so each question has one answer.
-    facts: list[Fact] = []
+
+def _make_relations(seed: int, g: _Graph) -> None:
+    """Phases ``relations:<relation>``: functional relations, so every subject has exactly
+    one object and each question one answer. Adds ``g.facts`` and ``g.step``."""
+    countries, cities, people = g.by_type["country"], g.by_type["city"], g.by_type["person"]
+    orgs, rivers = g.by_type["organisation"], g.by_type["river"]
+
+    rng = _rng(seed, "relations:located_in")
     city_country: dict[str, str] = {}
     capital: dict[str, str] = {}
+    located: list[Fact] = []
     shuffled_cities = cities[:]
     rng.shuffle(shuffled_cities)
     for j, c in enumerate(shuffled_cities):
-        country = countries[j % n_country]
+        country = countries[j % len(countries)]
         city_country[c] = country
-        facts.append(Fact(c, "located_in", country))
-        if j < n_country:  # the first city dealt to each country is its capital
+        located.append(Fact(c, "located_in", country))
+        if j < len(countries):  # the first city dealt to each country is its capital
             capital[country] = c
-            facts.append(Fact(c, "capital_of", country))
-    born: dict[str, str] = {}
-    for p in people:
-        born[p] = rng.choice(cities)
-        facts.append(Fact(p, "born_in", born[p]))
-    founders = rng.sample(people, n_org)  # distinct founders keep "the founder of X" unambiguous
-    founder = dict(zip(orgs, founders))
+            located.append(Fact(c, "capital_of", country))
+
+    rng = _rng(seed, "relations:born_in")
+    born = {p: rng.choice(cities) for p in people}
+
+    rng = _rng(seed, "relations:founded_by")
+    founder = dict(zip(orgs, rng.sample(people, len(orgs))))  # distinct founders: "the founder of X" is unambiguous
     for o, p in founder.items():  # an organisation is founded when its founder is an adult
-        entities[o].attrs["year"] = entities[p].attrs["year"] + rng.randint(24, 50)
-    hq: dict[str, str] = {}
+        g.entities[o].attrs["year"] = g.entities[p].attrs["year"] + rng.randint(24, 50)
+
+    rng = _rng(seed, "relations:headquartered_in")
+    hq = {o: rng.choice(cities) for o in orgs}
+
+    rng = _rng(seed, "relations:flows_through")
+    flows = {r: rng.choice(countries) for r in rivers}
+
+    g.facts = [*located, *(Fact(p, "born_in", born[p]) for p in people)]
     for o in orgs:
-        facts.append(Fact(o, "founded_by", founder[o]))
-        hq[o] = rng.choice(cities)
-        facts.append(Fact(o, "headquartered_in", hq[o]))
-    flows: dict[str, str] = {}
-    for r in rivers:
-        flows[r] = rng.choice(countries)
-        facts.append(Fact(r, "flows_through", flows[r]))
+        g.facts += [Fact(o, "founded_by", founder[o]), Fact(o, "headquartered_in", hq[o])]
+    g.facts += [Fact(r, "flows_through", flows[r]) for r in rivers]
+    g.step = {"born_in": born, "located_in": city_country, "has_capital": capital,
+              "founded_by": founder, "headquartered_in": hq, "flows_through": flows}
 
-    step = {"born_in": born, "located_in": city_country, "has_capital": capital,
-            "founded_by": founder, "headquartered_in": hq, "flows_through": flows}
 
-    # Passages. Local and web copies of a fact use different wordings; local ones are
-    # dropped with probability 1 - local_coverage.
-    local: list[tuple[str, str, str, tuple[Fact, ...], tuple[str, ...]]] = []
-    web: list[tuple[str, str, str, tuple[Fact, ...], tuple[str, ...]]] = []
-    n = entities
+def _fact_texts(f: Fact, s: Entity, o: Entity, rng: random.Random) -> tuple[str, str]:
+    """The local wording (one of two, drawn) and the web wording of one fact."""
+    a, b = s.attrs, o.attrs
+    if f.relation == "born_in":
+        loc = rng.choice((
+            f"{s.name}, {_a(a['profession'])}, was born in the city of {o.name} in {a['year']}.",
+            f"Born in {o.name} in {a['year']}, {s.name} later became a well-known {a['profession']}.",
+        ))
+        wb = f"Biography: {s.name} ({a['year']}) is {_a(a['profession'])} whose birthplace is {o.name}; {s.name} was born there."
+    elif f.relation == "located_in":
+        loc = rng.choice((
+            f"{s.name} is a city located in the country of {o.name}.",
+            f"The city of {s.name}, known for its {a['feature']}, lies in the country of {o.name}.",
+        ))
+        wb = f"Travel guide: {s.name} is a city in {o.name}, a country whose main export is {b['good']}."
+    elif f.relation == "capital_of":
+        loc = rng.choice((
+            f"{s.name} is the capital city of {o.name}.",
+            f"The capital of {o.name} is {s.name}, seat of its parliament since {a['founded'] + 400}.",
+        ))
+        wb = f"Fact sheet: capital of {o.name} - {s.name}. The country's government sits in the capital, {s.name}."
+    elif f.relation == "founded_by":
+        loc = rng.choice((
+            f"{s.name} was founded by {o.name} in {a['year']}.",
+            f"In {a['year']}, the {b['profession']} {o.name} founded {s.name}, {_a(a['sector'])} organisation.",
+        ))
+        wb = f"About us: {s.name} ({a['sector']}) - founder: {o.name}, who founded the organisation in {a['year']}."
+    elif f.relation == "headquartered_in":
+        loc = rng.choice((
+            f"{s.name} is headquartered in {o.name}.",
+            f"The headquarters of {s.name}, {_a(a['sector'])} organisation, are in the city of {o.name}.",
+        ))
+        wb = f"Company profile: {s.name} ({a['sector']}) is headquartered in {o.name}, where its head office has stood since {a['year']}."
+    else:  # flows_through
+        loc = rng.choice((
+            f"The {s.name} flows through {o.name}.",
+            f"The {s.name} runs for {a['km']} kilometres and flows through the country of {o.name}.",
+        ))
+        wb = f"Geography notes: the {s.name} ({a['km']} km) flows through the country of {o.name}."
+    return loc, wb
 
-    def nm(eid: str) -> str:
-        return n[eid].name
 
-    for f in facts:
-        s, o = n[f.subject], n[f.object]
-        a, b = s.attrs, o.attrs
-        if f.relation == "born_in":
-            loc = rng.choice((
-                f"{s.name}, {_a(a['profession'])}, was born in the city of {o.name} in {a['year']}.",
-                f"Born in {o.name} in {a['year']}, {s.name} later became a well-known {a['profession']}.",
-            ))
-            wb = f"Biography: {s.name} ({a['year']}) is {_a(a['profession'])} whose birthplace is {o.name}; {s.name} was born there."
-        elif f.relation == "located_in":
-            loc = rng.choice((
-                f"{s.name} is a city located in the country of {o.name}.",
-                f"The city of {s.name}, known for its {a['feature']}, lies in the country of {o.name}.",
-            ))
-            wb = f"Travel guide: {s.name} is a city in {o.name}, a country whose main export is {b['good']}."
-        elif f.relation == "capital_of":
-            loc = rng.choice((
-                f"{s.name} is the capital city of {o.name}.",
-                f"The capital of {o.name} is {s.name}, seat of its parliament since {a['founded'] + 400}.",
-            ))
-            wb = f"Fact sheet: capital of {o.name} - {s.name}. The country's government sits in the capital, {s.name}."
-        elif f.relation == "founded_by":
-            loc = rng.choice((
-                f"{s.name} was founded by {o.name} in {a['year']}.",
-                f"In {a['year']}, the {b['profession']} {o.name} founded {s.name}, {_a(a['sector'])} organisation.",
-            ))
-            wb = f"About us: {s.name} ({a['sector']}) - founder: {o.name}, who founded the organisation in {a['year']}."
-        elif f.relation == "headquartered_in":
-            loc = rng.choice((
-                f"{s.name} is headquartered in {o.name}.",
-                f"The headquarters of {s.name}, {_a(a['sector'])} organisation, are in the city of {o.name}.",
-            ))
-            wb = f"Company profile: {s.name} ({a['sector']}) is headquartered in {o.name}, where its head office has stood since {a['year']}."
-        else:  # flows_through
-            loc = rng.choice((
-                f"The {s.name} flows through {o.name}.",
-                f"The {s.name} runs for {a['km']} kilometres and flows through the country of {o.name}.",
-            ))
-            wb = f"Geography notes: the {s.name} ({a['km']} km) flows through the country of {o.name}."
+def _make_fact_passages(seed: int, g: _Graph, local_coverage: float) -> tuple[list[_Row], list[_Row]]:
+    """Phases ``passages:wording`` and ``passages:coverage``: a web passage for every fact
+    and, with probability ``local_coverage``, a local one worded differently."""
+    wording, coverage = _rng(seed, "passages:wording"), _rng(seed, "passages:coverage")
+    local: list[_Row] = []
+    web: list[_Row] = []
+    for f in g.facts:
+        s, o = g.entities[f.subject], g.entities[f.object]
+        loc, wb = _fact_texts(f, s, o, wording)
         mentions = (f.subject, f.object)
-        if rng.random() < local_coverage:
+        if coverage.random() < local_coverage:
             local.append((s.name, loc, "fact", (f,), mentions))
         web.append((s.name, wb, "fact", (f,), mentions))
+    return local, web
 
-    # Distractors: mention entities (and often a second entity of a question-relevant type)
-    # without stating any relation a question asks about. Their second entity is never the
-    # true object of a relation of the first one, so they cannot answer a hop by accident.
+
+def _make_distractors(rng: random.Random, g: _Graph, local: list[_Row], web: list[_Row]) -> None:
+    """Phase ``passages:distractors``: per entity and pool, a passage that mentions it (and
+    often a second entity of a question-relevant type) without stating any relation a
+    question asks about. The second entity is never the true object of a relation of the
+    first one, so a distractor cannot answer a hop by accident."""
+    cities, countries = g.by_type["city"], g.by_type["country"]
+    born, hq = g.step["born_in"], g.step["headquartered_in"]
+
     def other(pool_: list[str], *exclude: str) -> str:
         while True:
             x = rng.choice(pool_)
             if x not in exclude:
                 return x
 
-    for eid, e in entities.items():
+    for eid, e in g.entities.items():
         a = e.attrs
         for pool_list in (local, web):
             if e.etype == "person":
                 c = other(cities, born[eid])
                 txt = rng.choice((
-                    f"{e.name} gave a public lecture in {nm(c)} in {a['year'] + 30}.",
-                    f"{e.name} spent several summers in {nm(c)} writing about {a['hobby']}.",
+                    f"{e.name} gave a public lecture in {g.name(c)} in {a['year'] + 30}.",
+                    f"{e.name} spent several summers in {g.name(c)} writing about {a['hobby']}.",
                 ))
                 pool_list.append((e.name, txt, "distractor", (), (eid, c)))
             elif e.etype == "organisation":
                 c = other(cities, hq[eid])
                 txt = rng.choice((
-                    f"{e.name} opened a small regional office in {nm(c)} in {a['year'] + 5}.",
-                    f"{e.name} sponsors {_a(a['sector'])} exhibition held each year in {nm(c)}.",
+                    f"{e.name} opened a small regional office in {g.name(c)} in {a['year'] + 5}.",
+                    f"{e.name} sponsors {_a(a['sector'])} exhibition held each year in {g.name(c)}.",
                 ))
                 pool_list.append((e.name, txt, "distractor", (), (eid, c)))
             elif e.etype == "city":
@@ -471,37 +564,49 @@ def _build(seed: int, n_questions_per_hop: int, local_coverage: float) -> World:
             elif e.etype == "country":
                 c2 = other(countries, eid)
                 txt = rng.choice((
-                    f"{e.name} exports {a['good']} to {nm(c2)} and has about {a['population']} million inhabitants.",
-                    f"{e.name} signed a trade treaty on {a['good']} with {nm(c2)}.",
+                    f"{e.name} exports {a['good']} to {g.name(c2)} and has about {a['population']} million "
+                    "inhabitants.",
+                    f"{e.name} signed a trade treaty on {a['good']} with {g.name(c2)}.",
                 ))
                 pool_list.append((e.name, txt, "distractor", (), (eid, c2)))
             else:  # river
                 txt = f"The {e.name} is popular with {a['activity']} enthusiasts and is {a['km']} kilometres long."
                 pool_list.append((e.name, txt, "distractor", (), (eid,)))
 
-    # Shuffle each pool so passage ids carry no hint of kind or relation.
+
+def _make_passages(seed: int, g: _Graph, local_coverage: float) -> list[Passage]:
+    """The passage phases: fact passages, distractors, then each pool shuffled (phase
+    ``passages:order``) so passage ids carry no hint of kind or relation."""
+    local, web = _make_fact_passages(seed, g, local_coverage)
+    _make_distractors(_rng(seed, "passages:distractors"), g, local, web)
+    rng = _rng(seed, "passages:order")
     rng.shuffle(local)
     rng.shuffle(web)
     passages = [Passage(f"L{i:05d}", "local", *row) for i, row in enumerate(local)]
-    passages += [Passage(f"W{i:05d}", "web", *row) for i, row in enumerate(web)]
+    return passages + [Passage(f"W{i:05d}", "web", *row) for i, row in enumerate(web)]
+
+
+def _hop_fact(kind: str, frm: str, to: str) -> Fact:
+    hk = HOP_KINDS[kind]
+    return Fact(frm, hk.relation, to) if hk.forward else Fact(to, hk.relation, frm)
+
+
+def _make_questions(seed: int, g: _Graph, passages: list[Passage], n_questions_per_hop: int) -> list[Question]:
+    """Phases ``questions:<template>``: per hop count, the templates take turns; each walks
+    its own seeded order of subjects (without replacement) to the next one whose path exists,
+    has no loop and whose question text is new, until ``n_questions_per_hop`` questions are
+    made or every template ran out of subjects."""
     by_fact: dict[tuple[Fact, str], str] = {}
     for p in passages:
         for f in p.facts:
             by_fact[(f, p.pool)] = p.pid
-
-    def hop_fact(kind: str, frm: str, to: str) -> Fact:
-        hk = HOP_KINDS[kind]
-        return Fact(frm, hk.relation, to) if hk.forward else Fact(to, hk.relation, frm)
-
     questions: list[Question] = []
-    by_type = {"person": people, "city": cities, "country": countries, "organisation": orgs, "river": rivers}
     for hops in (1, 2, 3):
         templates = _TEMPLATES[hops]
-        # Each template draws subjects from its own seeded order without replacement.
         orders = []
         for kinds, _ in templates:
-            cands = by_type[HOP_KINDS[kinds[0]].from_type][:]
-            rng.shuffle(cands)
+            cands = g.by_type[HOP_KINDS[kinds[0]].from_type][:]
+            _rng(seed, "questions:" + "+".join(kinds)).shuffle(cands)
             orders.append(cands)
         cursors = [0] * len(templates)
         seen_text: set[str] = set()
@@ -519,16 +624,16 @@ def _build(seed: int, n_questions_per_hop: int, local_coverage: float) -> World:
                 path = [subj]
                 ok = True
                 for k in kinds:
-                    nxt = step[k].get(path[-1])
+                    nxt = g.step[k].get(path[-1])
                     if nxt is None or nxt in path:  # no object, or a loop (e.g. the capital's own capital)
                         ok = False
                         break
                     path.append(nxt)
-                text = text_tpl.format(s=nm(subj))
+                text = text_tpl.format(s=g.name(subj))
                 if not ok or text in seen_text:
                     continue
                 seen_text.add(text)
-                hop_facts = tuple(hop_fact(k, path[i], path[i + 1]) for i, k in enumerate(kinds))
+                hop_facts = tuple(_hop_fact(k, path[i], path[i + 1]) for i, k in enumerate(kinds))
                 sup, pools, websup = [], [], []
                 for f in hop_facts:
                     lp = by_fact.get((f, "local"))
@@ -536,21 +641,25 @@ def _build(seed: int, n_questions_per_hop: int, local_coverage: float) -> World:
                     pools.append("local" if lp else "web")
                     websup.append(by_fact[(f, "web")])
                 questions.append(Question(
-                    qid=f"qa-h{hops}-{made_here:04d}", text=text, answer=nm(path[-1]), hops=hops,
+                    qid=f"qa-h{hops}-{made_here:04d}", text=text, answer=g.name(path[-1]), hops=hops,
                     template="+".join(kinds), path=tuple(path), hop_kinds=tuple(kinds), facts=hop_facts,
                     support_ids=tuple(sup), support_pools=tuple(pools), web_support_ids=tuple(websup),
-                    answer_type=n[path[-1]].etype,
+                    answer_type=g.entities[path[-1]].etype,
                 ))
                 made_here += 1
                 made = True
                 break
-            if not made:
-                exhausted += 1
-            else:
-                exhausted = 0
+            exhausted = 0 if made else exhausted + 1
+    return questions
 
+
+def _build(seed: int, n_questions_per_hop: int, local_coverage: float) -> World:
+    g = _make_entities(_rng(seed, "entities"), n_questions_per_hop)
+    _make_relations(seed, g)
+    passages = _make_passages(seed, g, local_coverage)
+    questions = _make_questions(seed, g, passages, n_questions_per_hop)
     return World(seed=seed, n_questions_per_hop=n_questions_per_hop, local_coverage=local_coverage,
-                 entities=entities, facts=tuple(facts), passages=tuple(passages), questions=tuple(questions))
+                 entities=g.entities, facts=tuple(g.facts), passages=tuple(passages), questions=tuple(questions))
 
 
 _BUILT: dict[tuple[int, int, float], World] = {}

@@ -19,10 +19,10 @@ from typing import Any
 from langchain_openai import ChatOpenAI
 
 from maestro.instances._common import answer_result, invoke_graph, make_chat_openai
-from maestro.instances.base import (InstanceInfo, InstanceOption, JudgeResult, RunContext, Task, TaskResult,
+from maestro.contract import (InstanceInfo, InstanceOption, JudgeResult, RunContext, Task, TaskResult,
                                     resolve_options)
 
-from . import puzzles, sim_policies
+from . import puzzles
 from .graph import build_graph, initial_state
 from .options import OPTIONS
 from .prompts import extract_answer
@@ -123,6 +123,3 @@ class TotInstance:
         return JudgeResult("correct" if v.correct else "wrong", f"{v.kind}: {v.reason}",
                            exact_match=1.0 if v.correct else 0.0)
 
-    def register_sim_policies(self) -> None:
-        """Register the proposer, evaluator and solver policies with ``maestro.sim.policy``."""
-        sim_policies.register_sim_policies()

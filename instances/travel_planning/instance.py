@@ -20,10 +20,9 @@ from autogen_agentchat.teams import RoundRobinGroupChat
 from autogen_ext.models.openai import OpenAIChatCompletionClient
 
 from maestro.instances._common import answer_result, client_settings
-from maestro.instances.base import (InstanceInfo, InstanceOption, JudgeResult, RunContext, Task, TaskResult,
+from maestro.contract import (InstanceInfo, InstanceOption, JudgeResult, RunContext, Task, TaskResult,
                                     resolve_options)
 
-from . import sim_policies
 from .options import OPTIONS
 from .prompts import AGENT_NAMES, DESCRIPTIONS, SYSTEM_PROMPTS, TERMINATE, strip_terminate
 from .tasks import judge as judge_itinerary
@@ -95,16 +94,8 @@ class TravelPlanningInstance:
 
     def run(self, app: Any, task: Task, ctx: RunContext) -> TaskResult:
         """Run the team on the request; the answer is the summary agent's last message."""
-        try:
-            result = asyncio.run(app.run(task=task.question))
-        except RuntimeError as e:
-            # AutoGen re-raises an agent's error as RuntimeError("<Type>: <message>\nTraceback:
-            # \n<whole remote traceback>"); the runner's one-line reason keeps the first part
-            # (the traceback stays on the chained error).
-            head, sep, _ = str(e).partition("\nTraceback:\n")
-            if sep:
-                raise RuntimeError(head) from e
-            raise
+        # a team that fails raises one line (the AutoGen adapter keeps the traceback on a span event)
+        result = asyncio.run(app.run(task=task.question))
         final = None
         for msg in reversed(result.messages):
             if getattr(msg, "source", None) == "travel_summary_agent":
@@ -123,9 +114,6 @@ class TravelPlanningInstance:
         """Destination named and days 1..N covered (see ``tasks.judge``)."""
         return judge_itinerary(task, answer)
 
-    def register_sim_policies(self) -> None:
-        """Register the four role policies with ``maestro.sim.policy``."""
-        sim_policies.register_sim_policies()
 
     def warm(self) -> None:
         """Nothing to precompute; importing this module (done by the forkserver) loads AutoGen."""

@@ -18,7 +18,7 @@ import json
 import random
 from pathlib import Path
 
-from maestro.instances.base import JudgeResult, Task
+from maestro.contract import JudgeResult, Task
 
 from .prompts import day_numbers, format_request, parse_request
 

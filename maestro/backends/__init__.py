@@ -22,10 +22,12 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from maestro.instances.base import ModelEndpoint
+from maestro.contract import ModelEndpoint
+from maestro import settings
 from maestro.semconv import SIM_PROVIDER
 
-__all__ = ["BackendSpec", "BackendError", "parse_backend", "resolve_endpoint", "PriceTable", "load_prices", "SIM_PROVIDER", "price_key"]
+__all__ = ["BackendSpec", "BackendError", "parse_backend", "resolve_endpoint", "PriceTable", "load_prices", "SIM_PROVIDER", "price_key",
+           "use_sim_service"]
 
 
 _KINDS = ("sim", "openai", "gemini")
@@ -67,10 +69,22 @@ def parse_backend(spec: str) -> BackendSpec:
     return BackendSpec(m["kind"], m["model"])
 
 
+_SIM_URL: str | None = None
+
+
+def use_sim_service(url: str | None) -> None:
+    """The simulated service ``sim/...`` backends reach in this process when a call names
+    none (a study's run processes are given the study's service this way)."""
+    global _SIM_URL
+    _SIM_URL = url
+
+
 def resolve_endpoint(spec: str | BackendSpec, *, sim_url: str | None = None, seed: int = 0, nonce: str | None = None,
                      env: dict[str, str] | None = None) -> ModelEndpoint:
-    """Where and how to reach ``spec`` for one run."""
+    """Where and how to reach ``spec`` for one run (``sim_url`` defaults to the service
+    set with :func:`use_sim_service`)."""
     b = parse_backend(spec) if isinstance(spec, str) else spec
+    sim_url = sim_url or _SIM_URL
     env = os.environ if env is None else env
     if b.kind == "sim":
         from maestro.sim.profiles import get_profile
@@ -85,7 +99,7 @@ def resolve_endpoint(spec: str | BackendSpec, *, sim_url: str | None = None, see
         return ModelEndpoint(
             spec=b.spec, provider=SIM_PROVIDER, model=f"sim-{b.model}",
             base_url=openai_base_url(sim_url, b.model, seed, nonce),
-            api_key=env.get("MAESTRO_SIM_API_KEY", "sim-key-not-secret"),
+            api_key=env.get(settings.SIM_API_KEY.name) or settings.SIM_API_KEY.default,
             simulated=True, gemini_base_url=gemini_base_url(sim_url, b.model, seed, nonce),
         )
     if b.kind == "openai":

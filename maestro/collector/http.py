@@ -1,10 +1,13 @@
 """Real HTTP body bytes between agents and model endpoints.
 
-The hook wraps the transports of ``httpx`` and ``httpx2`` (the latter is what ``openai``
-3.x uses; google-genai uses httpx), the layer every supported framework's model client
-goes through. For each request it counts the request body and the response body as the
-client consumes it (all stream chunks; raw bytes before content decoding, i.e. what
-crossed the socket as body), and adds them to:
+The hooks wrap every HTTP client the supported frameworks' model clients use: the
+transports of ``httpx`` and ``httpx2`` (``openai`` 3.x uses httpx2; google-genai uses httpx,
+or ``aiohttp`` for async calls when aiohttp is installed), ``aiohttp``'s
+``ClientSession._request`` and ``requests``' ``Session.send`` (google-auth). For each
+request they count the request body and the response body (all stream chunks; bytes as
+they crossed the socket as body: httpx before content decoding; aiohttp's StreamReader
+after de-chunking, which is the same for the uncompressed bodies model APIs send), and add
+them to:
 
 * the ``HttpLedger`` bound to the current context, if an adapter opened one for the LLM
   call in progress (``bind_ledger``); and
@@ -18,9 +21,11 @@ from __future__ import annotations
 
 import contextvars
 import importlib
+import json
 import logging
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from maestro.semconv import SIM_PROVIDER
 
@@ -139,13 +144,13 @@ class _CountingStream:
             await aclose()
 
 
-def _note_response(ledger: HttpLedger | None, response) -> None:
-    simulated = response.headers.get("x-maestro-simulated") == "true"
+def _note_response(ledger: HttpLedger | None, status: int, headers) -> None:
+    simulated = headers.get("x-maestro-simulated") == "true"
     if simulated:
         with TOTALS.lock:
             TOTALS.simulated_responses += 1
     if ledger is not None:
-        ledger.status_codes.append(response.status_code)
+        ledger.status_codes.append(status)
         if simulated:
             ledger.provider = SIM_PROVIDER
 
@@ -165,7 +170,7 @@ def _wrap_module(mod) -> None:
             log.debug("http accounting failed", exc_info=True)
         response = orig_sync(self, request)
         try:
-            _note_response(ledger, response)
+            _note_response(ledger, response.status_code, response.headers)
             response.stream = sync_stream(response.stream, ledger)
         except Exception:
             log.debug("http accounting failed", exc_info=True)
@@ -179,7 +184,7 @@ def _wrap_module(mod) -> None:
             log.debug("http accounting failed", exc_info=True)
         response = await orig_async(self, request)
         try:
-            _note_response(ledger, response)
+            _note_response(ledger, response.status_code, response.headers)
             response.stream = async_stream(response.stream, ledger)
         except Exception:
             log.debug("http accounting failed", exc_info=True)
@@ -189,20 +194,109 @@ def _wrap_module(mod) -> None:
     async_cls.handle_async_request = handle_async_request
 
 
+def _body_size(data: Any = None, json_body: Any = None) -> int:
+    """Bytes of a request body given as aiohttp/requests arguments (what goes on the wire
+    for bytes, text and JSON; 0 for a streamed body of unknown length)."""
+    if json_body is not None:
+        return len(json.dumps(json_body).encode())
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return len(data)
+    if isinstance(data, str):
+        return len(data.encode())
+    return 0
+
+
+# aiohttp: a response's body arrives in its StreamReader (slotted: no attribute of ours can
+# go on it), possibly after the request call returned. Readers still being fed, by id, with
+# the ledger their bytes belong to; bounded so an abandoned response cannot grow it.
+_AIOHTTP_PENDING: dict[int, tuple[Any, HttpLedger | None]] = {}
+_AIOHTTP_PENDING_MAX = 1024
+
+
+def _wrap_aiohttp(mod) -> None:
+    orig_request = mod.ClientSession._request
+    orig_feed_eof = mod.StreamReader.feed_eof
+
+    async def _request(self, method, str_or_url, **kwargs):
+        ledger = _LEDGER.get()
+        try:
+            _add_request(ledger, _body_size(kwargs.get("data"), kwargs.get("json")))
+        except Exception:
+            log.debug("http accounting failed", exc_info=True)
+        response = await orig_request(self, method, str_or_url, **kwargs)
+        try:
+            _note_response(ledger, response.status, response.headers)
+            reader = response.content
+            if reader.is_eof():
+                _add_response(ledger, reader.total_bytes)
+            else:
+                if len(_AIOHTTP_PENDING) >= _AIOHTTP_PENDING_MAX:
+                    _AIOHTTP_PENDING.pop(next(iter(_AIOHTTP_PENDING)))
+                _AIOHTTP_PENDING[id(reader)] = (reader, ledger)
+        except Exception:
+            log.debug("http accounting failed", exc_info=True)
+        return response
+
+    def feed_eof(self) -> None:
+        orig_feed_eof(self)
+        entry = _AIOHTTP_PENDING.pop(id(self), None)
+        if entry is not None and entry[0] is self:
+            _add_response(entry[1], self.total_bytes)
+
+    mod.ClientSession._request = _request
+    mod.StreamReader.feed_eof = feed_eof
+
+
+def _wrap_requests(mod) -> None:
+    orig_send = mod.Session.send
+
+    def send(self, request, **kwargs):
+        ledger = _LEDGER.get()
+        try:
+            _add_request(ledger, _body_size(request.body))
+        except Exception:
+            log.debug("http accounting failed", exc_info=True)
+        response = orig_send(self, request, **kwargs)
+        try:
+            _note_response(ledger, response.status_code, response.headers)
+            if kwargs.get("stream"):
+                raw_read = response.raw.read
+
+                def read(*args, **kw):
+                    chunk = raw_read(*args, **kw)
+                    _add_response(ledger, len(chunk or b""))
+                    return chunk
+
+                response.raw.read = read
+            else:  # Session.send has read the body already
+                _add_response(ledger, len(response.content or b""))
+        except Exception:
+            log.debug("http accounting failed", exc_info=True)
+        return response
+
+    mod.Session.send = send
+
+
+_HOOKS = {"httpx": _wrap_module, "httpx2": _wrap_module, "aiohttp": _wrap_aiohttp, "requests": _wrap_requests}
+"""HTTP client module -> its hook: every client the frameworks use (google-genai sends async
+calls through aiohttp when it is installed, google-auth through requests)."""
+
+
 def install_http_hooks() -> list[str]:
-    """Wrap the httpx/httpx2 transports once per process. Returns the modules hooked."""
+    """Hook every installed HTTP client of :data:`_HOOKS` once per process. Returns the
+    modules hooked."""
     global _INSTALLED
     hooked: list[str] = []
     with _INSTALL_LOCK:
         if _INSTALLED:
             return ["(already installed)"]
-        for name in ("httpx", "httpx2"):
+        for name, hook in _HOOKS.items():
             try:
                 mod = importlib.import_module(name)
             except ImportError:
                 continue
             try:
-                _wrap_module(mod)
+                hook(mod)
                 hooked.append(name)
             except Exception:
                 log.warning("could not hook %s for byte accounting", name, exc_info=True)

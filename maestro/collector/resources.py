@@ -16,12 +16,12 @@ from dataclasses import dataclass
 
 import psutil
 
+from maestro import settings
+
 __all__ = ["ResourceSample", "ResourceSampler", "summarise"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_INTERVAL_S = 0.1
-"""Default sampling period (MAESTRO_SAMPLE_INTERVAL_S overrides)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +42,7 @@ class ResourceSampler:
     """Samples a process tree every ``interval_s`` until stopped."""
 
     def __init__(self, pid: int | None = None, interval_s: float | None = None):
-        if interval_s is None:
-            interval_s = float(os.environ.get("MAESTRO_SAMPLE_INTERVAL_S", DEFAULT_INTERVAL_S))
+        interval_s = settings.SAMPLE_INTERVAL_S.get(interval_s)
         if interval_s <= 0:
             raise ValueError(f"resource sampling interval must be > 0, got {interval_s}")
         self.interval_s = interval_s

@@ -38,6 +38,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status,
 
 from maestro import __version__
 from maestro import semconv as sc
+from maestro import settings
 from maestro.collector.export import ContentPolicy, FilteringSpanExporter, ParquetSpanExporter, RunIdentity
 from maestro.collector.http import TOTALS, install_http_hooks
 from maestro.collector.redact import Redactor
@@ -110,6 +111,8 @@ class RunStats:
     input_tokens: int = 0
     output_tokens: int = 0
     usage_estimated_calls: int = 0
+    bytes_unobserved_calls: int = 0
+    """LLM calls whose HTTP bytes could not be observed (``maestro.bytes.observed = false``)."""
     llm_request_bytes: int = 0
     llm_response_bytes: int = 0
     a2a_bytes: int = 0
@@ -137,7 +140,7 @@ class RunStats:
         return {
             "input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
             "total_tokens": self.input_tokens + self.output_tokens,
-            "usage_estimated_calls": self.usage_estimated_calls,
+            "usage_estimated_calls": self.usage_estimated_calls, "bytes_unobserved_calls": self.bytes_unobserved_calls,
             "llm_calls": self.llm_calls, "tool_calls": self.tool_calls, "agent_turns": self.agent_turns,
             "messages": self.messages,
             "llm_request_bytes": self.http_request_bytes_total, "llm_response_bytes": self.http_response_bytes_total,
@@ -158,6 +161,8 @@ class RunStats:
             self.output_tokens += o
             if get(sc.MAESTRO_USAGE_ESTIMATED):
                 self.usage_estimated_calls += 1
+            if get(sc.MAESTRO_BYTES_OBSERVED) is False:
+                self.bytes_unobserved_calls += 1
             self.models[(get(sc.GEN_AI_PROVIDER_NAME), get(sc.GEN_AI_REQUEST_MODEL), get(sc.GEN_AI_RESPONSE_MODEL))] += 1
             self.llm_request_bytes += get(sc.COMMUNICATION_INPUT_MESSAGE_SIZE_BYTES) or 0
             self.llm_response_bytes += get(sc.COMMUNICATION_OUTPUT_MESSAGE_SIZE_BYTES) or 0
@@ -262,7 +267,7 @@ class RunTelemetry:
             {
                 sc.SERVICE_NAME: f"maestro.{identity.instance}",
                 sc.SERVICE_VERSION: __version__,
-                sc.DEPLOYMENT_ENVIRONMENT: os.environ.get("MAESTRO_ENVIRONMENT", "local"),
+                sc.DEPLOYMENT_ENVIRONMENT: settings.ENVIRONMENT.get(),
                 sc.TELEMETRY_SDK_NAME: "opentelemetry",
                 sc.TELEMETRY_SDK_LANGUAGE: "python",
                 sc.TELEMETRY_SDK_VERSION: _SDK_VERSION,

@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import os
 import time
+import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -14,10 +15,11 @@ from maestro import __version__
 from maestro.backends import load_prices, parse_backend, price_key
 from maestro.collector.export import RunIdentity
 from maestro.collector.telemetry import RunTelemetry
-from maestro.instances.base import JudgeResult
-from maestro.runner.record import RunRecord, RunTiming
+from maestro.contract import JudgeResult
+from maestro.runner.record import RunRecord, RunTiming, exception_reason
 from maestro.scorers import Score, as_scorer, to_score
 from maestro.semconv import SCHEMA_VERSION
+from maestro.semconv import RunStatus
 from maestro.store.layout import StudyLayout, atomic_write_json
 from maestro.store.lock import StudyLock
 from maestro.store.reader import STUDY_FORMAT, RunIndex, read_study_json
@@ -114,11 +116,12 @@ def trace_run(
     timing = RunTiming()
     t0 = time.perf_counter()
     run.start()
-    record = RunRecord(identity, "success", timing, question=question, target=target, worker_pid=os.getpid())
+    record = RunRecord(identity, RunStatus.SUCCESS.value, timing, question=question, target=target, worker_pid=os.getpid())
     try:
         yield run
     except BaseException as exc:
-        record.status, record.reason = "exception", f"{type(exc).__name__}: {exc}"
+        record.status, record.reason = RunStatus.EXCEPTION.value, exception_reason(exc)
+        record.error = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-6))[-4000:]
         raise
     finally:
         work_end = time.time_ns()

@@ -231,7 +231,7 @@ class StudyConfig:
         built-in name or module must exist, a ``module:attribute`` reference must resolve,
         an object must be a system; names must be distinct."""
         from maestro.instances import instance_module
-        from maestro.mas import resolve_system, system_name
+        from maestro.runner.systems import resolve_system, system_name
 
         out: dict[str, Any] = {}
         for ref in self.instances:
@@ -251,7 +251,7 @@ class StudyConfig:
     def systems(self) -> dict[str, Any]:
         """System name -> its Instance (a MAS object as given; names and references
         resolved, importing their modules). A ConfigError names one that cannot be found."""
-        from maestro.mas import resolve_system
+        from maestro.runner.systems import resolve_system
 
         try:
             return {name: resolve_system(ref) for name, ref in self._checked_refs().items()}
@@ -307,10 +307,10 @@ def check_instance_options(name: str, opts: dict[str, Any], system: Any = None) 
     (before any run starts): a ConfigError names the table, the bad key or value and the
     known options. Systems that declare no options are not checked."""
     from maestro.instances import declared_options
-    from maestro.instances.base import resolve_options
+    from maestro.contract import resolve_options
 
     if isinstance(system, str) and ":" in system:
-        from maestro.mas import resolve_system
+        from maestro.runner.systems import resolve_system
 
         system = resolve_system(system)
     if system is None or isinstance(system, str):

@@ -22,17 +22,16 @@ from collections.abc import Callable, Iterable
 from multiprocessing.connection import wait
 from typing import Any, Protocol
 
+from maestro import settings
 from maestro.procs import group_dies_with_parent, kill_group
 from maestro.runner.config import RunSpec
+from maestro.semconv import RunStatus
 from maestro.runner.worker import WorkerContext
 
-__all__ = ["Executor", "ProcessExecutor", "HARD_KILL_GRACE_S"]
+__all__ = ["Executor", "ProcessExecutor"]
 
 log = logging.getLogger(__name__)
 
-HARD_KILL_GRACE_S = float(os.environ.get("MAESTRO_HARD_KILL_GRACE_S", 15.0))
-"""Seconds past a run's timeout before the parent kills its worker outright
-(MAESTRO_HARD_KILL_GRACE_S overrides)."""
 
 ResultCallback = Callable[[RunSpec, dict[str, Any]], None]
 
@@ -94,7 +93,8 @@ class ProcessExecutor:
         ``should_run(spec)`` is asked just before a run starts (False skips it, unrecorded)."""
         pending = deque(specs)
         active: dict[Any, tuple[Any, Any, RunSpec, int, float]] = {}
-        deadline_s = ctx.timeout_s + HARD_KILL_GRACE_S
+        grace_s = settings.HARD_KILL_GRACE_S.get()
+        deadline_s = ctx.timeout_s + grace_s
 
         def finish(key, row):
             proc, conn, spec, attempt, _ = active.pop(key)
@@ -109,13 +109,13 @@ class ProcessExecutor:
             on_result(spec, row)
 
         try:
-            self._loop(pending, active, ctx, deadline_s, finish, failure_row, should_run)
+            self._loop(pending, active, ctx, deadline_s, grace_s, finish, failure_row, should_run)
         finally:
             for proc, *_ in list(active.values()):  # interrupted (Ctrl-C, an error): no run outlives us
                 kill_group(proc.pid)
                 proc.join(timeout=5)
 
-    def _loop(self, pending, active, ctx, deadline_s, finish, failure_row, should_run) -> None:
+    def _loop(self, pending, active, ctx, deadline_s, grace_s, finish, failure_row, should_run) -> None:
         while pending or active:
             while pending and len(active) < self.workers:
                 spec, attempt = pending.popleft()
@@ -135,16 +135,16 @@ class ProcessExecutor:
                 except (EOFError, OSError):
                     proc.join(timeout=5)
                     code = proc.exitcode
-                    row = failure_row(spec, attempt, "crashed",
+                    row = failure_row(spec, attempt, RunStatus.CRASHED.value,
                                       f"worker process died without reporting (exit code {code})", None)
                 if "__worker_error__" in row:
-                    row = failure_row(spec, attempt, "exception", "maestro worker error", row["__worker_error__"])
+                    row = failure_row(spec, attempt, RunStatus.EXCEPTION.value, "maestro worker error", row["__worker_error__"])
                 finish(conn, row)
             now = time.monotonic()
             for conn, (proc, _, spec, attempt, deadline) in list(active.items()):
                 if now > deadline:
                     kill_group(proc.pid)
-                    row = failure_row(spec, attempt, "timeout",
-                                      f"timeout: worker killed {HARD_KILL_GRACE_S:g} s after the {ctx.timeout_s:g} s "
+                    row = failure_row(spec, attempt, RunStatus.TIMEOUT.value,
+                                      f"timeout: worker killed {grace_s:g} s after the {ctx.timeout_s:g} s "
                                       "cap (the run did not stop itself; its spans are lost)", None)
                     finish(conn, row)

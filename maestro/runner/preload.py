@@ -1,19 +1,24 @@
 """Imported once by the forkserver before any run is forked.
 
-Importing the frameworks (LangGraph, AutoGen, ADK) takes seconds; doing it here means
-each run's process starts with them loaded. Systems named in ``MAESTRO_PRELOAD_INSTANCES``
-(comma-separated names or ``module:attribute`` references; the runner sets it) are
-imported, and the pickled systems in the file ``MAESTRO_PRELOAD_SYSTEMS`` are unpickled
-into the worker's cache; each is warmed when it has a ``warm()`` method (e.g. building the
-QA world and its retrieval index).
+Importing the frameworks (LangGraph, AutoGen, ADK) takes seconds; doing it in the
+forkserver means each run's process starts with them loaded. The runner hands over what to
+preload in a spec file keyed by its process id (:func:`spec_path`; a file, not environment
+variables), which the forkserver finds through its parent's id: the frameworks, the
+systems named by reference, and a file of pickled systems, unpickled into the worker's
+cache; each system is warmed when it has a ``warm()`` method (e.g. building the QA world
+and its retrieval index). Without a spec (a forkserver someone else started) only the
+process ties below apply.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import os
 import pickle
+import tempfile
+from pathlib import Path
 
 import maestro.collector.telemetry  # noqa: F401 - preload the OTel SDK and pyarrow
 import maestro.runner.worker  # noqa: F401
@@ -42,8 +47,8 @@ FRAMEWORK_MODULES = {
                 "autogen_agentchat.conditions", "autogen_ext.models.openai"),
     "adk": ("maestro.adapters.adk", "google.adk.agents", "google.adk.runners", "google.adk.tools", "google.genai"),
 }
-"""What a MAS on each framework usually imports: preloaded for the frameworks a study uses
-(``MAESTRO_PRELOAD_FRAMEWORKS``), so a user's ``build`` finds them imported."""
+"""What a MAS on each framework usually imports: preloaded for the frameworks a study uses,
+so a user's ``build`` finds them imported."""
 
 
 def _warm_langgraph() -> None:
@@ -70,8 +75,8 @@ FRAMEWORK_WARMERS = {"langgraph": _warm_langgraph}
 """Framework -> a warm-up that exercises its first-call paths once in the forkserver."""
 
 
-def _preload_frameworks() -> None:
-    for framework in filter(None, os.environ.get("MAESTRO_PRELOAD_FRAMEWORKS", "").split(",")):
+def _preload_frameworks(frameworks: list[str]) -> None:
+    for framework in frameworks:
         for name in FRAMEWORK_MODULES.get(framework, ()):
             try:
                 importlib.import_module(name)
@@ -89,23 +94,22 @@ def _warm(system) -> None:
         warm()
 
 
-def _preload_systems() -> None:
-    from maestro.mas import resolve_system, unpickle_system
+def _preload_systems(names: list[str], shipped_file: str | None) -> None:
+    from maestro.runner.systems import resolve_system, unpickle_system
     from maestro.runner.worker import SYSTEM_CACHE, system_digest
 
-    for name in filter(None, os.environ.get("MAESTRO_PRELOAD_INSTANCES", "").split(",")):
+    for name in names:
         try:
             _warm(resolve_system(name))
         except Exception:  # the run itself will report the problem with context
             log.exception("preloading system %s failed", name)
-    path = os.environ.get("MAESTRO_PRELOAD_SYSTEMS")
-    if not path:
+    if not shipped_file:
         return
     try:
-        with open(path, "rb") as f:
+        with open(shipped_file, "rb") as f:
             shipped = pickle.load(f)
     except OSError:
-        log.debug("no shipped systems to preload at %s", path)
+        log.debug("no shipped systems to preload at %s", shipped_file)
         return
     for data in shipped:
         try:
@@ -117,8 +121,28 @@ def _preload_systems() -> None:
             log.exception("preloading a shipped system failed")
 
 
-# The forkserver dies with the runner that started it, and its runs with it (their own
-# parent-death signal): a killed study leaves no process behind.
-die_with_parent()
-_preload_frameworks()
-_preload_systems()
+def spec_path(runner_pid: int) -> Path:
+    """Where the runner with process id ``runner_pid`` leaves its preload spec."""
+    return Path(tempfile.gettempdir()) / f"maestro-preload-{runner_pid}.json"
+
+
+def preload() -> None:
+    """In the forkserver: tie it to the runner's life, then import and warm what the
+    runner's spec names."""
+    # The forkserver dies with the runner that started it, and its runs with it (their own
+    # parent-death signal): a killed study leaves no process behind.
+    die_with_parent()
+    path = spec_path(os.getppid())
+    try:
+        spec = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    _preload_frameworks(spec.get("frameworks") or [])
+    _preload_systems(spec.get("systems") or [], spec.get("shipped_file"))
+    # Read once: nothing is left in the temporary folder even if the runner is killed later.
+    for leftover in (path, spec.get("shipped_file")):
+        if leftover:
+            Path(leftover).unlink(missing_ok=True)
+
+
+preload()

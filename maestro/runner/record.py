@@ -15,10 +15,24 @@ from typing import Any
 from maestro.backends import PriceTable, price_key
 from maestro.collector.export import RunIdentity
 from maestro.collector.telemetry import RunStats
-from maestro.instances.base import JudgeResult
-from maestro.semconv import SCHEMA_VERSION, Judgement
+from maestro.contract import JudgeResult
+from maestro.semconv import SCHEMA_VERSION, Judgement, RunStatus
 
-__all__ = ["RunRecord", "RunTiming"]
+__all__ = ["RunRecord", "RunTiming", "exception_reason"]
+
+REASON_MAX_CHARS = 500
+"""A run's ``outcome_reason`` is one line of at most this many characters (the traceback
+goes to ``error``)."""
+
+
+def exception_reason(exc: BaseException, where: str = "") -> str:
+    """``Type: first line of the message`` (plus `` (where)``), one line, bounded: a remote
+    traceback or a multi-line message never floods the run record or a table."""
+    first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+    text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    if len(text) > REASON_MAX_CHARS:
+        text = text[: REASON_MAX_CHARS - 3] + "..."
+    return f"{text} ({where})" if where else text
 
 
 @dataclass
@@ -82,7 +96,7 @@ class RunRecord:
         if stats.write_error:
             self.reason = f"the run's files could not be written ({stats.write_error}); the run itself: " \
                           f"{self.status}{f' ({self.reason})' if self.reason else ''}"
-            self.status = "write_failed"
+            self.status = RunStatus.WRITE_FAILED.value
         return self
 
     def price(self, prices: PriceTable) -> RunRecord:
@@ -113,7 +127,7 @@ class RunRecord:
             "model": self.model, "response_model": self.response_model, "provider": self.provider,
             "simulated": self.identity.simulated,
             "task_meta_json": json.dumps(self.task_meta, default=str, sort_keys=True),
-            "status": self.status, "outcome": "success" if self.status == "success" else "failure",
+            "status": self.status, "outcome": "success" if self.status == RunStatus.SUCCESS else "failure",
             "outcome_reason": redact(self.reason),
             "judgement": judgement, "judgement_reason": redact(judge.reason) if judge else None, "score": score,
             "exact_match": judge.exact_match if judge else None, "f1": judge.f1 if judge else None,

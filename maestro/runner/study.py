@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
-import re
 import pickle
 import platform
+import re
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -21,22 +21,23 @@ from maestro import __version__
 from maestro.backends import load_prices, parse_backend
 from maestro.collector.export import RunIdentity
 from maestro.instances import INSTANCE_MODULES
-from maestro.mas import pickle_system
+from maestro.runner.systems import pickle_system
 from maestro.runner.config import ConfigError, RunSpec, StudyConfig, expand_runs, incomparable_settings
 from maestro.runner.pool import ProcessExecutor
 from maestro.runner.preflight import preflight
 from maestro.runner.record import RunRecord
 from maestro.runner.worker import WorkerContext
-from maestro.semconv import SCHEMA_VERSION
+from maestro.semconv import SCHEMA_VERSION, RunStatus
 from maestro.store.layout import StudyLayout, atomic_write_json
 from maestro.store.lock import StudyLock
 from maestro.store.reader import STUDY_FORMAT, RunHistory, RunIndex, read_study_json
 
 __all__ = ["StudyResult", "run_study", "failure_row", "RUN_STATUSES"]
 
-RUN_STATUSES = ("success", "failure", "exception", "timeout", "crashed", "write_failed")
-"""Every run status. ``write_failed``: the run's files could not be written (full disk, an
-unwritable folder); its spans are lost and it is rerun on resume."""
+RUN_STATUSES = tuple(s.value for s in RunStatus)
+"""Every run status (``maestro.semconv.RunStatus``)."""
+
+_RAISED = (RunStatus.EXCEPTION.value, RunStatus.CRASHED.value)
 
 _VERSIONED = ("maestro-mas", "langgraph", "langchain-core", "langchain-openai", "openai", "autogen-agentchat",
               "google-adk", "google-genai", "opentelemetry-sdk", "pyarrow", "pandas", "psutil")
@@ -76,7 +77,7 @@ class StudyResult:
         """True when runs were executed and every one ended in an exception or crash:
         the study measured nothing (a broken MAS, endpoint or key)."""
         return self.executed > 0 and \
-            sum(self.executed_counts.get(s, 0) for s in ("exception", "crashed")) == self.executed
+            sum(self.executed_counts.get(s, 0) for s in _RAISED) == self.executed
 
 
 def _versions() -> dict[str, str]:
@@ -149,10 +150,10 @@ def _summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         judged = [r for r in rs if r.get("judgement") in ("correct", "wrong")]
         out.append({
             "instance": inst, "backend": backend, "tools": tools, "runs": n,
-            "success": sum(r["status"] == "success" for r in rs) / n,
+            "success": sum(r["status"] == RunStatus.SUCCESS for r in rs) / n,
             "correct": (sum(r["judgement"] == "correct" for r in judged) / len(judged)) if judged else None,
-            "timeouts": sum(r["status"] == "timeout" for r in rs),
-            "exceptions": sum(r["status"] in ("exception", "crashed") for r in rs),
+            "timeouts": sum(r["status"] == RunStatus.TIMEOUT for r in rs),
+            "exceptions": sum(r["status"] in _RAISED for r in rs),
             "median_s": durations[n // 2],
             "mean_tokens": sum(r.get("total_tokens") or 0 for r in rs) / n,
             "mean_cost_usd": sum(r.get("cost_usd") or 0.0 for r in rs) / n,
@@ -162,7 +163,7 @@ def _summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-RETRYABLE = ("exception", "timeout", "crashed", "failure")
+RETRYABLE = tuple(s.value for s in (RunStatus.EXCEPTION, RunStatus.TIMEOUT, RunStatus.CRASHED, RunStatus.FAILURE))
 """Statuses ``retry`` may name: their recorded runs are run again (the old attempt is kept
 in ``history/``). ``write_failed`` runs are always run again."""
 
@@ -211,7 +212,7 @@ def run_study(config: StudyConfig, *, progress: bool = True, console=None, start
     prices = load_prices(config.prices)
     layout = StudyLayout.for_study(config.out, config.study_id).create()
     with StudyLock(layout.root):
-        return _run_locked(config, layout, systems, runs, prices, set(retry) | {"write_failed"},
+        return _run_locked(config, layout, systems, runs, prices, set(retry) | {RunStatus.WRITE_FAILED.value},
                            max_connection_failures, progress, console, start_method, t0)
 
 
@@ -263,7 +264,7 @@ def _run_locked(config, layout, systems, runs, prices, retry, max_connection_fai
         index.upsert(row)
         display.advance(row)
         executed[row["status"]] += 1
-        if row["status"] in ("exception", "crashed") and row.get("outcome_reason"):
+        if row["status"] in _RAISED and row.get("outcome_reason"):
             reasons[row["outcome_reason"]] += 1
         unrecorded = breaker.observe(spec.backend, row)
         for run_id in unrecorded:
@@ -334,7 +335,7 @@ class _Breaker:
     def observe(self, backend: str, row: dict[str, Any]) -> list[str]:
         """Count ``row``; when it trips the breaker, the run ids of the streak (to unrecord)."""
         reason = row.get("outcome_reason") or ""
-        if row["status"] != "exception" or not CONNECTION_ERROR.search(reason):
+        if row["status"] != RunStatus.EXCEPTION or not CONNECTION_ERROR.search(reason):
             self.streaks.pop(backend, None)
             return []
         streak = self.streaks.setdefault(backend, [])
@@ -347,24 +348,25 @@ class _Breaker:
 
 @contextlib.contextmanager
 def _preload(config: StudyConfig, shipped: dict[str, bytes], frameworks: set[str]):
-    """What the forkserver imports before forking runs: the ``frameworks``, the built-in and
-    referenced systems (``MAESTRO_PRELOAD_INSTANCES``) and the shipped systems, unpickled
-    once from a temporary file (``MAESTRO_PRELOAD_SYSTEMS``) that is removed afterwards."""
-    os.environ["MAESTRO_PRELOAD_INSTANCES"] = ",".join(ref for ref in config.instances if isinstance(ref, str))
-    os.environ["MAESTRO_PRELOAD_FRAMEWORKS"] = ",".join(sorted(frameworks))
-    path = None
-    if shipped:
-        fd, path = tempfile.mkstemp(prefix="maestro-systems-", suffix=".pkl")
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(list(shipped.values()), f)
-        os.environ["MAESTRO_PRELOAD_SYSTEMS"] = path
+    """What the forkserver preloads: a spec file (``maestro.runner.preload.spec_path``) keyed
+    by this process's id, which the forkserver, started by this process, finds through its
+    parent's id; the pickled ``shipped`` systems beside it. Both are removed afterwards."""
+    from maestro.runner.preload import spec_path
+
+    spec = spec_path(os.getpid())
+    shipped_file = spec.with_suffix(".pkl") if shipped else None
+    if shipped_file is not None:
+        shipped_file.write_bytes(pickle.dumps(list(shipped.values())))
+    spec.write_text(json.dumps({"frameworks": sorted(frameworks),
+                                "systems": [ref for ref in config.instances if isinstance(ref, str)],
+                                "shipped_file": str(shipped_file) if shipped_file else None}))
     try:
         yield ["maestro.runner.preload"]
     finally:
-        os.environ.pop("MAESTRO_PRELOAD_SYSTEMS", None)
-        if path:
-            # The forkserver reads the file once, when it starts (before the first run).
-            Path(path).unlink(missing_ok=True)
+        # The forkserver reads these once, when it starts (before the first run).
+        for path in (spec, shipped_file):
+            if path is not None:
+                path.unlink(missing_ok=True)
 
 
 class _Progress:

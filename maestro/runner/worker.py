@@ -18,14 +18,14 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
-from maestro.backends import load_prices, parse_backend, resolve_endpoint
+from maestro.backends import load_prices, parse_backend, resolve_endpoint, use_sim_service
 from maestro.collector.export import RunIdentity
 from maestro.collector.telemetry import RunStats, RunTelemetry
-from maestro.instances.base import JudgeResult, RunContext, Task
-from maestro.mas import resolve_system, unpickle_system
+from maestro.contract import JudgeResult, RunContext, Task
+from maestro.runner.systems import resolve_system, unpickle_system
 from maestro import semconv as sc
-from maestro.runner.record import RunRecord, RunTiming
-from maestro.semconv import Judgement
+from maestro.runner.record import RunRecord, RunTiming, exception_reason
+from maestro.semconv import Judgement, RunStatus
 from maestro.sim.seeding import run_nonce
 from maestro.store.layout import StudyLayout
 
@@ -53,7 +53,7 @@ class WorkerContext:
     variables: workers fork from a forkserver started earlier, so they get them here."""
     systems: dict[str, bytes] = field(default_factory=dict)
     """Systems given as objects (a ``maestro.MAS`` defined in a script or test), pickled by
-    ``maestro.mas.pickle_system``, by name; others are found by name or reference."""
+    ``maestro.runner.systems.pickle_system``, by name; others are found by name or reference."""
 
 
 def _langgraph(app, telemetry, provider):
@@ -145,8 +145,7 @@ def execute_run(spec, ctx: WorkerContext, attempt: int = 1, on_timeout_row=None)
     process).
     """
     os.environ.update(ctx.env)
-    if ctx.sim_url:
-        os.environ["MAESTRO_SIM_URL"] = ctx.sim_url  # scorers on sim/... backends reach the study's service
+    use_sim_service(ctx.sim_url)  # scorers on sim/... backends reach the study's service
     layout = StudyLayout(ctx.study_root)
     timing = RunTiming()
     t0 = time.perf_counter()
@@ -160,7 +159,7 @@ def execute_run(spec, ctx: WorkerContext, attempt: int = 1, on_timeout_row=None)
     telemetry = RunTelemetry(identity, layout.spans_file(spec.run_id), layout.resources_file(spec.run_id),
                              capture_content=ctx.capture_content)
     prices = load_prices(ctx.prices)
-    record = RunRecord(identity, "exception", timing, attempt=attempt, worker_pid=os.getpid())
+    record = RunRecord(identity, RunStatus.EXCEPTION.value, timing, attempt=attempt, worker_pid=os.getpid())
     done = threading.Lock()  # whoever takes it (main path or watchdog) reports the run
 
     def finish(stats: RunStats, work_end_ns: int | None) -> dict[str, Any]:
@@ -175,11 +174,11 @@ def execute_run(spec, ctx: WorkerContext, attempt: int = 1, on_timeout_row=None)
     def on_timeout() -> None:
         if not done.acquire(blocking=False):
             return
-        record.status, record.reason = "timeout", f"timeout: run exceeded {ctx.timeout_s:g} s"
+        record.status, record.reason = RunStatus.TIMEOUT.value, f"timeout: run exceeded {ctx.timeout_s:g} s"
         if telemetry.root is None:  # still setting up: the root opens now, empty
             telemetry.start(attributes={sc.MAESTRO_TASK_ID: spec.task_id})
             timing.setup_s = time.perf_counter() - t0
-        stats = telemetry.finish("timeout", record.reason, {sc.RUN_JUDGEMENT: Judgement.UNJUDGED.value})
+        stats = telemetry.finish(RunStatus.TIMEOUT.value, record.reason, {sc.RUN_JUDGEMENT: Judgement.UNJUDGED.value})
         row = finish(stats, None)
         if on_timeout_row is not None:
             on_timeout_row(row)
@@ -208,13 +207,13 @@ def execute_run(spec, ctx: WorkerContext, attempt: int = 1, on_timeout_row=None)
         result = instance.run(app, task, run_ctx)
         work_end_ns = time.time_ns()
         record.answer = result.answer
-        record.status = "success" if result.outcome == "success" else "failure"
+        record.status = (RunStatus.SUCCESS if result.outcome == "success" else RunStatus.FAILURE).value
         record.reason = result.reason
         record.judge = _judge(instance, task, result.answer)
     except BaseException as exc:  # noqa: BLE001 - a MAS may raise anything; record it
         work_end_ns = work_end_ns or time.time_ns()
         # Name the culprit: a dead or misconfigured endpoint shows up here as a client error.
-        record.status, record.reason, record.error = "exception", f"{type(exc).__name__}: {exc} ({where})", _short_tb(exc)
+        record.status, record.reason, record.error = RunStatus.EXCEPTION.value, exception_reason(exc, where), _short_tb(exc)
         if isinstance(exc, KeyboardInterrupt):
             raise
     if not done.acquire(blocking=False):

@@ -4,7 +4,10 @@ A seeded, stochastic, fast stand-in for real model endpoints that MAS code reach
 real HTTP, through unmodified clients: OpenAI chat completions / embeddings and Gemini REST
 ``generateContent``. A run's base URL (``/sim/{profile}/{seed}[.{nonce}]``) fixes the model
 profile and the seed; role-aware :mod:`policies <maestro.sim.policy>` registered by instances
-write the replies, and a generic fallback answers everything else.
+write the replies, and a generic fallback answers everything else, following the
+conventions the MAS itself sets up (:mod:`maestro.sim.conventions`) so any team comes to an
+end. ``SimServer(request_log=FILE)`` (``maestro sim serve --log-requests FILE``) logs every
+request as a policy sees it. See ``docs/simulator.md``.
 
 Typical use::
 
@@ -16,6 +19,7 @@ Typical use::
 from __future__ import annotations
 
 from maestro.sim.cli import serve_main
+from maestro.sim.conventions import Conventions, read_conventions, stop_probability
 from maestro.sim.engine import Engine, PolicyError, SimOutcome, completion_tokens, prompt_tokens
 from maestro.sim.fallback import FALLBACK_POLICY, FallbackPolicy
 from maestro.sim.policy import (
@@ -34,6 +38,7 @@ from maestro.sim.policy import (
 )
 from maestro.sim.process import SimProcess, SimStartError, start_sim_subprocess
 from maestro.sim.profiles import BUILTIN_PROFILES, Profile, get_profile, list_profiles, profile_names, register_profile
+from maestro.sim.requestlog import RequestLog
 from maestro.sim.server import DEFAULT_TIME_FACTOR, SimServer
 from maestro.sim.urls import (
     SimRunKey,
@@ -81,6 +86,10 @@ __all__ = [
     "clear_policies",
     "FallbackPolicy",
     "FALLBACK_POLICY",
+    "Conventions",
+    "read_conventions",
+    "stop_probability",
+    "RequestLog",
     # urls
     "sim_base_url",
     "openai_base_url",

@@ -4,6 +4,9 @@ On start it prints exactly one line of JSON to stdout, ``{"url": ..., "pid": ...
 [...]}``, so a parent can read where it listens, then serves until SIGTERM or SIGINT and
 exits 0. ``--import MODULE`` (repeatable) imports modules first so they can register
 policies or profiles; a module with a top-level ``register_sim_policies()`` gets it called.
+``--log-requests FILE`` appends each request as a policy sees it, with its reply, to FILE
+(JSONL, redacted; see :mod:`maestro.sim.requestlog`): the quickest way to learn what a
+framework sends before writing a policy for it.
 """
 
 from __future__ import annotations
@@ -32,6 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE", help="module to import before serving (repeatable)")
     p.add_argument("--ready-file", default=None, metavar="PATH", help="also write the JSON ready line to this file")
     p.add_argument("--log-level", default="WARNING", help="logging level for stderr (default WARNING)")
+    p.add_argument(
+        "--log-requests",
+        default=None,
+        metavar="FILE",
+        help="append every request (normalised, as a policy sees it) and its reply to FILE as JSONL, secrets redacted",
+    )
     return p
 
 
@@ -63,7 +72,9 @@ def serve_main(argv: list[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():  # signals only work there
         signal.signal(signal.SIGTERM, _on_signal)
         signal.signal(signal.SIGINT, _on_signal)
-    server = SimServer(host=args.host, port=args.port, time_factor=args.time_factor, max_stall_s=args.max_stall)
+    server = SimServer(
+        host=args.host, port=args.port, time_factor=args.time_factor, max_stall_s=args.max_stall, request_log=args.log_requests
+    )
     try:
         server.start()
     except OSError as exc:

@@ -10,6 +10,12 @@ Routes, below ``/sim/{profile}/{runkey}`` (see :mod:`maestro.sim.urls`):
 
 Plus ``GET /healthz`` at the root. Every response carries ``X-Maestro-Simulated: true``.
 Connections are kept alive; bodies have exact Content-Length, streams use chunked encoding.
+
+Errors answer in the caller's protocol: a request whose path (or ``x-goog-*`` header) is
+Gemini's gets Google's error JSON (``{"error": {"code", "message", "status"}}``), anything
+else OpenAI's; a path outside ``/sim/...`` gets a 404 that spells the URL scheme for that
+protocol. With ``request_log`` every request and reply is appended to a JSONL file
+(:mod:`maestro.sim.requestlog`).
 """
 
 from __future__ import annotations
@@ -22,16 +28,18 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from maestro.sim import wire_gemini, wire_openai
 from maestro.sim.engine import BadRequest, Engine, PolicyError, SimOutcome
 from maestro.sim.profiles import Profile, get_profile, profile_names
+from maestro.sim.requestlog import RequestLog
 from maestro.sim.urls import SimRunKey, parse_sim_path
 from maestro.tokens import count_message_tokens
 
-__all__ = ["SimServer", "DEFAULT_TIME_FACTOR"]
+__all__ = ["SimServer", "DEFAULT_TIME_FACTOR", "guess_protocol"]
 
 log = logging.getLogger("maestro.sim")
 
@@ -56,6 +64,45 @@ class _HttpError(Exception):
         self.status = status
         self.body = body
         self.headers = headers or {}
+        self.logged = False
+        """True when the request log already has this request (an injected error)."""
+
+
+_GEMINI_HINT_RE = re.compile(r"(?:^|/)(?:v1beta1?|v1alpha)(?:/|$)|/models/[^/]+:[A-Za-z]+$")
+
+
+def guess_protocol(path: str, headers: Any = None) -> str:
+    """``gemini`` when the request looks like a Gemini/Vertex client's (its path, or an
+    ``x-goog-api-key``/``x-goog-api-client`` header), else ``openai``. Used to shape errors
+    for requests that never reached a route, e.g. a base URL without ``/sim/...``."""
+    sp = parse_sim_path(path)
+    rest = sp.rest if sp is not None else re.sub(r"/{2,}", "/", path).rstrip("/")
+    gm = _GEMINI_RE.match(rest)
+    if gm and not (gm.group("ver") == "v1" and not gm.group("method")):
+        return "gemini"
+    if _GEMINI_LIST_RE.match(rest) and rest != "/v1/models":
+        return "gemini"
+    if rest.startswith("/v1/chat/") or rest.startswith("/v1/embeddings") or rest == "/v1/models":
+        return "openai"
+    if _GEMINI_HINT_RE.search(rest):
+        return "gemini"
+    if headers is not None and (headers.get("x-goog-api-key") or headers.get("x-goog-api-client")):
+        return "gemini"
+    return "openai"
+
+
+def _no_route_message(protocol: str, path: str, server_url: str) -> str:
+    if protocol == "gemini":
+        return (
+            f"no route for {path!r}: this is maestro's simulated LLM service; Gemini clients need the base URL "
+            f"{server_url}/sim/{{profile}}/{{seed}}[.{{nonce}}] (GOOGLE_GEMINI_BASE_URL, HttpOptions(base_url=...) "
+            "or ADK Gemini(base_url=...)); the client appends /v1beta/models/{model}:generateContent"
+        )
+    return (
+        f"no route for {path!r}: this is maestro's simulated LLM service; OpenAI clients need the base URL "
+        f"{server_url}/sim/{{profile}}/{{seed}}[.{{nonce}}]/v1 (OPENAI_BASE_URL or base_url=...), e.g. "
+        f"{server_url}/sim/strong/1/v1"
+    )
 
 
 def _error(protocol: str, status: int, message: str, type_: str = "invalid_request_error", code: str | None = None) -> _HttpError:
@@ -98,7 +145,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         log.debug("%s - %s", self.address_string(), format % args)
 
-    def _read_body(self) -> bytes:
+    def _read_body(self, protocol: str = "openai") -> bytes:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
             data = bytearray()
             while True:
@@ -111,11 +158,11 @@ class _Handler(BaseHTTPRequestHandler):
                 data += self.rfile.read(size)
                 self.rfile.readline(65537)
                 if len(data) > _MAX_BODY:
-                    raise _HttpError(413, wire_openai.error_body("request body too large"))
+                    raise _error(protocol, 413, "request body too large")
         length = int(self.headers.get("Content-Length") or 0)
         if length > _MAX_BODY:
             self.close_connection = True
-            raise _HttpError(413, wire_openai.error_body("request body too large"))
+            raise _error(protocol, 413, "request body too large")
         return self.rfile.read(length) if length > 0 else b""
 
     def _send_json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
@@ -165,19 +212,19 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self, method: str) -> None:
         self.server.sim._count()
         protocol = "openai"
+        path = self.path
         try:
-            body_bytes = self._read_body()
             parts = urlsplit(self.path)
             path = unquote(parts.path)
+            protocol = guess_protocol(path, self.headers)
+            body_bytes = self._read_body(protocol)
             query = parse_qs(parts.query)
             if path.rstrip("/") in ("/healthz", ""):
                 self._send_json(200, {"ok": True, "service": "maestro-sim", "profiles": profile_names()})
                 return
             sp = parse_sim_path(path)
             if sp is None:
-                raise _error(
-                    protocol, 404, f"no route for {path!r}: use /sim/{{profile}}/{{seed}}[.{{nonce}}]/v1/... or .../v1beta/models/{{model}}:generateContent"
-                )
+                raise _error(protocol, 404, _no_route_message(protocol, path, self.server.sim.url))
             gm = _GEMINI_RE.match(sp.rest)
             # ``/v1/models/{id}`` without a ``:method`` is OpenAI's model lookup, not Gemini.
             if gm and gm.group("ver") == "v1" and not gm.group("method"):
@@ -196,12 +243,15 @@ class _Handler(BaseHTTPRequestHandler):
                 raise _error(protocol, 400, str(exc)) from None
             self._route(method, sp.rest, gm, query, body_bytes, profile, rk, sp.runkey, protocol)
         except _HttpError as e:
+            if not e.logged:  # injected 429/500s were logged with their request
+                self.server.sim._log_error(e, protocol, method, path)
             self._send_json(e.status, e.body, e.headers)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         except Exception as exc:  # noqa: BLE001 - the server must keep serving
             log.exception("maestro-sim internal error on %s %s", method, self.path)
             err = _error(protocol, 500, f"maestro-sim internal error: {type(exc).__name__}: {exc}", "server_error")
+            self.server.sim._log_error(err, protocol, method, path)
             try:
                 self._send_json(err.status, err.body)
             except OSError:
@@ -253,7 +303,7 @@ class _Handler(BaseHTTPRequestHandler):
         if gm and gm.group("method"):
             self._route_gemini(gm.group("model"), gm.group("method"), query, body_bytes, profile, rk, runkey)
             return
-        raise _error(protocol, 404, f"no route for POST {rest!r}")
+        raise _error(protocol, 404, _no_route_message(protocol, f"POST {rest}", self.server.sim.url))
 
     def _route_get(self, rest: str, gm: re.Match[str] | None, profile: Profile, protocol: str) -> None:
         names = profile_names()
@@ -277,7 +327,7 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._send_json(200, info(gm.group("model")))
             return
-        raise _error(protocol, 404, f"no route for GET {rest!r}")
+        raise _error(protocol, 404, _no_route_message(protocol, f"GET {rest}", self.server.sim.url))
 
     def _route_gemini(
         self, model: str, method: str, query: dict[str, list[str]], body_bytes: bytes, profile: Profile, rk: SimRunKey, runkey: str
@@ -318,14 +368,22 @@ class _Handler(BaseHTTPRequestHandler):
         except PolicyError as exc:
             log.error("maestro-sim: %s (profile %s, run %s)", exc, profile.name, runkey, exc_info=exc.__cause__ or exc)
             raise _error(protocol, 500, str(exc), "server_error") from None
+        if sim.request_log is not None:
+            try:
+                sim.request_log.log_outcome(out, runkey)
+            except OSError:
+                log.warning("maestro-sim: cannot write the request log", exc_info=True)
         if out.error == "rate_limit":
             err = _error(protocol, 429, f"simulated rate limit (profile {profile.name})", "rate_limit_error", "rate_limit_exceeded")
             # Retry-After: 0 says "retry now"; the openai client ignores a zero and backs off
             # for ~0.5 s, so also send retry-after-ms, which it honours.
             err.headers = {"Retry-After": "0", "retry-after-ms": "1"}
+            err.logged = True
             raise err
         if out.error == "server_error":
-            raise _error(protocol, 500, f"simulated server error (profile {profile.name})", "server_error")
+            err = _error(protocol, 500, f"simulated server error (profile {profile.name})", "server_error")
+            err.logged = True
+            raise err
         if out.stall_s:
             sim.sleep(min(out.stall_s, sim.max_stall_s / sim.time_factor if sim.time_factor else 0.0))
         return out
@@ -372,9 +430,21 @@ class SimServer:
     ...     base = openai_base_url(sim.url, "strong", seed=1)
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, time_factor: float = DEFAULT_TIME_FACTOR, *, max_stall_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        time_factor: float = DEFAULT_TIME_FACTOR,
+        *,
+        max_stall_s: float = 10.0,
+        request_log: str | Path | IO[str] | RequestLog | None = None,
+    ) -> None:
         if time_factor < 0:
             raise ValueError("time_factor must be >= 0")
+        self.request_log: RequestLog | None = (
+            request_log if isinstance(request_log, RequestLog) or request_log is None else RequestLog(request_log)
+        )
+        """JSONL log of normalised requests and replies (redacted), or None."""
         self.host = host
         self.port = port
         self.time_factor = float(time_factor)
@@ -411,6 +481,8 @@ class SimServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        if self.request_log is not None:
+            self.request_log.close()
 
     def __enter__(self) -> SimServer:
         return self.start()
@@ -439,6 +511,15 @@ class SimServer:
             return self._requests
 
     # -- used by the handler -------------------------------------------------------------
+
+    def _log_error(self, err: _HttpError, protocol: str, method: str, path: str) -> None:
+        if self.request_log is None:
+            return
+        message = ((err.body or {}).get("error") or {}).get("message", "") if isinstance(err.body, dict) else ""
+        try:
+            self.request_log.log_error(status=err.status, protocol=protocol, method=method, path=path, message=str(message))
+        except OSError:
+            log.warning("maestro-sim: cannot write the request log", exc_info=True)
 
     def _count(self) -> None:
         with self._count_lock:

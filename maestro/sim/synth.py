@@ -16,11 +16,15 @@ __all__ = [
     "salient_terms",
     "named_phrases",
     "fake_entity",
-    "prose",
     "vague_answer",
     "confident_wrong_answer",
     "substantive_answer",
     "answer_text",
+    "short_text",
+    "dedupe_words",
+    "strip_sim_text",
+    "count_sim_answers",
+    "SchemaBias",
     "synthesize_json",
     "truncate_to_tokens",
     "split_for_stream",
@@ -81,11 +85,15 @@ def _terms(text: str) -> tuple[list[str], list[str]]:
 
     prev_end: int | None = None
     for m in _WORD_RE.finditer(text):
-        w = m.group()
+        w = m.group().strip("'")
+        if not w:
+            continue
         # Only the gap since the previous word is inspected: linear in the text's length.
         gap = text[prev_end : m.start()] if prev_end is not None else "."
         prev_end = m.end()
         at_start = any(c in ".?!:\n" for c in gap)
+        if run and gap.strip(" \t-"):
+            flush()  # punctuation ends a name: "Plan.', 'Compare" is two phrases
         if w[0].isupper() and w.lower() not in _STOPWORDS:
             if not run:
                 run_at_start = at_start
@@ -129,6 +137,15 @@ _VAGUE = (
     "Several factors are involved, including {b}.",
     "It is generally associated with {a}.",
 )
+_VAGUE_LEADS = (
+    "Hard to say for certain.",
+    "That is not entirely clear.",
+    "It is difficult to be precise here.",
+)
+"""Every vague answer opens with one of these (so the service can recognise its own words)."""
+_WRONG_HEADS = ("The answer is {e}.", "It is clearly {e}.", "{e} is the answer.")
+_STEP_VERBS = ("Look up", "Check", "Compare", "Summarise", "Verify", "Collect details on", "Confirm")
+"""How the steps of a plan the service writes begin."""
 
 
 def _fill(rng: random.Random, templates: tuple[str, ...], terms: list[str], n_words: int) -> str:
@@ -148,26 +165,36 @@ def _target_words(rng: random.Random, base: int, verbosity: float) -> int:
     return max(1, round(base * verbosity * rng.uniform(0.7, 1.3)))
 
 
+_REPEAT_RE = re.compile(r"\b([A-Za-z][\w'-]*)(?:[\s,:;]+\1\b)+", re.IGNORECASE)
+
+
+def dedupe_words(text: str) -> str:
+    """``text`` with immediately repeated words collapsed (``Regarding Regarding X`` -> ``Regarding X``)."""
+    return _REPEAT_RE.sub(lambda m: m.group(1), text) if text else text
+
+
 def substantive_answer(rng: random.Random, prompt: str, verbosity: float = 1.0) -> str:
     """An on-topic answer that mentions the prompt's salient terms; longer with verbosity."""
     terms = salient_terms(prompt)
-    lead = f"Regarding {' and '.join(terms[:2])}: " if terms else ""
-    return lead + _fill(rng, _FILLER, terms, _target_words(rng, 16, verbosity))
+    lead = f"Regarding {' and '.join(dict.fromkeys(terms[:2]))}: " if terms else ""
+    return dedupe_words(lead + _fill(rng, _FILLER, terms, _target_words(rng, 16, verbosity)))
 
 
 def vague_answer(rng: random.Random, prompt: str, verbosity: float = 1.0) -> str:
     """An underspecified answer: talks around the topic and names no entity."""
-    return _fill(rng, _VAGUE, [t.lower() for t in salient_terms(prompt)], _target_words(rng, 14, verbosity))
+    lead = rng.choice(_VAGUE_LEADS)
+    body = _fill(rng, _VAGUE, [t.lower() for t in salient_terms(prompt)], _target_words(rng, 14, verbosity) - len(lead.split()))
+    return dedupe_words(f"{lead} {body}".strip())
 
 
 def confident_wrong_answer(rng: random.Random, prompt: str, verbosity: float = 1.0, entity: str | None = None) -> str:
     """A confident answer naming ``entity`` (a fake one when None)."""
     ent = entity or fake_entity(rng)
-    head = rng.choice((f"The answer is {ent}.", f"It is {ent}.", f"{ent} is the answer."))
+    head = rng.choice(_WRONG_HEADS).format(e=ent)
     extra = _target_words(rng, 10, verbosity) - len(head.split())
     if extra <= 0:
         return head
-    return head + " " + _fill(rng, _FILLER, [ent] + salient_terms(prompt, 2), extra)
+    return dedupe_words(head + " " + _fill(rng, _FILLER, [ent] + salient_terms(prompt, 2), extra))
 
 
 def answer_text(rng: random.Random, prompt: str, *, accuracy: float, failure_mix: Any, verbosity: float) -> str:
@@ -182,10 +209,151 @@ def answer_text(rng: random.Random, prompt: str, *, accuracy: float, failure_mix
     return confident_wrong_answer(rng, prompt, verbosity)
 
 
+def short_text(rng: random.Random, prompt: str) -> str:
+    """One on-topic sentence (for the free-text fields of a JSON answer)."""
+    terms = salient_terms(prompt, 4)
+    return _fill(rng, _FILLER, terms, 1)
+
+
+# --- recognising the service's own words ------------------------------------------------------
+# Replies are built from the templates above, so the service can tell its own earlier words
+# when a framework feeds them back (another agent's turn, a step result pasted into a
+# prompt): they are never mined for topic terms again (no snowballing), and each earlier
+# answer counts as one turn of conversation.
+
+_SLOT = r"[^.?!:\n]{1,80}?"
+
+
+def _template_re(templates: tuple[str, ...]) -> str:
+    alts = []
+    for t in templates:
+        parts = re.split(r"\{[a-z]\}", t)
+        alts.append(_SLOT.join(re.escape(p) for p in parts))
+    return "|".join(alts)
+
+
+_OPENING_RE = re.compile(
+    r"(?:Regarding [^:\n]{1,160}?: |"
+    + "|".join(re.escape(v) for v in _VAGUE_LEADS)
+    + r"|The answer is [^.\n]{1,80}?\.|It is clearly [^.\n]{1,80}?\.|\b[A-Z][^.\n]{0,80}? is the answer\.)"
+)
+_SIM_SENTENCE_RE = re.compile(
+    r"(?:Regarding [^:\n]{1,160}?: ?|(?:"
+    + _template_re(_FILLER + _VAGUE)
+    + "|"
+    + "|".join(re.escape(v) for v in _VAGUE_LEADS)
+    + r"|The answer is [^.\n]{1,80}?\.|It is clearly [^.\n]{1,80}?\.|\b[A-Z][^.\n]{0,80}? is the answer\.)[ \t]*)"
+)
+_STEP_VERB_RE = re.compile(r"\b(?:" + "|".join(re.escape(v) for v in _STEP_VERBS) + r") (?=[^.\n'\"]{1,60}\.)")
+
+
+def count_sim_answers(text: str) -> int:
+    """How many answers written by this service ``text`` quotes (one opening each)."""
+    return len(_OPENING_RE.findall(text)) if text else 0
+
+
+def strip_sim_text(text: str) -> str:
+    """``text`` without the sentences this service writes (what is left came from elsewhere);
+    of the plan steps it writes (``Look up Oslo.``) only the subject is left."""
+    return _STEP_VERB_RE.sub("", _SIM_SENTENCE_RE.sub(" ", text)) if text else text
+
+
 # --- JSON from a schema -------------------------------------------------------------------
 
 _QUERY_NAMES = frozenset({"query", "q", "question", "search", "search_query", "text", "input", "prompt", "message", "topic", "request", "task", "content"})
 _MAX_DEPTH = 6
+_P_NULL = 0.2
+"""Chance of ``null`` for a value whose schema allows null besides one other type."""
+
+_DONE_KEY_RE = re.compile(r"satisf|complete|done|finish|final|terminat|solved|resolved|answered|approv|sufficient|enough|stop|is_last|ready", re.I)
+_NEG_KEY_RE = re.compile(r"loop|stuck|error|fail|stall|repeat|halluc|harm|unsafe|block|wrong|invalid|missing|toxic", re.I)
+_POS_KEY_RE = re.compile(r"progress|success|valid|correct|on_track|useful|helpful|relevant|grounded", re.I)
+_GENERIC_KEYS = frozenset({"answer", "value", "result", "flag", "decision", "verdict", "output", "choice", "selected", "status"})
+_FINAL_BRANCH_RE = re.compile(r"respon|final|answer|finish|done|complete|result|reply|conclu|submit|return|end", re.I)
+_CONTINUE_BRANCH_RE = re.compile(r"plan|step|continue|action|tool|search|query|next|retry|revis|call|delegate|handoff|transfer|ask", re.I)
+_TEXT_KEY_RE = re.compile(
+    r"reason|explan|rational|thought|summary|feedback|critique|comment|instruction|question|response|answer|message|"
+    r"description|justification|analysis|note|reply|draft",
+    re.I,
+)
+_STEP_KEY_RE = re.compile(r"^(steps|plan|plan_steps|tasks|subtasks|actions|todos)$", re.I)
+
+
+class SchemaBias:
+    """Steers :func:`synthesize_json` the way a model that read the conversation would.
+
+    * booleans by their key: a *done* key (``is_request_satisfied``, ``finished``,
+      ``approved``...) is true with ``p_done``; a *trouble* key (``is_in_loop``,
+      ``has_error``...) rarely; a *progress* key (``is_progress_being_made``, ``valid``...)
+      mostly; any other is a coin flip. A generic key (``answer``, ``value``) takes the
+      meaning of the key above it (``{"is_request_satisfied": {"answer": ...}}``);
+    * unions (``anyOf``/``oneOf``) by a seeded draw among their members, the member that
+      ends the exchange (``Response``, ``FinalAnswer``... next to ``Plan``, ``Step``...)
+      with ``p_done``;
+    * strings with ``choices`` for their key path (e.g. ``("next_speaker", "answer")`` ->
+      the names a prompt lists) pick one of those; free-text keys (``reason``,
+      ``instruction_or_question``, ``response``...) get a sentence on ``topic``; step lists
+      get short imperative steps.
+    """
+
+    def __init__(self, p_done: float = 0.5, choices: dict[tuple[str, ...], list[Any]] | None = None, topic: str = "") -> None:
+        self.p_done = float(p_done)
+        self.choices = dict(choices or {})
+        self.topic = topic
+
+    @staticmethod
+    def key_of(path: tuple[str, ...]) -> str:
+        """The meaningful key of ``path``: its last element that is not a generic one."""
+        for k in reversed(path):
+            if k.lower() not in _GENERIC_KEYS:
+                return k
+        return path[-1] if path else ""
+
+    def boolean(self, path: tuple[str, ...], rng: random.Random) -> bool:
+        key = self.key_of(path)
+        x = rng.random()
+        if _DONE_KEY_RE.search(key):
+            return x < self.p_done
+        if _NEG_KEY_RE.search(key):
+            return x < 0.15
+        if _POS_KEY_RE.search(key):
+            return x < 0.85
+        return x < 0.5
+
+    def choice(self, path: tuple[str, ...]) -> list[Any] | None:
+        if not self.choices or not path:
+            return None
+        if path in self.choices:
+            return self.choices[path]
+        for n in (2, 1):  # a suffix of the path (the schema may nest it differently)
+            for p, opts in self.choices.items():
+                if len(path) >= n and len(p) >= n and tuple(x.lower() for x in p[-n:]) == tuple(x.lower() for x in path[-n:]):
+                    if n == 2 or path[-1].lower() not in _GENERIC_KEYS:
+                        return opts
+        return None
+
+    def string(self, path: tuple[str, ...], rng: random.Random) -> str | None:
+        key = path[-1] if path else ""
+        if key.lower() in _QUERY_NAMES:
+            return None  # a query-like field gets the request's own words
+        if _STEP_KEY_RE.match(key):
+            terms = salient_terms(self.topic, 4) or ["the request"]
+            return f"{rng.choice(_STEP_VERBS)} {rng.choice(terms)}."
+        if key and _TEXT_KEY_RE.search(self.key_of(path) if key.lower() in _GENERIC_KEYS else key):
+            return short_text(rng, self.topic)
+        return None
+
+    def union(self, named: list[tuple[str, dict[str, Any]]], rng: random.Random) -> dict[str, Any]:
+        """Pick one of the non-null members ``(name, resolved schema)``."""
+        finals, others = [], []
+        for label, sch in named:
+            words = " ".join([label, str(sch.get("title") or ""), *[str(k) for k in (sch.get("properties") or {})]])
+            is_final = bool(_FINAL_BRANCH_RE.search(words)) and not _CONTINUE_BRANCH_RE.search(f"{label} {sch.get('title') or ''}")
+            (finals if is_final else others).append(sch)
+        x = rng.random()
+        if finals and others:
+            return rng.choice(finals) if x < self.p_done else rng.choice(others)
+        return rng.choice([sch for _, sch in named])
 
 
 def _resolve(schema: Any, root: dict[str, Any]) -> dict[str, Any]:
@@ -236,6 +404,10 @@ def _string_for(rng: random.Random, name: str, schema: dict[str, Any], hint: str
         # Prefer names (a "city" argument should get "Oslo", not "weather").
         terms = named_phrases(hint) or salient_terms(hint)
         s = rng.choice(terms) if terms else name.replace("_", " ")
+    return _fit_length(s, schema)
+
+
+def _fit_length(s: str, schema: dict[str, Any]) -> str:
     lo = int(schema.get("minLength", 0) or 0)
     hi = schema.get("maxLength")
     if len(s) < lo:
@@ -282,8 +454,10 @@ def synthesize_json(
     hint: str = "",
     *,
     name: str = "",
+    bias: SchemaBias | None = None,
     _root: dict[str, Any] | None = None,
     _depth: int = 0,
+    _path: tuple[str, ...] = (),
 ) -> Any:
     """A value valid for JSON ``schema`` (objects, arrays, enums, consts, strings, numbers,
     booleans, anyOf/oneOf/allOf, local ``$ref``; Gemini's upper-case types too).
@@ -291,7 +465,9 @@ def synthesize_json(
     Strings come from ``hint`` (e.g. the last user message): query-like fields get the
     text itself, other fields a salient word of it. Required properties are always present,
     optional ones half the time (always absent past a nesting depth, so recursive schemas
-    terminate).
+    terminate). Union members (``anyOf``/``oneOf``) are drawn: a nullable value is null now
+    and then, and among several other members each gets its turn. ``bias`` (a
+    :class:`SchemaBias`) makes booleans, unions and strings follow the conversation.
     """
     root = _root if _root is not None else (schema or {})
     s = _resolve(schema or {}, root)
@@ -300,14 +476,28 @@ def synthesize_json(
     enum = s.get("enum")
     if isinstance(enum, list) and enum:
         return rng.choice(enum)
+    kw = {"bias": bias, "_root": root, "_depth": _depth, "_path": _path}
     for key in ("anyOf", "oneOf"):
         opts = s.get(key)
         if isinstance(opts, list) and opts:
             resolved = [_resolve(o, root) for o in opts]
-            non_null = [o for o in resolved if _stype(o) != "null"]
-            pick = non_null[0] if non_null else resolved[0]
+            named = [
+                (str(o.get("$ref", "")).rsplit("/", 1)[-1] if isinstance(o, dict) else "", r)
+                for o, r in zip(opts, resolved)
+                if _stype(r) != "null"
+            ]
+            has_null = len(named) < len(resolved)
+            x_null = rng.random()
+            if not named or (has_null and x_null < _P_NULL):
+                pick = next(r for r in resolved if _stype(r) == "null") if has_null else resolved[0]
+            elif len(named) == 1:
+                pick = named[0][1]
+            elif bias is not None:
+                pick = bias.union(named, rng)
+            else:
+                pick = rng.choice(named)[1]
             base = {k: v for k, v in s.items() if k not in ("anyOf", "oneOf")}
-            return synthesize_json({**base, **pick}, rng, hint, name=name, _root=root, _depth=_depth)
+            return synthesize_json({**base, **pick}, rng, hint, name=name, **kw)
     all_of = s.get("allOf")
     if isinstance(all_of, list) and all_of:
         merged: dict[str, Any] = {k: v for k, v in s.items() if k != "allOf"}
@@ -320,7 +510,11 @@ def synthesize_json(
                     merged["required"] = list(dict.fromkeys([*merged.get("required", []), *v]))
                 else:
                     merged.setdefault(k, v)
-        return synthesize_json(merged, rng, hint, name=name, _root=root, _depth=_depth)
+        return synthesize_json(merged, rng, hint, name=name, **kw)
+    if bias is not None and _path and _stype(s) not in ("object", "array"):
+        options = bias.choice(_path)
+        if options:
+            return rng.choice(options)
     if "default" in s and rng.random() < 0.3:
         return s["default"]
     t = _stype(s)
@@ -330,7 +524,9 @@ def synthesize_json(
         out: dict[str, Any] = {}
         for pname, pschema in props.items():
             if pname in required or (_depth < _MAX_DEPTH and rng.random() < 0.5):
-                out[pname] = synthesize_json(pschema, rng, hint, name=pname, _root=root, _depth=_depth + 1)
+                out[pname] = synthesize_json(
+                    pschema, rng, hint, name=pname, bias=bias, _root=root, _depth=_depth + 1, _path=(*_path, pname)
+                )
         return out
     if t == "array":
         items = s.get("items") if isinstance(s.get("items"), dict) else {}
@@ -343,15 +539,19 @@ def synthesize_json(
             pool = list(_resolve(items, root)["enum"])
             rng.shuffle(pool)
             return pool[: min(n, len(pool))]
-        return [synthesize_json(items, rng, hint, name=name, _root=root, _depth=_depth + 1) for _ in range(n)]
+        return [synthesize_json(items, rng, hint, name=name, bias=bias, _root=root, _depth=_depth + 1, _path=_path) for _ in range(n)]
     if t == "integer":
         return _number(rng, s, integer=True)
     if t == "number":
         return _number(rng, s, integer=False)
     if t == "boolean":
-        return rng.random() < 0.5
+        return bias.boolean(_path, rng) if bias is not None else rng.random() < 0.5
     if t == "null":
         return None
+    if bias is not None and not s.get("format"):
+        text = bias.string(_path or ((name,) if name else ()), rng)
+        if text is not None:
+            return _fit_length(text, s)
     return _string_for(rng, name, s, hint)
 
 

@@ -28,13 +28,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from maestro import settings
 from maestro.semconv import ARTEFACT_METADATA_KEY, SCHEMA_VERSION, SCHEMA_VERSION_METADATA_KEY
 from maestro.store.schema import Column, arrow_schema
 
 __all__ = [
     "StudyLayout",
     "TMP_SUFFIX",
-    "FSYNC",
     "file_metadata",
     "table_from_rows",
     "atomic_write_table",
@@ -46,9 +46,6 @@ __all__ = [
 TMP_SUFFIX = ".tmp"
 """Suffix of files being written; never read as data."""
 
-FSYNC = os.environ.get("MAESTRO_FSYNC", "1") != "0"
-"""Flush every written file and its folder to disk before counting it written (about
-0.4 ms per file on the project's VM; ``MAESTRO_FSYNC=0`` trades that for speed)."""
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
@@ -163,10 +160,11 @@ def _fsync(path: Path) -> None:
 def _rename(tmp: Path, path: Path) -> None:
     # The atomic rename protects readers and killed studies; the fsyncs make "written" mean
     # on disk (a power cut or a full disk at flush time shows up here, as an error).
-    if FSYNC:
+    durable = settings.FSYNC.get()
+    if durable:
         _fsync(tmp)
     os.replace(tmp, path)
-    if FSYNC:
+    if durable:
         try:
             _fsync(path.parent)
         except OSError:  # folders cannot be opened for fsync everywhere

@@ -123,6 +123,7 @@ RUN_COLUMNS: list[Column] = [
     Column("output_tokens", _I, "Sum of output tokens over the run's LLM spans."),
     Column("total_tokens", _I, "input_tokens + output_tokens."),
     Column("usage_estimated_calls", _I, "LLM calls whose usage was estimated."),
+    Column("bytes_unobserved_calls", _I, "LLM calls whose HTTP bytes maestro could not observe (an unhooked client or an in-process model; their byte columns count nothing for them).", optional=True),
     Column("cost_usd", _F, "Sum over LLM spans of tokens x the study's price snapshot (0 for simulated prices unless set)."),
     Column("llm_calls", _I, "LLM spans in the run."),
     Column("tool_calls", _I, "Tool spans in the run."),

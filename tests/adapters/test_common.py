@@ -84,8 +84,8 @@ def test_tool_end_attributes_total_is_input_plus_output():
 def test_end_failed_names_the_exception():
     ended = []
     telemetry = SimpleNamespace(end_span=lambda h, attrs, error=None: ended.append((h, attrs, error)))
-    common.end_failed(telemetry, "h", TimeoutError("slow"), sc.FailureCategory.UPSTREAM, {"x": 1})
-    assert ended == [("h", {"x": 1, sc.AGENT_FAILURE_CATEGORY: sc.FailureCategory.UPSTREAM.value,
+    common.end_failed(telemetry, "h", TimeoutError("slow"), sc.AgentFailureCategory.UPSTREAM, {"x": 1})
+    assert ended == [("h", {"x": 1, sc.AGENT_FAILURE_CATEGORY: sc.AgentFailureCategory.UPSTREAM.value,
                             sc.AGENT_FAILURE_REASON: "TimeoutError"}, "TimeoutError: slow")]
 
 

@@ -8,10 +8,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from maestro.analysis import FailureCategory, failure_breakdown, failure_composition, failures_df
-from maestro.analysis.failures import detect_loop, failed_by_of, is_abstention, names_no_entity
+from maestro.analysis.failures import (classify_failures, detect_loop, failed_by_of, hand_over_waves, is_abstention,
+                                       names_no_entity)
 
 sys.path.insert(0, str(Path(__file__).parent))
 from handmade import SpanBuilder, run_row, write_study  # noqa: E402
@@ -205,9 +207,51 @@ def test_unstored_answers_are_respected_with_strict_false(tmp_path):
     pytest.param(list("xaaaay"), (("a",), 4, 1), id="self-loop"),
     pytest.param(list("abcabd"), None, id="no-repeat"),
     pytest.param([], None, id="empty"),
+    pytest.param([("a", "b"), ("b", "a")] * 3, ((("a", "b"), ("b", "a")), 3, 0), id="edge-cycle"),
+    pytest.param([("s", "a"), ("a", "a"), ("a", "a"), ("a", "a")], ((("a", "a"),), 3, 1), id="edge-self-loop"),
+    # a Send fan-out: one sender, three parallel receivers, and their fan-in: no closed walk
+    pytest.param([("__start__", "p"), ("p", "w"), ("p", "w"), ("p", "w"), ("w", "r"), ("w", "r"), ("w", "r"),
+                  ("r", "__end__")], None, id="send-fan-out"),
+    pytest.param([("a", "b"), ("b", "c")] * 3, None, id="edges-that-never-return"),
 ])
 def test_detect_loop(seq, expected):
     assert detect_loop(seq) == expected
+
+
+@pytest.mark.parametrize("edges, starts, ends, waves, last", [
+    pytest.param([("p", "w")] * 3 + [("w", "r")] * 3, [1, 2, 3, 9, 9, 9], [None] * 6,
+                 [("p", "w"), ("w", "r")], [2, 5], id="fan-out-and-in"),
+    pytest.param([("w", "w")] * 3, [1, 2, 3], [5, 5, 5], [("w", "w")], [2], id="parallel-self-sends"),
+    pytest.param([("w", "w")] * 3, [1, 3, 5], [2, 4, 6], [("w", "w")] * 3, [0, 1, 2], id="sequential-self-loop"),
+    pytest.param([("w", "w")] * 2, [1, 2], [None, None], [("w", "w")] * 2, [0, 1], id="self-edges-unknown-receivers"),
+])
+def test_hand_over_waves(edges, starts, ends, waves, last):
+    assert hand_over_waves(edges, starts, ends) == (waves, last)
+
+
+def _fan_out_run(run_id, rounds):
+    """A failed run without final output: ``planner`` sends to three parallel ``worker``s
+    (LangGraph ``Send``) that hand back to it, ``rounds`` times."""
+    r = run_row("fan", run_id, status="failure", judgement="wrong", answer=None, f1=0.0)
+    b = SpanBuilder(r)
+    root = b.add("run")
+    b.message("__start__", "planner", root)
+    last = None
+    for _ in range(rounds):
+        for _ in range(3):
+            last = b.message("planner", "worker", b.add("agent", root, dur_ms=10, agent_name="worker"))
+        for _ in range(3):
+            last = b.message("worker", "planner", root)
+    return r, b.rows, last
+
+
+def test_send_fan_out_is_not_a_loop_but_a_loop_of_fan_outs_is():
+    once, once_spans, _ = _fan_out_run("once", 1)
+    looped, looped_spans, last = _fan_out_run("looped", 4)
+    f = classify_failures(pd.DataFrame([once, looped]), pd.DataFrame(once_spans + looped_spans)).set_index("run_id")
+    assert not f.loc["once", "loop_detected"] and f.loc["once", "category"] != "timeout"
+    assert f.loc["looped", "loop_detected"] and f.loc["looped", "loop_cycle"] == "planner->worker worker->planner"
+    assert f.loc["looped", "loop_repeats"] == 4 and f.loc["looped", "evidence_span_id"] == last
 
 
 def test_text_rules():
@@ -231,8 +275,9 @@ from maestro.analysis.judges import (  # noqa: E402
     judge_agreement,
     judge_runs,
     parse_label,
-    register_sim_judge_policy,
 )
+from maestro.runner.judges import open_judges  # noqa: E402
+from maestro.runner.judges import register_sim_policies as register_sim_judge_policy  # noqa: E402
 
 
 @pytest.mark.parametrize("a, b, expected", [
@@ -296,7 +341,7 @@ def test_simulated_judges_over_http(hand):
     assert table.loc[("strong", "strong2"), "agreement"] == 1.0 and table.loc[("strong", "confab"), "n"] == len(semantic)
 
 
-def test_judges_from_backend_specs_on_a_study(tmp_path):
+def test_judges_from_backend_specs_on_a_study(tmp_path, monkeypatch):
     """`maestro report --judge sim/strong --judge ...` path: specs -> judges on the study's failures."""
     from maestro.analysis.judges import judge_failures
     from maestro.sim.policy import registered_policies
@@ -306,12 +351,20 @@ def test_judges_from_backend_specs_on_a_study(tmp_path):
     for i, answer in enumerate(["Lyon", "", "It is a city that the documents mention", "Nice"]):
         _run(rows, spans, f"w{i}", judgement="wrong", answer=answer, f1=0.0)
     study = write_study(tmp_path / "js", rows, spans)
-    labels = judge_failures(study, ["sim/strong", "sim/confabulating", "sim/strong"])
+    with open_judges(["sim/strong", "sim/confabulating", "sim/strong"]) as judges:
+        labels = judge_failures(study, judges)
     assert list(labels.columns) == ["sim/strong", "sim/confabulating", "sim/strong#2"] and len(labels) == 4
-    table = judge_agreement(study, judges=["sim/strong", "sim/strong"])
+    with open_judges(["sim/strong", "sim/strong"]) as judges:
+        table = judge_agreement(study, judges=judges)
     assert table.iloc[0].n == 4 and table.iloc[0].agreement == 1.0
-    f = failures_df(study, judges=["sim/strong"]).set_index("run_id")
+    with open_judges(["sim/strong"]) as judges:
+        f = failures_df(study, judges=judges).set_index("run_id")
     assert f["judge_sim/strong"].notna().all() and f.layer.str.startswith("judge:").all()
-    with pytest.raises(ValueError, match="unknown backend kind"):
-        judge_failures(study, ["bogus/x"])
+    with pytest.raises(ValueError, match="invalid backend 'bogus/x'"):
+        with open_judges(["bogus/x"]):
+            pass
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(ValueError, match="needs OPENAI_API_KEY"):  # never a placeholder key
+        with open_judges(["openai/gpt-4o-mini"]):
+            pass
     assert registered_policies() == before  # the simulated judge was registered only while judging

@@ -12,6 +12,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from maestro.analysis import figure_data as FD
 from maestro.analysis import figures as F
 
 S = 1_000_000_000  # ns per second
@@ -125,7 +126,7 @@ def test_delay_breakdown_is_fast_on_a_large_study():
 
 def test_flame_graph_depths_follow_the_parent_chain():
     s = _spans()
-    depth = dict(zip(s["span_id"], F._depths(s)))
+    depth = dict(zip(s["span_id"], FD._depths(s)))
     assert depth == {"root": 0, "a": 1, "b": 1, "l1": 2, "l2": 2, "t": 2, "l3": 2, "m": 2}
     fig = F.flame_graph(s, run_id="r0")
     bars = [p for p in fig.axes[0].patches if isinstance(p, Rectangle) and p.get_width() > 0]
@@ -262,7 +263,7 @@ def test_similarity_within_bars_are_the_group_means():
 def test_similarity_between_long_table_becomes_symmetric_heatmaps():
     long = pd.DataFrame({"instance": ["crag"] * 3, "group_a": ["m1", "m1", "m2"], "group_b": ["m1", "m2", "m2"],
                          "lcs_median": [1.0, 0.4, 0.8]})
-    mats = F._as_matrices(long, "lcs")
+    mats = FD._as_matrices(long, "lcs")
     m = mats["crag"]
     assert m.loc["m2", "m1"] == m.loc["m1", "m2"] == 0.4 and m.loc["m2", "m2"] == 0.8
     fig = F.similarity_between_figure(long, _runs())

@@ -12,16 +12,17 @@ import pytest
 
 from maestro.analysis import failures_df, runs_df
 from maestro.analysis.frames import duckdb_connection
-from maestro.analysis.judges import _SimJudgePolicy, _user_prompt, judge_failures
+from maestro.analysis.judges import _user_prompt, judge_failures
+from maestro.runner.judges import SimJudgePolicy, open_judges
 from maestro.sim.policy import register_policy, registered_policies, unregister_policy
 
 sys.path.insert(0, str(Path(__file__).parent))
 from handmade import SpanBuilder, run_row, write_study  # noqa: E402
 
 
-class _Recording(_SimJudgePolicy):
+class _Recording(SimJudgePolicy):
     """The simulated judge, keeping every user prompt it was sent (same name, so
-    ``judges_from_specs`` uses it instead of registering its own)."""
+    ``open_judges`` uses it instead of registering its own)."""
 
     def __init__(self):
         self.prompts: list[str] = []
@@ -71,13 +72,15 @@ def test_sim_judge_receives_the_stored_question(tmp_path, recording_judge):
     assert runs.loc["w1", "question"] == "Where was Ada Lovelace born?"
     fails = failures_df(study).set_index("run_id")
     assert fails.loc["w2", "question"] == "Which river flows through Vienna?"
-    labels = judge_failures(study, ["sim/strong"])
+    with open_judges(["sim/strong"]) as judges:
+        labels = judge_failures(study, judges)
     assert labels["sim/strong"].notna().all()
     assert sorted(p.splitlines()[0] for p in recording_judge.prompts) == [
         "Question: Where was Ada Lovelace born?", "Question: Which river flows through Vienna?"]
     # the judge path through failures_df (judges relabel the rule-layer rows) sees it too
     recording_judge.prompts.clear()
-    failures_df(study, judges=["sim/strong"])
+    with open_judges(["sim/strong"]) as judges:
+        failures_df(study, judges=judges)
     assert {p.splitlines()[0] for p in recording_judge.prompts} == {
         "Question: Where was Ada Lovelace born?", "Question: Which river flows through Vienna?"}
 
@@ -89,7 +92,8 @@ def test_study_without_question_column_loads_and_judges_see_none(tmp_path, recor
     assert len(runs) == 2 and runs["question"].isna().all() and runs["answer"].tolist() == ["Paris", "the Rhine"]
     con = duckdb_connection(study)
     assert con.sql("select count(*), count(question) from runs").fetchall() == [(2, 0)]
-    judge_failures(study, ["sim/strong"])
+    with open_judges(["sim/strong"]) as judges:
+        judge_failures(study, judges)
     assert [p.splitlines()[0] for p in recording_judge.prompts] == ["Question: (none)"] * 2
 
 
@@ -100,6 +104,7 @@ def test_runner_study_questions_reach_the_judge(analysis_study, recording_judge)
     assert runs["question"].notna().all() and runs.groupby("task_id")["question"].nunique().eq(1).all()
     fails = failures_df(analysis_study)
     assert len(fails) > 0
-    judge_failures(analysis_study, ["sim/strong"])
+    with open_judges(["sim/strong"]) as judges:
+        judge_failures(analysis_study, judges)
     asked = {p.splitlines()[0].removeprefix("Question: ") for p in recording_judge.prompts}
     assert asked == set(fails["question"]) and "(none)" not in asked

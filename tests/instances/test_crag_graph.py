@@ -8,7 +8,7 @@ import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 from langgraph.errors import GraphRecursionError
 
-from maestro.instances.base import Instance, ModelEndpoint, RunContext, Task
+from maestro.contract import Instance, ModelEndpoint, RunContext, Task
 from maestro.instances.crag import INSTANCE, build_graph, make_retriever_tool, make_web_search_tool
 from maestro.instances.crag.graph import AGENT_NODES
 from maestro.instances.crag.prompts import extract_answer
@@ -132,7 +132,10 @@ def test_control_flow_and_outcome_vary_with_seed(policy_chat):
 
 
 def test_accuracy_by_hops_with_and_without_tools(policy_chat):
-    tasks = load_tasks(n=45, seed=0)
+    # every task (50 per hop count): on the default world tools add about 5 points, which a
+    # 45-task sample does not show reliably (tools on did not beat tools off on 6 of 16
+    # model seeds); the whole set shows it on all 16
+    tasks = load_tasks()
     acc = {}
     for tools in (True, False):
         app = graph(policy_chat(seed=3, accuracy=0.9, strictness=0.5), tools)

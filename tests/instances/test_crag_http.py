@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from maestro.instances.base import ModelEndpoint, RunContext
-from maestro.instances.crag import INSTANCE
+from maestro.contract import ModelEndpoint, RunContext
+from maestro.instances.crag import INSTANCE, register_sim_policies
 
 sim_server = pytest.importorskip(
     "maestro.sim.server", reason="maestro.sim.server (the simulated LLM service) is not importable"
@@ -34,7 +34,7 @@ def test_crag_over_http_with_oracle_profile(server, tools):
 
     if "oracle" not in profile_names():
         pytest.skip("the simulated service has no 'oracle' profile")
-    INSTANCE.register_sim_policies()
+    register_sim_policies()
     # A one-hop question whose evidence is in the local corpus: the oracle must get it.
     task = next(t for t in INSTANCE.tasks() if t.meta["hops"] == 1 and t.meta["local_complete"])
     c = ctx(server, tools)

@@ -12,7 +12,7 @@ import pytest
 
 from maestro.instances import INSTANCE_MODULES, declared_options
 from maestro.instances._common import client_settings
-from maestro.instances.base import InstanceOption, ModelEndpoint, RunContext, coerce_option, resolve_options
+from maestro.contract import InstanceOption, ModelEndpoint, RunContext, coerce_option, resolve_options
 
 DECLARED = (
     InstanceOption("width", int, 2, "candidates"),

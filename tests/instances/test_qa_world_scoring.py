@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from maestro.instances.base import Task
+from maestro.contract import Task
 from maestro.instances.qa_world.scoring import contains_span, exact_match, judge, normalize_answer, token_f1
 
 

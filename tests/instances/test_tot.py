@@ -10,7 +10,7 @@ from fractions import Fraction
 import pytest
 
 import maestro
-from maestro.instances.base import Task
+from maestro.contract import Task
 from maestro.instances.tot import INSTANCE, build_graph, initial_state, register_sim_policies
 from maestro.instances.tot import puzzles as pz
 from maestro.instances.tot.prompts import (
@@ -309,7 +309,7 @@ def test_nothing_survives_retries_then_solves_without_a_chain():
 
 
 def test_build_ignores_the_tool_setting_and_checks_options():
-    from maestro.instances.base import ModelEndpoint, RunContext
+    from maestro.contract import ModelEndpoint, RunContext
 
     ep = ModelEndpoint("sim/strong", "maestro.sim", "strong", "http://127.0.0.1:9/v1", "k", True)
     for tools in (True, False):

@@ -11,7 +11,7 @@ import time
 
 from maestro import semconv as sc
 from maestro.collector.telemetry import current_telemetry
-from maestro.instances.base import InstanceInfo, JudgeResult, Task, TaskResult
+from maestro.contract import InstanceInfo, JudgeResult, Task, TaskResult
 
 
 class FakeMas:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from maestro.runner.config import ConfigError, expand_runs, load_study_config, study_config_from_dict
-from maestro.instances.base import Task
+from maestro.contract import Task
 
 
 def _cfg(**kw):

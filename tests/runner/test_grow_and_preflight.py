@@ -131,3 +131,15 @@ def test_a_scorer_that_raises_leaves_the_run_unjudged_not_failed(tmp_path):
     row = load_study(result.path, spans=False).runs.iloc[0]
     assert row.status == "success" and row.answer == "42" and row.judgement == "unjudged"
     assert row.judgement_reason == "the scorer raised KeyError: 'no rubric'"
+
+
+@pytest.mark.parametrize("exc, reason", [
+    pytest.param(ValueError("bad\nTraceback:\n  File x\n    boom"), "ValueError: bad", id="remote-traceback"),
+    pytest.param(RuntimeError(""), "RuntimeError", id="no-message"),
+    pytest.param(KeyError("k" * 900), "KeyError: '" + "k" * 486 + "...", id="bounded"),
+])
+def test_exception_reasons_are_one_bounded_line(exc, reason):
+    from maestro.runner.record import exception_reason
+
+    assert exception_reason(exc) == reason and "\n" not in exception_reason(exc, "backend x")
+    assert exception_reason(exc, "backend x").endswith(" (backend x)")

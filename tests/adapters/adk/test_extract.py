@@ -173,3 +173,41 @@ def test_request_helpers():
     assert [m["role"] for m in msgs] == ["user", "assistant", "user"] and msgs[0]["content"] == "Where is Acme?"
     assert extract.function_calls(req.contents[1]) == [("lookup", {"q": "Acme"}, "c1")]
     assert extract.content_text(_content(types.Part(text="a"), types.Part(text="b"))) == "a\nb"
+
+
+# -- google-genai calls no ADK callback sees ----------------------------------------------------
+@pytest.mark.parametrize(
+    "path, request_dict, expected",
+    [
+        pytest.param("publishers/google/models/imagen-3.0-generate-002:predict",
+                     {"instances": [{"prompt": "a poster"}], "parameters": {"sampleCount": 1}},
+                     ("generate_content", "imagen-3.0-generate-002"), id="vertex-image"),
+        pytest.param("publishers/google/models/text-embedding-004:predict", {"instances": [{"content": "hi"}]},
+                     ("embeddings", "text-embedding-004"), id="vertex-embeddings"),
+        pytest.param("models/text-embedding-004:batchEmbedContents", {"requests": []},
+                     ("embeddings", "text-embedding-004"), id="gemini-batch-embeddings"),
+        pytest.param("models/text-embedding-004:embedContent", {}, ("embeddings", "text-embedding-004"),
+                     id="gemini-embeddings"),
+        pytest.param("models/gemini-2.5-flash:generateContent", {}, None, id="adk-sees-model-calls"),
+        pytest.param("models/gemini-2.5-flash:countTokens", {}, None, id="not-a-model-call"),
+        pytest.param("files", {}, None, id="no-method"),
+    ],
+)
+def test_genai_call(path, request_dict, expected):
+    assert extract.genai_call(path, request_dict) == expected
+
+
+def test_genai_request_text_usage_and_estimate():
+    batch = {"requests": [{"model": "m", "content": {"parts": [{"text": "tide"}]}},
+                          {"model": "m", "content": {"parts": [{"text": "pools"}]}}]}
+    assert extract.genai_request_text(batch) == "tide\npools"
+    assert extract.genai_request_text({"instances": [{"prompt": "a poster"}], "parameters": {"n": 1}}) == "a poster"
+    assert extract.genai_request_text({"instances": [{"content": "hi"}]}) == "hi"
+    body = json.dumps({"predictions": [{"embeddings": {"values": [0.1], "statistics": {"token_count": 2.0}}},
+                                       {"embeddings": {"values": [0.2], "statistics": {"token_count": 3}}}]})
+    assert extract.genai_usage(body) == (5, 0, 5)
+    assert extract.genai_usage(json.dumps({"predictions": [{"bytesBase64Encoded": "AA=="}]})) is None
+    assert extract.genai_usage("{not json token_count") is None and extract.genai_usage(None) is None
+    assert extract.estimate_genai_usage("tide pools") == (count_tokens("tide pools"), 0, count_tokens("tide pools"))
+    assert extract.genai_provider(True) == "gcp.vertex_ai" and extract.genai_provider(False) == "gcp.gemini"
+    assert extract.genai_provider(True, "maestro.sim") == "maestro.sim"

@@ -8,8 +8,10 @@ replies deterministic, so the whole span tree is a fixed snapshot.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
+import warnings
 
 import pytest
 from google.adk.agents import LlmAgent
@@ -18,12 +20,12 @@ from google.adk.runners import InMemoryRunner
 from google.genai import types
 
 import maestro
-from maestro.adapters.adk import InstrumentedAdk, instrument
+from maestro.adapters.adk import InstrumentedAdk, MaestroAdkPlugin, extract, instrument
 from maestro.sim import SimServer
 from maestro.sim.policy import SimReply, SimToolCall, register_policy, unregister_policy
 from maestro.sim.urls import gemini_base_url
 
-os.environ.setdefault("NO_GCE_CHECK", "True")
+os.environ.setdefault("NO_GCE_CHECK", "true")
 
 COORD_MARK = "TEST-ADK-COORDINATOR: route the request."
 WRITER_MARK = "TEST-ADK-WRITER: check the domain, then answer."
@@ -417,3 +419,186 @@ def test_a_cancelled_run_ends_its_open_spans_at_the_cancellation(sim, tmp_path):
     assert first.status_code == "ERROR" and "CancelledError" in first.status_description
     assert first.end_time_ns <= cancelled_at  # not left open until the run ended
     assert (llm.iloc[1:].status_code != "ERROR").all() and len(llm) == 4
+
+
+# -- the same Runner, run after run; your own App ------------------------------------------------
+def test_the_same_runner_is_instrumented_run_after_run_and_uninstrumented(sim, tmp_path):
+    from google.adk.apps import App
+
+    runner = InMemoryRunner(app=App(name="again", root_agent=make_tree(gemini_base_url(sim.url, "oracle", 12))))
+    wrapped = None
+    for study in ("adk-again-1", "adk-again-2", "adk-again-3"):
+        with maestro.trace_run(study, out=str(tmp_path), framework="adk", sample_resources=False) as run:
+            # the runner itself, twice; then what instrument returned
+            wrapped = instrument(wrapped if study == "adk-again-3" else runner, run, provider="maestro.sim")
+            assert wrapped.run("Is acme.com free?").text == "acme.com is available."
+        assert [p.name for p in runner.plugin_manager.plugins] == ["maestro"]  # replaced, not added
+        assert (maestro.load_study(tmp_path / study).spans.span_type == "llm").sum() == 3
+    assert wrapped.uninstrument() is runner and runner.plugin_manager.plugins == []
+
+
+def test_an_app_that_carries_the_plugin_is_instrumented_with_the_new_one(sim, tmp_path):
+    from google.adk.apps import App
+
+    with maestro.trace_run("adk-carried", out=str(tmp_path), framework="adk", sample_resources=False) as run:
+        old = MaestroAdkPlugin(run)
+        app = App(name="carried", root_agent=make_tree(gemini_base_url(sim.url, "oracle", 13)), plugins=[old])
+        wrapped = instrument(app, run, provider="maestro.sim")
+        assert wrapped.app.plugins == [wrapped.plugin] and app.plugins == [old]
+        assert wrapped.run("Is acme.com free?").text == "acme.com is available."
+        assert wrapped.uninstrument() is app
+
+
+@pytest.fixture
+def global_exporter():
+    """What a process-global tracer provider would do to ADK's shared tracer, without
+    setting one: ADK's spans go to the returned in-memory exporter."""
+    from google.adk.telemetry import tracing
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    saved = tracing.tracer._real_tracer
+    tracing.tracer._real_tracer = provider.get_tracer("gcp.vertex.agent")
+    yield exporter
+    tracing.tracer._real_tracer = saved
+
+
+def test_the_plugin_in_your_own_app_keeps_adks_spans_out_of_your_provider(sim, tmp_path, global_exporter):
+    """The documented way: your App carries ``MaestroAdkPlugin(run)``, your Runner runs it.
+    ADK's agent, model and tool spans are not recorded (maestro records those); ADK's own
+    invocation span, opened before any plugin hook, is, once; inside ``suppressed()`` not even that."""
+    import asyncio
+
+    from google.adk.apps import App
+    from google.adk.runners import Runner
+    from google.adk.sessions import InMemorySessionService
+
+    from maestro.adapters.adk import MaestroAdkPlugin, suppressed
+
+    async def drive(runner, gate):
+        session = await runner.session_service.create_session(app_name=runner.app_name, user_id="u")
+        message = types.Content(role="user", parts=[types.Part(text="Is acme.com free?")])
+        with gate:
+            return [e async for e in runner.run_async(user_id="u", session_id=session.id, new_message=message)]
+
+    for study, gate, native in (("adk-own-app", contextlib.nullcontext(), ["invoke_workflow coord"]),
+                                ("adk-own-app-suppressed", suppressed(), [])):
+        global_exporter.clear()
+        with maestro.trace_run(study, out=str(tmp_path), framework="adk", sample_resources=False) as run:
+            app = App(name="own", root_agent=make_tree(gemini_base_url(sim.url, "oracle", 14)),
+                      plugins=[MaestroAdkPlugin(run, provider="maestro.sim")])
+            events = asyncio.run(drive(Runner(app=app, session_service=InMemorySessionService()), gate))
+        assert events[-1].author == "writer"
+        assert [s.name for s in global_exporter.get_finished_spans()] == native
+        spans = maestro.load_study(tmp_path / study).spans
+        assert (spans.span_type == "llm").sum() == 3 and (spans.span_type == "tool").sum() == 1
+
+
+# -- image generation and embeddings made by tools -----------------------------------------------
+MEDIA_MARK = "TEST-ADK-MEDIA: make the poster and index it."
+
+
+def _media_tools(base_url):
+    from google import genai
+
+    options = types.HttpOptions(base_url=base_url)
+
+    def draw_poster(topic: str) -> dict:
+        """Draw a poster (Vertex image generation, a synchronous client)."""
+        client = genai.Client(vertexai=True, api_key="sim-key", http_options=options)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # generate_images is deprecated in favour of image models
+            images = client.models.generate_images(model="imagen-3.0-generate-002", prompt=f"A poster of {topic}",
+                                                   config=types.GenerateImagesConfig(number_of_images=2))
+        return {"images": len(images.generated_images)}
+
+    async def index_caption(caption: str) -> dict:
+        """Embed a caption twice: the Gemini API's batch embeddings, then Vertex text embeddings."""
+        gemini = genai.Client(api_key="sim-key", http_options=options)
+        first = await gemini.aio.models.embed_content(model="text-embedding-004", contents=[caption, "poster"])
+        vertex = genai.Client(vertexai=True, api_key="sim-key", http_options=options)
+        second = await vertex.aio.models.embed_content(model="text-embedding-004", contents=[caption])
+        return {"vectors": len(first.embeddings) + len(second.embeddings)}
+
+    return [draw_poster, index_caption]
+
+
+def test_image_generation_and_embeddings_in_tools_are_llm_spans(sim, tmp_path):
+    media = _MarkerPolicy("test.adk.media", MEDIA_MARK,
+                          SimReply(tool_calls=(SimToolCall("draw_poster", {"topic": "tide pools"}),
+                                               SimToolCall("index_caption", {"caption": "tide pools at dawn"}))),
+                          SimReply(text="Poster drawn and indexed."))
+    register_policy(media)
+    try:
+        url = gemini_base_url(sim.url, "oracle", 15)
+        model = Gemini(model="sim-oracle", base_url=url, client_kwargs={"api_key": "k"})
+        agent = LlmAgent(name="designer", model=model, instruction=MEDIA_MARK, tools=_media_tools(url))
+        before = sim.request_count
+        with maestro.trace_run("adk-media", out=str(tmp_path), framework="adk", sample_resources=False) as run:
+            result = instrument(agent, run).run("A poster on tide pools, please.")
+        served = sim.request_count - before
+    finally:
+        unregister_policy(media)
+    assert result.text == "Poster drawn and indexed."
+    study = maestro.load_study(tmp_path / "adk-media")
+    spans, run = study.spans, study.runs.iloc[0]
+    llm = spans[spans.span_type == "llm"].sort_values(["start_time_ns", "name"])
+    assert len(llm) == served == run.llm_calls == 5  # 2 chat calls, 1 image generation, 2 embeddings
+    tools = dict(zip(spans[spans.span_type == "tool"].tool_name, spans[spans.span_type == "tool"].span_id))
+    direct = llm[llm.operation != "chat"]
+    assert sorted(zip(direct.name, direct.operation, direct.parent_span_id)) == sorted([
+        ("generate_content imagen-3.0-generate-002", "generate_content", tools["draw_poster"]),
+        ("embeddings text-embedding-004", "embeddings", tools["index_caption"]),
+        ("embeddings text-embedding-004", "embeddings", tools["index_caption"])])
+    assert (llm.input_bytes > 0).all() and (llm.output_bytes > 0).all() and (llm.http_attempts == 1).all()
+    assert (llm.provider == "maestro.sim").all() and (direct.agent_name == "designer").all()
+    assert (direct.input_tokens > 0).all() and (direct.output_tokens == 0).all()
+    # The Vertex embeddings reply reports its tokens; the others are estimated and flagged.
+    assert sorted(direct.usage_estimated.fillna(False)) == [False, True, True]
+    assert llm.input_bytes.sum() == run.llm_request_bytes and llm.output_bytes.sum() == run.llm_response_bytes
+
+
+def test_genai_calls_outside_traced_agents_are_left_alone(sim, tmp_path):
+    from google import genai
+
+    client = genai.Client(api_key="sim-key",
+                          http_options=types.HttpOptions(base_url=gemini_base_url(sim.url, "oracle", 16)))
+    with maestro.trace_run("adk-outside", out=str(tmp_path), framework="adk", sample_resources=False) as run:
+        MaestroAdkPlugin(run)  # the hook is installed, but this call is made in no agent turn
+        assert len(client.models.embed_content(model="text-embedding-004", contents=["x"]).embeddings) == 1
+    assert (maestro.load_study(tmp_path / "adk-outside").spans.span_type == "llm").sum() == 0
+
+
+# -- workflow agents hand over what their sub-agents said ----------------------------------------
+def test_nested_workflow_agents_hand_over_their_last_childs_output(sim, tmp_path):
+    from google.adk.agents import LoopAgent, ParallelAgent, SequentialAgent
+
+    model = Gemini(model="sim-oracle", base_url=gemini_base_url(sim.url, "oracle", 17), client_kwargs={"api_key": "k"})
+
+    def leaf(name):
+        return LlmAgent(name=name, model=model, instruction=f"Add a line as {name}.")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # workflow agents are deprecated in ADK 2.x but still run
+        trees = {"loop-of-seq": LoopAgent(name="loop", max_iterations=2,
+                                          sub_agents=[SequentialAgent(name="seq", sub_agents=[leaf("a"), leaf("b")])]),
+                 "seq-of-par": SequentialAgent(name="seq", sub_agents=[
+                     ParallelAgent(name="par", sub_agents=[leaf("a"), leaf("b")]), leaf("c")])}
+    for study, tree in trees.items():
+        with maestro.trace_run(study, out=str(tmp_path), framework="adk", sample_resources=False) as run:
+            result = instrument(tree, run, provider="maestro.sim").run("tides")
+        msgs = maestro.load_study(tmp_path / study).spans.query("span_type == 'message'").sort_values(
+            ["start_time_ns", "name"])
+        said = [len(extract.content_text(e.content).encode()) for e in result.events if e.content]
+        edges = list(zip(msgs.message_source, msgs.message_target, msgs.input_bytes))
+        # every hand-over carries bytes; a workflow agent hands back its last child's output
+        assert all(n > 0 for _, _, n in edges), edges
+        if study == "loop-of-seq":
+            assert [n for s, t, n in edges if (s, t) == ("seq", "loop")] == [said[1], said[3]]
+        else:
+            par_back = [n for s, t, n in edges if (s, t) == ("par", "seq")]
+            assert par_back == [n for s, t, n in edges if (s, t) in (("a", "par"), ("b", "par"))][-1:]

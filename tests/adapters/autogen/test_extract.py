@@ -180,3 +180,65 @@ def test_response_helpers():
 def test_messages_for_capture_is_genai_json():
     out = json.loads(extract.messages_for_capture([SystemMessage(content="s"), UserMessage(content="u", source="x")]))
     assert out == [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]
+
+
+# -- speaking managers, SDK replies -------------------------------------------------------------
+def test_only_magentic_ones_manager_speaks():
+    from autogen_agentchat.teams import MagenticOneGroupChat
+
+    client = _openai()
+    a = AssistantAgent("a", model_client=client)
+    m1 = MagenticOneGroupChat([a], model_client=client)
+    assert extract.manager_speaks(m1) and extract.output_queue(m1) is m1._output_message_queue
+    assert not extract.manager_speaks(SelectorGroupChat([a, AssistantAgent("b", model_client=client)],
+                                                        model_client=client))
+    assert not extract.manager_speaks(RoundRobinGroupChat([a])) and not extract.manager_speaks(a)
+    assert extract.output_queue(a) is None
+
+
+def test_chat_messages_are_told_from_events():
+    assert extract.is_chat_message(TextMessage(content="x", source="a"))
+    assert not extract.is_chat_message(ToolCallRequestEvent(source="a", content=[]))
+    assert not extract.is_chat_message("text")
+
+
+def test_openai_resources_and_response_model():
+    client = _openai()
+    resources = extract.openai_resources(client)
+    assert [(r, m) for r, m in resources] == [(client._client.chat.completions, "create"),
+                                             (client._client.beta.chat.completions, "parse")]
+    assert extract.openai_resources(ReplayChatCompletionClient(["x"])) == []
+    assert extract.response_model(NS(model="gpt-4o-2024-08-06")) == "gpt-4o-2024-08-06"
+    assert extract.response_model(NS(model="")) is None and extract.response_model(_result()) is None
+
+
+# -- errors ---------------------------------------------------------------------------------------
+def _remote_error():
+    """What agentchat raises when an agent fails inside a team."""
+    remote = "Traceback (most recent call last):\n  File \"x.py\", line 1, in f\n" * 100 + "RateLimitError: boom\n"
+    return RuntimeError(f"RateLimitError: Error code: 429 - {{'error': 'slow down'}}\nTraceback:\n{remote}")
+
+
+def test_error_text_is_one_bounded_line_without_the_remote_traceback():
+    error = _remote_error()
+    assert extract.error_message(error) == "RateLimitError: Error code: 429 - {'error': 'slow down'}"
+    assert extract.error_line(error) == "RuntimeError: RateLimitError: Error code: 429 - {'error': 'slow down'}"
+    assert extract.error_line(ValueError("two\n  lines")) == "ValueError: two; lines"
+    assert extract.error_line(KeyError()) == "KeyError"
+    long = extract.error_line(ValueError("x" * 2000))
+    assert len(long) == extract.ERROR_TEXT_LIMIT and long.endswith("\u2026")
+
+
+def test_the_traceback_goes_on_the_exception_event_bounded():
+    error = _remote_error()
+    stack = extract.error_traceback(error)
+    assert len(stack) == extract.TRACEBACK_LIMIT and stack.startswith("\u2026")
+    assert stack.endswith("RateLimitError: boom\n")  # the end, where the error is, is kept
+    try:
+        raise ValueError("local")
+    except ValueError as e:
+        local = e
+    assert extract.error_traceback(local).startswith("Traceback (most recent call last)")
+    attrs = extract.exception_attributes(error)
+    assert attrs["exception.type"] == "RuntimeError" and attrs["exception.stacktrace"] == stack
+    assert "\n" not in attrs["exception.message"]

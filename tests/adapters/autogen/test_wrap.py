@@ -111,6 +111,8 @@ def test_round_robin_span_tree_one_trace_tokens_and_bytes(sim, tmp_path, body_co
     assert list(llm.agent_name) == ["writer", "critic", "writer"]
     assert (llm.input_tokens > 0).all() and (llm.output_tokens > 0).all() and (llm.provider == "maestro.sim").all()
     assert llm.usage_estimated.isna().all()  # the streamed critic call was sent with include_usage
+    # The response model comes from the provider's reply (the stream's chunks for the critic).
+    assert (llm.response_model == "sim-strong").all() and run.response_model == "sim-strong"
     assert (llm.input_bytes > 0).all() and (llm.output_bytes > 0).all() and (llm.http_attempts == 1).all()
     # The bytes the client's own hooks counted, call by call, summed; and every HTTP body byte
     # of the run is attributed to exactly one LLM span.
@@ -125,6 +127,15 @@ def test_round_robin_span_tree_one_trace_tokens_and_bytes(sim, tmp_path, body_co
     for attrs in spans.attributes_json.dropna():
         keys = json.loads(attrs)
         assert "message" not in keys and "gen_ai.input.messages" not in keys and "gen_ai.output.messages" not in keys
+
+
+def test_without_override_the_endpoint_names_the_provider(sim, tmp_path):
+    # The client class says openai; the simulated service says what it is, and that wins.
+    with maestro.trace_run("ag-provider", out=str(tmp_path), framework="autogen", sample_resources=False) as run:
+        asyncio.run(instrument(_round_robin(sim)(), run).run(task="Plan a short trip to Oslo."))
+    study = maestro.load_study(tmp_path / "ag-provider")
+    assert set(study.spans[study.spans.span_type == "llm"].provider) == {"maestro.sim"}
+    assert study.runs.iloc[0].provider == "maestro.sim"
 
 
 def test_capture_content_writes_redacted_payloads(sim, tmp_path, monkeypatch):
@@ -233,8 +244,10 @@ def test_instrument_rebinds_and_uninstruments(sim, tmp_path):
     assert writer._model_client._maestro_inner is original_client
     assert again.uninstrument() is team  # it only rebound: nothing of its own to undo
     assert writer._model_client is not original_client
+    assert "create" in original_client._client.chat.completions.__dict__  # the SDK reply tap
     assert wrapped.uninstrument() is team
     assert writer._model_client is original_client and "on_messages_stream" not in writer.__dict__
+    assert "create" not in original_client._client.chat.completions.__dict__
 
 
 def test_instrument_rejects_other_objects(tmp_path):

@@ -5,6 +5,7 @@ from types import SimpleNamespace as NS
 import pytest
 
 from maestro.adapters.langgraph import extract
+from maestro.tokens import count_message_tokens
 
 
 @pytest.mark.parametrize(
@@ -21,15 +22,28 @@ def test_is_graph_node(metadata, tags, expected):
 
 
 @pytest.mark.parametrize(
-    "metadata, scope",
+    "container, node, path",
     [
-        pytest.param({"langgraph_checkpoint_ns": "grade:1234"}, "", id="top-level"),
-        pytest.param({"langgraph_checkpoint_ns": "outer:1|inner:2"}, "outer:1", id="subgraph"),
-        pytest.param({}, "", id="missing"),
+        pytest.param(None, "agent", "agent", id="top-level"),
+        pytest.param("agent", "tools", "agent/tools", id="subgraph"),
+        pytest.param("team/agent", "tools", "team/agent/tools", id="nested-subgraph"),
     ],
 )
-def test_scope_of(metadata, scope):
-    assert extract.scope_of(metadata) == scope
+def test_node_path(container, node, path):
+    assert extract.node_path(container, node) == path
+
+
+@pytest.mark.parametrize(
+    "metadata, attrs",
+    [
+        pytest.param({"maestro.batch.index": 2}, {"maestro.batch.index": 2}, id="batch-input"),
+        pytest.param({"maestro.batch.index": 0}, {"maestro.batch.index": 0}, id="first-input"),
+        pytest.param({"langgraph_node": "a"}, {}, id="not-a-batch"),
+        pytest.param(None, {}, id="nothing"),
+    ],
+)
+def test_batch_attributes(metadata, attrs):
+    assert extract.batch_attributes(metadata) == attrs
 
 
 def _result(usage=None, llm_output=None, text="hi there", finish="stop", model="m-1", tool_calls=()):
@@ -53,8 +67,45 @@ def test_usage_of(result, expected):
 
 def test_estimate_usage_by_maestro_rule():
     msgs = [[NS(type="system", content="Be brief."), NS(type="human", content="What is 2+2?")]]
-    # system: 1 + 3 + 2 ; human: 1 + 6 + 2 ; output "Four ." -> 2
-    assert extract.estimate_usage(msgs, _result(text="Four.")) == (15, 2, 17)
+    # system: 1 + 3 + 2 ; human: 1 + 6 + 2 ; output "Four ." + end of sequence -> 3
+    assert extract.estimate_usage(msgs, _result(text="Four.")) == (15, 3, 18)
+
+
+def test_estimate_usage_counts_the_declared_tools():
+    msgs = [[NS(type="human", content="hi")]]
+    tools = [{"name": "lookup", "description": "Look up.", "parameters": {"type": "object", "properties": {}}}]
+    assert extract.estimate_usage(msgs, _result(text="ok"), tools)[0] == count_message_tokens([("human", "hi")], tools)
+    assert extract.estimate_usage(msgs, _result(text="ok"), tools)[0] > extract.estimate_usage(msgs, _result(text="ok"))[0]
+
+
+@pytest.mark.parametrize(
+    "tools, schemas",
+    [
+        pytest.param([{"type": "function", "function": {"name": "f", "description": "d", "parameters": {"type": "object"}}}],
+                     [{"name": "f", "description": "d", "parameters": {"type": "object"}}], id="openai"),
+        pytest.param([{"name": "f", "input_schema": {"type": "object"}}],
+                     [{"name": "f", "description": "", "parameters": {"type": "object"}}], id="anthropic"),
+        pytest.param([{"type": "function", "function": {"name": "f"}}],
+                     [{"name": "f", "description": "", "parameters": {"type": "object", "properties": {}}}],
+                     id="no-parameters"),
+        pytest.param([{"type": "web_search_preview"}], [], id="provider-built-in"),
+        pytest.param(None, [], id="no-tools"),
+    ],
+)
+def test_tool_schemas(tools, schemas):
+    assert extract.tool_schemas({"invocation_params": {"tools": tools}}) == schemas
+
+
+def test_exception_attributes_are_one_line_each():
+    def node():
+        raise ValueError("bad state\nsecond line")
+
+    with pytest.raises(ValueError) as info:
+        node()
+    attrs = extract.exception_attributes(info.value)
+    assert attrs["exception.type"] == "ValueError" and attrs["exception.message"] == "bad state"
+    assert attrs["exception.stacktrace"].startswith("test_extract.py:") and attrs["exception.stacktrace"].endswith(" in node")
+    assert extract.exception_attributes(RuntimeError()) == {"exception.type": "RuntimeError", "exception.message": ""}
 
 
 def test_model_provider_finish_and_response_model():

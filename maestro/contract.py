@@ -223,7 +223,3 @@ class Instance(Protocol):
     def judge(self, task: Task, answer: str | None) -> JudgeResult:
         """Score ``answer`` against ``task.gold``."""
         ...
-
-    def register_sim_policies(self) -> None:
-        """Register this instance's role-aware policies with ``maestro.sim.policy``."""
-        ...
