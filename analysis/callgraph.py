@@ -46,7 +46,7 @@ __all__ = [
 Edge = tuple[str, str]
 
 
-def _val(v: Any, default: float = 0) -> float:
+def _val(v: Any, default: Any = 0) -> Any:
     try:
         return default if v is None or pd.isna(v) else v
     except (TypeError, ValueError):
@@ -182,7 +182,9 @@ class _Encoded:
     """Sequences as code-point strings and edge sets as a 0/1 incidence matrix."""
 
     def __init__(self, sequences: Sequence[Sequence[Hashable]], codebook: dict[Hashable, int]):
-        rows, cols, strings = [], [], []
+        rows: list[int] = []
+        cols: list[int] = []
+        strings: list[str] = []
         for i, seq in enumerate(sequences):
             codes = [codebook.setdefault(e, len(codebook)) for e in seq]
             strings.append("".join(map(_code_char, codes)))

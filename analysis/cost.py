@@ -9,7 +9,6 @@ cost is the sum over its LLM spans, which is what ``runs.parquet`` stores as ``c
 from __future__ import annotations
 
 import warnings
-
 from collections.abc import Sequence
 
 import numpy as np

@@ -16,9 +16,13 @@ attributed in layers, first match wins, and every row names its ``layer`` and th
 1. ``runtime``: run status ``timeout`` -> timeout (evidence: the innermost span the
    watchdog closed); ``exception``/``crashed`` -> exception (evidence: the first error
    span to end, where the error surfaced); a run with error spans and no final output ->
-   exception; a non-terminating loop (a cycle of hand-overs repeated back to back, a
-   parallel fan-out counting once, see :func:`detect_loop` and :func:`hand_over_waves`)
-   with no final output -> timeout (the run would not have ended).
+   exception; a non-terminating loop with no final output -> timeout (the run would not
+   have ended). A loop (:func:`run_loop`) is a cycle of the same hand-overs repeated back
+   to back without new information: each repeat carries the same messages (the same
+   content fingerprint where content was captured, else the same byte sizes), a parallel
+   fan-out counts once (:func:`hand_over_waves`), and the run did not end with an answer
+   or hit its time cap. A multi-step plan whose messages change from step to step is not
+   a loop.
    Retry lineage (``agent.retry.attempt_number`` > 1) is reported in ``retries``.
 2. ``rules``: against the gold answer: no answer or an abstention ("I cannot answer",
    "unknown", ...) -> empty prediction; partial overlap with the gold (0 < F1 < 1) or an
@@ -33,6 +37,8 @@ attributed in layers, first match wins, and every row names its ``layer`` and th
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum
@@ -53,6 +59,10 @@ __all__ = [
     "Judge",
     "detect_loop",
     "hand_over_waves",
+    "hand_over_payloads",
+    "run_loop",
+    "loops_df",
+    "CONTENT_KEYS",
     "classify_failures",
     "failures_df",
     "answers_stored_by_study",
@@ -155,7 +165,8 @@ def _closed_walk(hand_overs: Sequence[Any]) -> bool:
     return all(h[1] == hand_overs[(k + 1) % len(hand_overs)][0] for k, h in enumerate(hand_overs))
 
 
-def detect_loop(seq: Sequence[Any], *, max_period: int = 4, min_repeats: int = 3) -> tuple[tuple, int, int] | None:
+def detect_loop(seq: Sequence[Any], *, payloads: Sequence[Any] | None = None, max_period: int = 4,
+                min_repeats: int = 3) -> tuple[tuple, int, int] | None:
     """A cycle of ``1..max_period`` hand-overs repeated back to back at least ``min_repeats``
     times: ``(cycle, repeats, start_index)`` of the longest such run, else None.
 
@@ -163,14 +174,22 @@ def detect_loop(seq: Sequence[Any], *, max_period: int = 4, min_repeats: int = 3
     given as ``(source, target)`` pairs form a cycle only as a closed walk, so a fan-out
     (``[p->w, p->w, p->w]``: one sender, parallel receivers) is not a loop; merge parallel
     hand-overs first (:func:`hand_over_waves`) to see loops made of fan-outs.
+
+    ``payloads`` (one per hand-over: its content fingerprint or byte size, None when
+    unknown) makes a repeat count only when it carries what the first pass carried, position
+    by position: a plan whose steps hand over different messages is not a loop. Without
+    ``payloads`` only the agents are compared.
     """
+    if payloads is not None and len(payloads) != len(seq):
+        raise ValueError(f"payloads has {len(payloads)} entries for {len(seq)} hand-overs")
+    tokens = list(seq) if payloads is None else list(zip(seq, payloads))
     best = None
     n = len(seq)
     for p in range(1, max_period + 1):
         i = 0
         while i + p <= n:
             reps = 1
-            while i + (reps + 1) * p <= n and list(seq[i + reps * p:i + (reps + 1) * p]) == list(seq[i:i + p]):
+            while i + (reps + 1) * p <= n and tokens[i + reps * p:i + (reps + 1) * p] == tokens[i:i + p]:
                 reps += 1
             closed = _closed_walk(seq[i:i + p])
             if closed and reps >= min_repeats and (best is None or reps * p > best[1] * len(best[0])):
@@ -210,7 +229,8 @@ def _na(v: Any) -> bool:
 def rule_category(run: Mapping[str, Any], answers_stored: bool) -> tuple[FailureCategory, str]:
     """The rules layer's (category, reason) for a failed run from its judgement, answer, gold
     and F1 (``answers_stored=False``: the answer text is unknown, not empty)."""
-    gold, answer, f1 = run.get("gold"), run.get("answer"), run.get("f1")
+    gold, answer, raw_f1 = run.get("gold"), run.get("answer"), run.get("f1")
+    f1 = None if raw_f1 is None or _na(raw_f1) else float(raw_f1)
     if run.get("judgement") == "correct":
         return FailureCategory.OTHER, f"judged correct but status {run.get('status')!r}"
     if _na(gold) and _na(f1) and run.get("judgement") != "wrong":
@@ -218,7 +238,7 @@ def rule_category(run: Mapping[str, Any], answers_stored: bool) -> tuple[Failure
     why = run.get("judgement_reason")
     reported_missing = not _na(why) and bool(_REPORTED_MISSING.search(str(why)))
     if not answers_stored:
-        if not _na(f1) and 0 < f1 < 1:
+        if f1 is not None and 0 < f1 < 1:
             return FailureCategory.MISSING_UNDERSPECIFIED, f"answers not stored; partial overlap f1={f1:.2f}"
         if reported_missing:
             return FailureCategory.MISSING_UNDERSPECIFIED, f"answers not stored; judge reported: {why}"
@@ -228,9 +248,9 @@ def rule_category(run: Mapping[str, Any], answers_stored: bool) -> tuple[Failure
             "abstention"
     if reported_missing:
         return FailureCategory.MISSING_UNDERSPECIFIED, f"judge reported: {why}"
-    if not _na(f1) and 0 < f1 < 1:
+    if f1 is not None and 0 < f1 < 1:
         return FailureCategory.MISSING_UNDERSPECIFIED, f"partial overlap with gold (f1={f1:.2f})"
-    if names_no_entity(answer):
+    if names_no_entity(str(answer)):
         return FailureCategory.MISSING_UNDERSPECIFIED, "answer names no specific entity"
     return FailureCategory.WRONG_FACT, "answer names an entity that does not match the gold"
 
@@ -283,6 +303,35 @@ class _RunSpans:
         return hand_over_waves(list(zip(m["message_source"], m["message_target"])), list(m["start_time_ns"]),
                                receiver_ends)
 
+    def wave_payloads(self, last: list[int]) -> list[Any]:
+        """What each wave carried (:func:`hand_over_payloads` of its hand-overs, sorted so a
+        fan-out's order does not matter), plus the fingerprints of the captured tool
+        arguments of tool calls that started before it and after the previous wave."""
+        m = self.messages()
+        per_msg = hand_over_payloads(m)
+        tools = _tool_fingerprints(self.s)
+        starts = list(m["start_time_ns"]) if len(m) else []
+        out: list[Any] = []
+        first, prev_t = 0, None
+        for k in last:
+            members = tuple(sorted(repr(x) for x in per_msg[first:k + 1]))
+            t_end = starts[k] if starts else None
+            called = tuple(h for t, h in tools if (prev_t is None or t > prev_t) and (t_end is None or t <= t_end))
+            out.append((members, called) if called else members)
+            first, prev_t = k + 1, t_end
+        return out
+
+    def loop(self, *, status: Any = None, ended_with_answer: bool | None = None, max_period: int = 4,
+             min_repeats: int = 3) -> tuple[tuple, int, int] | None:
+        """:func:`run_loop` over these spans."""
+        waves, last = self.waves()
+        if not waves:
+            return None
+        ended = self.has_final_output() if ended_with_answer is None else ended_with_answer
+        if ended and status != "timeout":
+            return None  # it ended with an answer on its own: whatever repeated, it did not loop forever
+        return detect_loop(waves, payloads=self.wave_payloads(last), max_period=max_period, min_repeats=min_repeats)
+
     def final_output(self) -> str | None:
         m = self.messages()
         end = m[m["message_target"] == "__end__"] if len(m) else m
@@ -303,7 +352,110 @@ class _RunSpans:
 
 
 _SPAN_COLS = ["run_id", "span_id", "parent_span_id", "span_type", "agent_name", "status_code", "start_time_ns",
-              "end_time_ns", "message_source", "message_target", "retry_attempt"]
+              "end_time_ns", "message_source", "message_target", "retry_attempt", "input_bytes", "total_bytes",
+              "attributes_json"]
+
+CONTENT_KEYS = ("maestro.message.content_hash", "maestro.message.hash", "gen_ai.input.messages",
+                "gen_ai.output.messages", "gen_ai.tool.call.arguments", "message")
+"""Span attributes that carry a hand-over's content (or its hash): when a message span has
+one of them, its fingerprint is the hash of their values instead of its byte size."""
+_TOOL_ARG_KEYS = ("gen_ai.tool.call.arguments", "gcp.vertex.agent.tool_call_args")
+
+
+def _attrs(raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, str) or len(raw) < 3:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _fingerprint(values: Sequence[Any]) -> str:
+    return hashlib.blake2b(json.dumps(list(values), sort_keys=True, default=str).encode(), digest_size=8).hexdigest()
+
+
+def hand_over_payloads(messages: pd.DataFrame) -> list[Any]:
+    """What each hand-over (a message span row) carried, to tell a repeat from new
+    information: ``"content:<hash>"`` of its content attributes (:data:`CONTENT_KEYS`) when
+    the span has any (captured content or a recorded content hash), else its byte size
+    (``input_bytes``, else ``total_bytes``), else None (unknown: equal only to another
+    unknown, so a run without any byte counts is compared by its agents alone)."""
+    if not len(messages):
+        return []
+    raw = messages["attributes_json"] if "attributes_json" in messages.columns else [None] * len(messages)
+    sizes: list[int | None] = [None] * len(messages)
+    for col in ("total_bytes", "input_bytes"):  # input_bytes wins
+        if col in messages.columns:
+            sizes = [s if _na(v) else int(v) for s, v in zip(sizes, messages[col])]
+    out: list[Any] = []
+    for a, size in zip(raw, sizes):
+        attrs = _attrs(a)
+        content = [attrs[k] for k in CONTENT_KEYS if k in attrs]
+        out.append(f"content:{_fingerprint(content)}" if content else size)
+    return out
+
+
+def _tool_fingerprints(s: pd.DataFrame) -> list[tuple[int, str]]:
+    """``(start_time_ns, hash)`` of each tool call whose arguments were captured."""
+    if not len(s) or "attributes_json" not in s.columns:
+        return []
+    t = s[s["span_type"] == "tool"]
+    out = []
+    for start, raw, name in zip(t["start_time_ns"], t["attributes_json"],
+                                t["agent_name"] if "agent_name" in t.columns else [None] * len(t)):
+        attrs = _attrs(raw)
+        args = [attrs[k] for k in _TOOL_ARG_KEYS if k in attrs]
+        if args:
+            out.append((int(start), f"tool:{_fingerprint([name, *args])}"))
+    return out
+
+
+def run_loop(spans: pd.DataFrame, *, status: Any = None, ended_with_answer: bool | None = None,
+             max_period: int = 4, min_repeats: int = 3) -> tuple[tuple, int, int] | None:
+    """The non-terminating loop of one run's spans, ``(cycle, repeats, start_wave)`` as
+    :func:`detect_loop` returns it, else None.
+
+    A loop is a cycle of 1 to ``max_period`` hand-overs (parallel fan-outs merged,
+    :func:`hand_over_waves`) repeated back to back at least ``min_repeats`` times **without
+    new information** (every repeat carries the same payloads, :func:`hand_over_payloads`:
+    the same content fingerprint when content or a content hash was recorded, else the same
+    byte sizes) **in a run that did not end with an answer or hit its time cap**
+    (``status == "timeout"``). ``ended_with_answer`` defaults to "the run handed over to
+    ``__end__``". A multi-step plan (planner -> executor -> replanner, repeated with
+    growing messages) and a fan-out are therefore not loops, and neither is a run that
+    ended on its own with an answer.
+    """
+    return _RunSpans(spans).loop(status=status, ended_with_answer=ended_with_answer, max_period=max_period,
+                                 min_repeats=min_repeats)
+
+
+def loops_df(runs: pd.DataFrame, spans: pd.DataFrame, *, answers_stored: bool | Mapping[str, bool] = True,
+             max_period: int = 4, min_repeats: int = 3) -> pd.DataFrame:
+    """:func:`run_loop` for every run (failed or not): the run's identity columns plus
+    ``loop_detected``, ``loop_cycle`` and ``loop_repeats``. A run "ended with an answer"
+    when it handed over to ``__end__`` and, where answers are stored, its answer is not an
+    abstention (:func:`is_abstention`)."""
+    multi = "study_id" in runs.columns and runs["study_id"].nunique() > 1
+    keep = [c for c in _SPAN_COLS if c in spans.columns] + (["study_id"] if multi and "study_id" in spans.columns
+                                                             else [])
+    keys = ["study_id", "run_id"] if multi else "run_id"
+    by_run = {k: g for k, g in spans[keep].groupby(keys, sort=False)} if len(spans) else {}
+    empty = pd.DataFrame(columns=_SPAN_COLS)
+    rows = []
+    ident = [c for c in ("study_id", "run_id", "instance", "backend", "tools_enabled", "task_id", "repeat", "status",
+                         "judgement") if c in runs.columns]
+    for run in runs.to_dict("records"):
+        rs = _RunSpans(by_run.get(_run_key(run, multi), empty))
+        stored = answers_stored.get(run.get("study_id"), True) if isinstance(answers_stored, Mapping) \
+            else answers_stored
+        ended = rs.has_final_output() and not (stored and "answer" in run and is_abstention(run.get("answer")))
+        loop = rs.loop(status=run.get("status"), ended_with_answer=ended, max_period=max_period,
+                       min_repeats=min_repeats)
+        rows.append({**{c: run.get(c) for c in ident}, "loop_detected": loop is not None,
+                     "loop_cycle": _fmt_cycle(loop[0]) if loop else None, "loop_repeats": loop[1] if loop else 0})
+    return pd.DataFrame(rows, columns=[*ident, "loop_detected", "loop_cycle", "loop_repeats"])
 
 
 FAILED_STATUSES = frozenset(s.value for s in RunStatus if s is not RunStatus.SUCCESS)
@@ -353,12 +505,13 @@ def classify_failures(runs: pd.DataFrame, spans: pd.DataFrame | None, *, judges:
         rs = _RunSpans(by_run.get(_run_key(run, multi), empty))
         msgs = rs.messages()
         seq, wave_end = rs.waves()
-        loop = detect_loop(seq, max_period=loop_period, min_repeats=loop_repeats)
         n_err = len(rs.errors())
         stored = answers_stored.get(run.get("study_id"), True) if isinstance(answers_stored, Mapping) \
             else answers_stored
         layer, evidence = "runtime", None
         no_output = is_abstention(run.get("answer")) if stored else not rs.has_final_output()
+        loop = rs.loop(status=status, ended_with_answer=rs.has_final_output() and not no_output,
+                       max_period=loop_period, min_repeats=loop_repeats)
         if status == "timeout":
             cat, reason = FailureCategory.TIMEOUT, "run hit its time cap"
             evidence = rs.innermost_error() or rs.root()
@@ -449,8 +602,9 @@ def answers_stored_by_study(infos: Mapping[str, Mapping[str, Any]]) -> dict[str,
     return {sid: bool((info.get("config") or {}).get("store_answers", True)) for sid, info in infos.items()}
 
 
-_SPAN_FRAME_COLS = ["study_id", "run_id", "span_id", "span_type", "status_code", "start_time_ns", "end_time_ns",
-                    "message_source", "message_target", "retry_attempt"]
+_SPAN_FRAME_COLS = ["study_id", "run_id", "span_id", "parent_span_id", "span_type", "agent_name", "status_code",
+                    "start_time_ns", "end_time_ns", "message_source", "message_target", "retry_attempt",
+                    "input_bytes", "total_bytes", "attributes_json"]
 
 
 def failure_breakdown(failures: pd.DataFrame, by: str | Sequence[str] | None = "backend", *,

@@ -39,8 +39,9 @@ Box-plot figures share one long ("tidy") shape, :data:`BOX_COLUMNS`: one row per
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeGuard
 
 import numpy as np
 import pandas as pd
@@ -59,10 +60,15 @@ __all__ = [
     "pick_run",
     "category_label",
     "BOX_COLUMNS",
+    "time_note",
+    "time_label",
     "resources_data",
+    "RESOURCE_STAT_COLUMNS",
+    "resource_stats_data",
     "message_volume_data",
     "MessageSizes",
     "message_sizes_data",
+    "message_sizes_by_system_data",
     "RunTokens",
     "tokens_over_time_data",
     "TokenCurves",
@@ -78,6 +84,10 @@ __all__ = [
     "latency_vs_cost_data",
     "cost_latency_accuracy_data",
     "tool_deltas_data",
+    "TOOL_ACCURACY_COLUMNS",
+    "tool_accuracy_data",
+    "CallGraphLayout",
+    "call_graph_data",
     "ParetoData",
     "pareto_data",
     "FailureShares",
@@ -114,8 +124,44 @@ def figure_title(title: str, simulated: bool) -> str:
     return f"{title} [{SIMULATED_LABEL}]" if simulated else title
 
 
-def _empty(df: pd.DataFrame | None, *columns: str) -> bool:
-    return df is None or len(df) == 0 or any(c not in df.columns for c in columns)
+def time_note(infos: Mapping[str, Mapping[str, Any]] | None = None, runs: pd.DataFrame | None = None) -> str | None:
+    """What a time axis must say about simulated latencies: ``"simulated, time factor
+    0.02"`` (the simulated service sleeps ``time_factor`` x a real model's latency; the
+    factor is the studies' ``config.time_factor`` in ``study.json``), ``"simulated, time
+    factors 0, 0.02"`` for several, ``"simulated"`` when it is unknown, and None when no
+    study or run is simulated.
+
+    ``infos``: study_id -> study.json contents (``frames.study_infos``); ``runs``: a runs
+    frame whose ``simulated`` column marks simulated runs."""
+    sim_runs = is_simulated(runs)
+    sim_ids: set[Any] = set()
+    if sim_runs and runs is not None and "study_id" in runs.columns:
+        sim_ids = set(runs.loc[runs["simulated"].fillna(False).astype(bool), "study_id"])
+    factors = set()
+    any_sim = sim_runs
+    for sid, info in (infos or {}).items():
+        if info.get("simulated") or sid in sim_ids or (sim_runs and not sim_ids):
+            any_sim = True
+            f = (info.get("config") or {}).get("time_factor")
+            if isinstance(f, (int, float)) and not isinstance(f, bool):
+                factors.add(float(f))
+    if not any_sim:
+        return None
+    if not factors:
+        return "simulated"
+    listed = ", ".join(f"{f:g}" for f in sorted(factors))
+    return f"simulated, time factor{'s' if len(factors) > 1 else ''} {listed}"
+
+
+def time_label(text: str, note: str | None = None, unit: str = "s") -> str:
+    """An axis label in ``unit`` with the simulated-time note: ``"latency per task (s,
+    simulated, time factor 0.02)"``."""
+    return f"{text} ({unit}, {note})" if note else f"{text} ({unit})"
+
+
+def _has(df: pd.DataFrame | None, *columns: str) -> TypeGuard[pd.DataFrame]:
+    """``df`` is a frame with rows and every one of ``columns``."""
+    return df is not None and len(df) > 0 and all(c in df.columns for c in columns)
 
 
 def present_keys(df: pd.DataFrame | None, keys: Sequence[str]) -> list[str]:
@@ -186,7 +232,7 @@ def pick_run(runs: pd.DataFrame, run_id: str | None = None) -> str | None:
     duration among the study's successful runs (a typical run, not an outlier)."""
     if run_id is not None:
         return run_id
-    if _empty(runs, "run_id"):
+    if not _has(runs, "run_id"):
         return None
     pool = runs
     if "status" in runs.columns and (runs["status"] == "success").any():
@@ -234,10 +280,52 @@ def resources_data(runs: pd.DataFrame | None, by: Sequence[str] = ("instance", "
     ``by`` (figure 4: instance and framework; figure 6: :data:`CONFIG_KEYS`), as a long box
     frame (:data:`BOX_COLUMNS`). None without resource samples (no ``cpu_mean`` value or no
     peak memory column)."""
-    if _empty(runs, "instance", "cpu_mean") or _rss_mb(runs) is None or runs["cpu_mean"].notna().sum() == 0:
+    if not _has(runs, "instance", "cpu_mean") or _rss_mb(runs) is None or runs["cpu_mean"].notna().sum() == 0:
         return None
     runs = runs.assign(_rss=_rss_mb(runs))
     return _long(_cells(runs, by), {"cpu_mean": lambda g: g["cpu_mean"], "rss_peak_mb": lambda g: g["_rss"]})
+
+
+RESOURCE_STAT_COLUMNS = ("resource", "stat", "group", "value")
+"""Columns of :func:`resource_stats_data`."""
+
+_RESOURCE_STATS: dict[str, dict[str, str | tuple[str, str]]] = {"cpu": {"min": "cpu_min", "mean": "cpu_mean", "peak": "cpu_peak"},
+                   "memory": {"min": ("rss_min_mb", "rss_min_bytes"), "mean": ("rss_mean_mb", "rss_mean_bytes"),
+                              "peak": ("rss_peak_mb", "rss_peak_bytes")}}
+
+
+def _memory_mb(runs: pd.DataFrame, cols: tuple[str, str]) -> pd.Series | None:
+    mb, raw = cols
+    if mb in runs.columns:
+        return pd.to_numeric(runs[mb], errors="coerce").astype(float)
+    if raw in runs.columns:
+        return pd.to_numeric(runs[raw], errors="coerce").astype(float) / _MB
+    return None
+
+
+def resource_stats_data(runs: pd.DataFrame | None, by: Sequence[str] = ("instance",)) -> pd.DataFrame | None:
+    """Appendix A.1 "mean, peak and minimum CPU and memory usage" over multiple runs: one row
+    per run and statistic (:data:`RESOURCE_STAT_COLUMNS`): ``resource`` (``cpu``, % of one
+    core; ``memory``, MB), ``stat`` (``min``, ``mean``, ``peak``: the run's minimum,
+    time-weighted mean and peak sample), ``group`` (the ``by`` labels, one per line) and
+    ``value``. Rows are ordered by resource, group (sorted), stat, then the runs' order.
+    None without resource columns or values."""
+    if not _has(runs, "cpu_mean"):
+        return None
+    parts = []
+    for resource, stats in _RESOURCE_STATS.items():
+        for label, g in _cells(runs, by):
+            for stat, col in stats.items():
+                v = pd.to_numeric(g[col], errors="coerce").astype(float) if isinstance(col, str) and col in g.columns \
+                    else (_memory_mb(g, col) if isinstance(col, tuple) else None)
+                if v is None:
+                    continue
+                parts.append(pd.DataFrame({"resource": resource, "stat": stat, "group": label,
+                                           "value": v.to_numpy()}))
+    if not parts:
+        return None
+    out = pd.concat(parts, ignore_index=True)[list(RESOURCE_STAT_COLUMNS)]
+    return out if out["value"].notna().any() else None
 
 
 def message_volume_data(runs: pd.DataFrame | None, by: Sequence[str] = CONFIG_KEYS) -> pd.DataFrame | None:
@@ -246,7 +334,7 @@ def message_volume_data(runs: pd.DataFrame | None, by: Sequence[str] = CONFIG_KE
     messages, ``a2a_kib`` = agent-to-agent messages only (a missing count is 0). None when
     the runs lack the byte columns."""
     need = ["llm_request_bytes", "llm_response_bytes", "a2a_bytes"]
-    if _empty(runs, "instance", *need):
+    if not _has(runs, "instance", *need):
         return None
     runs = runs.assign(_kib=runs[need].fillna(0).sum(axis=1) / 1024, _a2a=runs["a2a_bytes"].fillna(0) / 1024)
     return _long(_cells(runs, by), {"total_kib": lambda g: g["_kib"], "a2a_kib": lambda g: g["_a2a"]})
@@ -273,7 +361,7 @@ class MessageSizes:
 def message_sizes_data(spans: pd.DataFrame | None) -> MessageSizes | None:
     """Message sizes per agent, per agent pair and per agent-to-model pair (see
     :class:`MessageSizes`); None without message or LLM spans with byte counts."""
-    if _empty(spans, "span_type", "run_id", "input_bytes", "output_bytes"):
+    if not _has(spans, "span_type", "run_id", "input_bytes", "output_bytes"):
         return None
     run_keys = [k for k in ("study_id", "run_id") if k in spans.columns]
     n_runs = max(len(spans[run_keys].drop_duplicates()), 1)
@@ -303,6 +391,21 @@ def message_sizes_data(spans: pd.DataFrame | None) -> MessageSizes | None:
     return MessageSizes(n_runs=n_runs, per_agent=per_agent, pairs=pairs, agent_model=agent_model)
 
 
+def message_sizes_by_system_data(spans: pd.DataFrame | None, by: str = "instance") -> dict[str, MessageSizes]:
+    """:func:`message_sizes_data` for each system (``by`` value, label-sorted), so no panel
+    or heatmap mixes the agents of different systems; ``{"all runs": ...}`` when the spans
+    carry no ``by`` column. Systems without message or LLM spans are left out."""
+    if not _has(spans, "span_type"):
+        return {}
+    groups = _cells(spans, [by]) if by in spans.columns else [("all runs", spans)]
+    out = {}
+    for label, g in groups:
+        m = message_sizes_data(g)
+        if m is not None:
+            out[label] = m
+    return out
+
+
 # --------------------------------------------------------------------------- one run (A.1)
 
 def _resolve_run(runs: pd.DataFrame | None, frame: pd.DataFrame | None,
@@ -310,13 +413,13 @@ def _resolve_run(runs: pd.DataFrame | None, frame: pd.DataFrame | None,
     """``(run_id, study_id)`` of the run a single-run figure shows: the given or typical run
     (:func:`pick_run`), else the first run of ``frame``. The study id tells runs of equal id
     in different studies apart (None when the frames carry no ``study_id``)."""
-    if runs is not None and not _empty(runs, "run_id"):
+    if runs is not None and _has(runs, "run_id"):
         run_id = pick_run(runs, run_id)
-    elif run_id is None and not _empty(frame, "run_id"):
+    elif run_id is None and _has(frame, "run_id"):
         run_id = str(sorted(frame["run_id"].unique())[0])
     study_id = None
     for df in (runs, frame):
-        if run_id is not None and not _empty(df, "run_id", "study_id"):
+        if run_id is not None and _has(df, "run_id", "study_id"):
             match = df.loc[df["run_id"] == run_id, "study_id"]
             if len(match):
                 study_id = match.iloc[0]
@@ -325,7 +428,7 @@ def _resolve_run(runs: pd.DataFrame | None, frame: pd.DataFrame | None,
 
 
 def _run_spans(spans: pd.DataFrame | None, run_id: str | None, study_id: str | None = None) -> pd.DataFrame:
-    if _empty(spans, "run_id") or run_id is None:
+    if not _has(spans, "run_id") or run_id is None:
         return pd.DataFrame()
     keep = spans["run_id"] == run_id
     if study_id is not None and "study_id" in spans.columns:
@@ -407,7 +510,7 @@ def token_curves(llm_calls: pd.DataFrame | None, runs: pd.DataFrame | None = Non
     sorted by (run, end time), so thousands of runs take milliseconds.
     """
     by = [by] if isinstance(by, str) else list(by)
-    if _empty(llm_calls, "run_id", "end_time_ns"):
+    if not _has(llm_calls, "run_id", "end_time_ns"):
         return None
     df = llm_calls
     is_llm = df["span_type"].astype(object).to_numpy() == "llm" if "span_type" in df.columns \
@@ -417,7 +520,7 @@ def token_curves(llm_calls: pd.DataFrame | None, runs: pd.DataFrame | None = Non
     keys = ["study_id", "run_id"] if "study_id" in df.columns and (runs is None or "study_id" in runs.columns) \
         else ["run_id"]
     # the run table: one row per run with its group columns
-    if runs is not None and not _empty(runs, *keys):
+    if runs is not None and _has(runs, *keys):
         table = runs
     else:
         table = df.loc[is_llm]
@@ -509,9 +612,9 @@ def delay_breakdown(spans: pd.DataFrame) -> pd.DataFrame:
       or tool span (the framework routing and passing state between agents);
     * ``e2e_s`` = |R|, the root span's duration (without a root span: first start to last end).
     """
-    keys = ["study_id", "run_id"] if not _empty(spans, "study_id") else ["run_id"]
+    keys = ["study_id", "run_id"] if _has(spans, "study_id") else ["run_id"]
     cols = [*keys, "e2e_s", "agent_s", "model_s", "tool_s", "handover_s"]
-    if _empty(spans, "run_id", "span_type", "start_time_ns", "end_time_ns"):
+    if not _has(spans, "run_id", "span_type", "start_time_ns", "end_time_ns"):
         return pd.DataFrame(columns=cols)
     rows = []
     # plain numpy arrays sliced by each run's row positions: per-run boolean indexing of the
@@ -526,7 +629,7 @@ def delay_breakdown(spans: pd.DataFrame) -> pd.DataFrame:
         r0, r1 = (st[root].min(), en[root].max()) if root.any() else (st.min(), en.max())
         st, en = np.clip(st, r0, r1), np.clip(en, r0, r1)
 
-        def union(*kinds):
+        def union(*kinds, t=t, st=st, en=en):
             k = np.isin(t, kinds)
             return _union_ns(st[k], en[k]) / 1e9
 
@@ -545,7 +648,7 @@ def delay_breakdown_data(spans: pd.DataFrame, runs: pd.DataFrame | None = None) 
     d = delay_breakdown(spans)
     if not len(d):
         return pd.DataFrame(columns=_DELAY_PARTS, dtype=float)
-    if runs is not None and not _empty(runs, "run_id"):
+    if runs is not None and _has(runs, "run_id"):
         keys = present_keys(runs, CONFIG_KEYS)
         on = [k for k in ("study_id", "run_id") if k in d.columns and k in runs.columns]
         d = d.merge(runs[[*on, *keys]], on=on, how="left")
@@ -561,7 +664,7 @@ def _depths(s: pd.DataFrame) -> pd.Series:
     memo: dict[str, int] = {}
 
     def depth(sid):
-        chain = []
+        chain: list[str] = []
         while sid in parent and sid not in memo and len(chain) < 1000:
             chain.append(sid)
             sid = parent[sid]
@@ -711,10 +814,14 @@ def _as_matrices(between, metric: str) -> dict[str, pd.DataFrame]:
     value = next((c for c in (metric, f"{metric}_median", "median", "value") if c in between.columns), None)
     if value is None:
         return {}
-    facet = next((c for c in ("facet", "instance") if c in between.columns), None)
+    # every other column that is not a statistic is a facet key (instance, tools setting, ...)
+    stats = {value, "n_pairs", "pairs", "n"}
+    facets = [c for c in between.columns if c not in (a, b) and c not in stats
+              and not str(c).startswith(("jaccard", "lcs", "median", "mean", "value"))]
+    facets = present_keys(between, facets)
     out = {}
     between = between.assign(**{c: between[c].map(lambda v: key_label("group", v)) for c in (a, b)})
-    for key, g in (_cells(between, [facet]) if facet else [("all", between)]):
+    for key, g in (_cells(between, facets) if facets else [("all", between)]):
         m = g.pivot_table(index=a, columns=b, values=value, aggfunc="median")
         groups = sorted(set(m.index) | set(m.columns), key=str)
         m = m.reindex(index=groups, columns=groups)
@@ -728,7 +835,11 @@ def similarity_between_data(between, metric: str = "lcs") -> dict[str, pd.DataFr
     similarity, made symmetric; only facets with two or more groups. ``between`` is a square
     DataFrame (facet ``all``), a dict ``{facet: square DataFrame}``, or a long DataFrame
     with ``group_a``, ``group_b``, a value column (``<metric>``, ``<metric>_median``,
-    ``median`` or ``value``) and optionally ``facet``/``instance``."""
+    ``median`` or ``value``) and facet columns: every other column that is not a statistic
+    (``n_pairs``, ``jaccard_*``, ``lcs_*``), e.g. ``instance`` and ``tools_enabled`` as
+    ``callgraph.similarity_between(..., panel=["instance", "tools_enabled"])`` returns them,
+    so tools on and off are never pooled. A facet's key is its labels one per line
+    (``"crag\ntools on"``)."""
     return {facet: m for facet, m in _as_matrices(between, metric.lower()).items() if len(m) >= 2}
 
 
@@ -740,7 +851,7 @@ def latency_vs_cost_data(runs: pd.DataFrame | None) -> pd.DataFrame | None:
     ``instance`` and ``backend`` (labels), ``instance_index`` and ``backend_index`` (their
     positions, for colour and marker) and ``label`` (the legend entry: the instance, with
     the backend when there are several). None when no run has both a duration and a cost."""
-    if _empty(runs, "duration_s", "cost_usd") or not (runs["duration_s"].notna() & runs["cost_usd"].notna()).any():
+    if not _has(runs, "duration_s", "cost_usd") or not (runs["duration_s"].notna() & runs["cost_usd"].notna()).any():
         return None
     backends = _cells(runs, ["backend"])
     parts = []
@@ -762,7 +873,7 @@ def _acc_per_repeat(runs: pd.DataFrame) -> pd.Series:
     acc = _accuracy(runs)
     if not keys:
         return pd.Series([acc.mean()])
-    return acc.groupby([runs[k].astype(object).map(lambda v: key_label(k, v)) for k in keys]).mean()
+    return acc.groupby([runs[k].astype(object).map(lambda v, k=k: key_label(k, v)) for k in keys]).mean()
 
 
 def cost_latency_accuracy_data(runs: pd.DataFrame | None, by: str = "instance") -> pd.DataFrame | None:
@@ -770,7 +881,7 @@ def cost_latency_accuracy_data(runs: pd.DataFrame | None, by: str = "instance") 
     long box frame, ``cost_usd`` and ``duration_s`` per run and ``accuracy`` per
     (configuration cell, repeat): the share of judged runs that are correct over its tasks
     (NaN when none was judged). None without cost and duration columns."""
-    if _empty(runs, "cost_usd", "duration_s"):
+    if not _has(runs, "cost_usd", "duration_s"):
         return None
     return _long(_cells(runs, [by]), {"cost_usd": lambda g: g["cost_usd"], "duration_s": lambda g: g["duration_s"],
                                       "accuracy": _acc_per_repeat})
@@ -782,18 +893,145 @@ _DELTA_COLUMNS = {"latency": ("delta_duration_s", "delta_latency_s", "delta_dura
 
 
 def tool_deltas_data(deltas: pd.DataFrame | None) -> pd.DataFrame | None:
-    """Figure 12: the paired deltas (tools on minus off, one row per matched pair as
+    """Figure 12a: the paired deltas (tools on minus off, one row per matched pair as
     ``cost.paired_tool_deltas`` returns them) per (instance, backend) group as a long box
-    frame whose metrics are ``latency``, ``cost`` and ``accuracy`` (those with a column:
-    ``delta_duration_s``, ``delta_cost_usd``, ``delta_correct`` or an alias). None without
-    pairs or without a delta column."""
+    frame whose metrics are ``latency`` and ``cost`` (those with a column:
+    ``delta_duration_s``, ``delta_cost_usd`` or an alias). Accuracy is not a box of per-pair
+    -1/0/+1 deltas (every median would be 0) but a rate with a confidence interval:
+    :func:`tool_accuracy_data` (figure 12b). None without pairs or without a delta column."""
     if deltas is None or not len(deltas):
         return None
-    cols = {k: next((c for c in names if c in deltas.columns), None) for k, names in _DELTA_COLUMNS.items()}
-    cols = {k: v for k, v in cols.items() if v}
+    found = {k: next((c for c in names if c in deltas.columns), None) for k, names in _DELTA_COLUMNS.items()
+             if k != "accuracy"}
+    cols = {k: v for k, v in found.items() if v is not None}
     if not cols:
         return None
-    return _long(_cells(deltas, ["instance", "backend"]), {k: (lambda g, c=c: g[c]) for k, c in cols.items()})
+    metrics: dict[str, Callable[[pd.DataFrame], pd.Series]] = {k: _column(c) for k, c in cols.items()}
+    return _long(_cells(deltas, ["instance", "backend"]), metrics)
+
+
+def _column(name: str) -> Callable[[pd.DataFrame], pd.Series]:
+    """A getter of column ``name``."""
+    return lambda g: g[name]
+
+
+TOOL_ACCURACY_COLUMNS = ("group", "n_pairs", "n_tasks", "off", "off_low", "off_high", "on", "on_low", "on_high",
+                         "delta", "delta_low", "delta_high")
+"""Columns of :func:`tool_accuracy_data`."""
+
+
+def tool_accuracy_data(deltas: pd.DataFrame | None, *, n: int = 2000, seed: int = 0,
+                       ci: float = 0.95) -> pd.DataFrame | None:
+    """Figure 12b: accuracy with tools off and on as rates with confidence intervals, per
+    (instance, backend) group (:data:`TOOL_ACCURACY_COLUMNS`), from the matched pairs of
+    ``cost.paired_tool_deltas`` whose runs were both judged (``correct_on`` and
+    ``correct_off`` not missing). ``off``/``on`` are the shares of correct runs, ``delta``
+    = on - off (the mean paired difference); each with a percentile bootstrap interval at
+    level ``ci`` that resamples tasks (``task_id``; pairs when there is none), since the
+    repeats of one task are correlated. ``n_pairs`` and ``n_tasks`` count what the rates
+    rest on. None without judged pairs."""
+    from maestro.analysis.stats import bootstrap_ci
+
+    if not _has(deltas, "correct_on", "correct_off"):
+        return None
+    d = deltas.assign(correct_on=pd.to_numeric(deltas["correct_on"], errors="coerce"),
+                      correct_off=pd.to_numeric(deltas["correct_off"], errors="coerce"))
+    d = d[d["correct_on"].notna() & d["correct_off"].notna()]
+    if not len(d):
+        return None
+    d = d.assign(_delta=d["correct_on"] - d["correct_off"])
+    cluster = "task_id" if "task_id" in d.columns else None
+    rows = []
+    for label, g in _cells(d, ["instance", "backend"]):
+        row: dict[str, Any] = {"group": label, "n_pairs": len(g),
+                               "n_tasks": g["task_id"].nunique() if cluster else len(g)}
+        for name, col in (("off", "correct_off"), ("on", "correct_on"), ("delta", "_delta")):
+            b = bootstrap_ci(g, col, cluster=cluster, n=n, seed=seed, ci=ci)
+            row.update({name: b["estimate"], f"{name}_low": b["low"], f"{name}_high": b["high"]})
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(TOOL_ACCURACY_COLUMNS))
+
+
+# --------------------------------------------------------------------------- call graphs
+
+@dataclass(frozen=True)
+class CallGraphLayout:
+    """One system's agent call graph over its runs, laid out for drawing (data of
+    :func:`call_graph_data`)."""
+
+    n_runs: int
+    """Runs of the system (those without any hand-over included)."""
+    nodes: pd.DataFrame
+    """One row per agent: ``node``, ``kind`` (``io`` for ``__start__``/``__end__``, else
+    ``agent``), ``layer`` (hand-overs from ``__start__`` on a shortest path; ``__end__``
+    last; unreachable agents after the reachable ones) and ``x``, ``y`` (networkx
+    ``multipartite_layout`` by layer, layers left to right)."""
+    edges: pd.DataFrame
+    """One row per (``source``, ``target``) hand-over: ``per_run`` (hand-overs per run, mean
+    over all the system's runs: the edge width), ``share_runs`` (share of runs with at least
+    one) and ``bytes_mean`` (mean message bytes per hand-over; NaN unknown)."""
+
+
+def _barycentre(graph: Any, order: Mapping[str, float], node: str) -> float:
+    """Mean position of ``node``'s already placed predecessors (0 without any)."""
+    pos = [order[u] for u in graph.predecessors(node) if u in order]
+    return float(np.mean(pos)) if pos else 0.0
+
+
+def call_graph_data(edges: pd.DataFrame | None, runs: pd.DataFrame | None = None,
+                    by: str = "instance") -> dict[str, CallGraphLayout]:
+    """Appendix A.1 call graph, one per system (``by`` value, label-sorted): the agents as
+    nodes and the agent-to-agent hand-overs (``edges_df`` rows) as edges weighted by how
+    often they occur per run. With ``runs`` the system's run count comes from there (a run
+    without hand-overs counts, with none); else from the runs in ``edges``. Empty without
+    hand-overs."""
+    import networkx as nx
+
+    if not _has(edges, "run_id", "message_source", "message_target"):
+        return {}
+    keys = ["study_id", "run_id"] if "study_id" in edges.columns and (runs is None or "study_id" in runs.columns) \
+        else ["run_id"]
+    e = edges.assign(_src=edges["message_source"].map(lambda v: key_label("agent", v)),
+                     _tgt=edges["message_target"].map(lambda v: key_label("agent", v)),
+                     _bytes=pd.to_numeric(edges["bytes"], errors="coerce") if "bytes" in edges.columns else np.nan)
+    systems = _cells(e, [by]) if by in e.columns else [("all runs", e)]
+    run_groups = dict(_cells(runs, [by])) if runs is not None and _has(runs, by, *keys) else {}
+    out = {}
+    for label, g in systems:
+        r = run_groups.get(label)
+        n_runs = len(r[keys].drop_duplicates()) if r is not None else len(g[keys].drop_duplicates())
+        n_runs = max(n_runs, 1)
+        grouped = g.groupby(["_src", "_tgt"], sort=True)
+        table = pd.DataFrame({
+            "per_run": grouped.size() / n_runs,
+            "share_runs": grouped.apply(lambda h: len(h[keys].drop_duplicates()), include_groups=False) / n_runs,
+            "bytes_mean": grouped["_bytes"].mean(),
+        }).reset_index().rename(columns={"_src": "source", "_tgt": "target"})
+        graph = nx.DiGraph()
+        graph.add_edges_from(zip(table["source"], table["target"]))
+        start = "__start__" if "__start__" in graph else None
+        dist = nx.single_source_shortest_path_length(graph, start) if start else {}
+        reach = max(dist.values(), default=-1)
+        layer = {node: dist.get(node, reach + 1) for node in graph.nodes}
+        if "__end__" in layer:
+            layer["__end__"] = max(v for k, v in layer.items() if k != "__end__") + 1 if len(layer) > 1 else 0
+        # order each layer by the mean position of its predecessors (fewer crossings), then name
+        order: dict[str, float] = {}
+        for lv in sorted(set(layer.values())):
+            members = sorted((v for v in layer if layer[v] == lv), key=lambda v: (_barycentre(graph, order, v), v))
+            for i, v in enumerate(members):
+                order[v] = i - (len(members) - 1) / 2
+        laid = nx.DiGraph()
+        for v in sorted(graph.nodes, key=lambda v: (layer[v], order[v])):
+            laid.add_node(v, layer=layer[v])
+        pos = nx.multipartite_layout(laid, subset_key="layer") if len(laid) > 1 else {v: (0.0, 0.0) for v in laid}
+        nodes = pd.DataFrame({"node": list(laid.nodes),
+                              "kind": ["io" if v in ("__start__", "__end__") else "agent" for v in laid.nodes],
+                              "layer": [layer[v] for v in laid.nodes],
+                              "x": [float(pos[v][0]) for v in laid.nodes],
+                              "y": [float(pos[v][1]) for v in laid.nodes]})
+        out[label] = CallGraphLayout(n_runs=n_runs, nodes=nodes, edges=table)
+    return out
 
 
 @dataclass(frozen=True)

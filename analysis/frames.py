@@ -25,9 +25,10 @@ views ``runs``, ``spans`` and ``resources``.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Union
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -70,7 +71,7 @@ __all__ = [
     "read_once",
 ]
 
-StudyLike = Union[str, os.PathLike, Study]
+StudyLike = str | os.PathLike | Study
 """A study folder or a loaded study."""
 
 Errors = list[tuple[str, str]]
@@ -342,8 +343,8 @@ def duckdb_connection(studies: StudyLike | Iterable[StudyLike], *, database: str
         "resources": ([p for r in roots for p in sorted(StudyLayout(r).resources_dir.glob("*.parquet"))],
                       RESOURCE_COLUMNS),
     }
-    for view, (files, cols) in tables.items():
-        files = [str(p) for p in files if p.is_file()]
+    for view, (paths, cols) in tables.items():
+        files = [str(p) for p in paths if p.is_file()]
         if files:
             listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
             # union_by_name fills a column some files lack; one that every file lacks (an

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import html
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +19,8 @@ from maestro.analysis.figures import CONFIG_KEYS, SIMULATED_LABEL, key_label, pr
 if TYPE_CHECKING:  # pragma: no cover
     from maestro.analysis.report import FigureSpec, ReportData
 
-__all__ = ["OUTCOMES", "render_html", "cell_summary", "study_summary", "failure_summary"]
+__all__ = ["OUTCOMES", "render_html", "cell_summary", "study_summary", "failure_summary", "format_number",
+           "format_column"]
 
 OUTCOMES = [
     ("Success", "the run ended with status success: the MAS returned an answer without an exception, a timeout "
@@ -45,20 +46,64 @@ footer { margin-top: 40px; font-size: 12px; color: #777; }
 """
 
 
-def _fmt(v) -> str:
+def format_number(v) -> str:
+    """A table cell as people read it: thousands separators and no exponent (15,241 not
+    1.524e+04); integers whole; other numbers with 0 decimals from 1,000 up, 1 from 100,
+    2 from 1, and up to 3 significant digits below 1 (0.444, 0.00025); missing values "-",
+    booleans "yes"/"no"."""
     if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v)):
         return "-"
     if isinstance(v, (bool, np.bool_)):
         return "yes" if v else "no"
+    if isinstance(v, (int, np.integer)):
+        return f"{int(v):,}"
     if isinstance(v, (float, np.floating)):
-        return f"{v:.4g}"
+        x = float(v)
+        if not np.isfinite(x):
+            return str(x)
+        a = abs(x)
+        if a == 0:
+            return "0"
+        if a >= 1000 or x.is_integer():
+            return f"{x:,.0f}"
+        if a >= 100:
+            return f"{x:,.1f}"
+        if a >= 1:
+            return f"{x:,.2f}"
+        decimals = min(12, 2 - int(np.floor(np.log10(a))))
+        return f"{x:.{decimals}f}".rstrip("0").rstrip(".")
     return str(v)
+
+
+_fmt = format_number
+
+
+def format_column(values) -> list[str]:
+    """The cells of one table column, with one number of decimals for the whole column
+    when its largest value is 1 or more (0 from 1,000 up or when all are whole numbers,
+    1 from 100, 2 below), so the digits line up; columns of small numbers (shares, costs
+    in USD) keep up to 3 significant digits per value (:func:`format_number`)."""
+    values = list(values)
+    nums = [float(v) for v in values if isinstance(v, (int, float, np.integer, np.floating))
+            and not isinstance(v, (bool, np.bool_)) and np.isfinite(float(v))]
+    if not nums or not any(isinstance(v, (float, np.floating)) for v in values):
+        return [format_number(v) for v in values]
+    top = max(abs(x) for x in nums)
+    if top < 1:
+        return [format_number(v) for v in values]
+    decimals = 0 if top >= 1000 or all(x.is_integer() for x in nums) else 1 if top >= 100 else 2
+    out = []
+    for v in values:
+        num = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+        out.append(f"{float(v):,.{decimals}f}" if num and np.isfinite(float(v)) else format_number(v))
+    return out
 
 
 def _table(df: pd.DataFrame) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    rows = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
-                   for row in df.itertuples(index=False))
+    columns = [format_column(df[c].tolist()) for c in df.columns]
+    rows = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in cells) + "</tr>"
+                   for cells in zip(*columns))
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
@@ -154,6 +199,6 @@ def render_html(data: ReportData, figures: list[tuple[FigureSpec, Path]], placeh
         note = " (no data in this study)" if spec.name in placeholders else ""
         parts.append(f"<figure id=\"{html.escape(spec.name)}\"><img alt=\"{html.escape(spec.name)}\" "
                      f"src=\"{_img(path)}\"><figcaption>{html.escape(spec.caption + note)}</figcaption></figure>")
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     parts.append(f"<footer>Written by maestro {html.escape(__version__)} on {stamp}.</footer></body></html>")
     return "\n".join(parts)

@@ -36,7 +36,9 @@ def cell_table(study: Study) -> pd.DataFrame:
 
 
 def _label(row) -> str:
-    return "\n".join(key_label(k, row[k]) for k in CELL)
+    from maestro.analysis.figures import wrap_label
+
+    return wrap_label("\n".join(key_label(k, row[k]) for k in CELL))
 
 
 def overview_figures(study: str | os.PathLike[str] | Study, out: str | os.PathLike[str] | None = None) -> list[Path]:
@@ -46,6 +48,8 @@ def overview_figures(study: str | os.PathLike[str] | Study, out: str | os.PathLi
     * ``latency_tokens.png``: run duration and token distributions per cell.
     """
     import matplotlib
+
+    from maestro.analysis.figure_data import time_label, time_note
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -59,14 +63,15 @@ def overview_figures(study: str | os.PathLike[str] | Study, out: str | os.PathLi
     written = []
 
     def save(name: str, title: str, draw_left, draw_right) -> None:
-        fig, axes = plt.subplots(1, 2, figsize=(max(8, 2.2 * len(cells)), 4.5))
+        # stacked, at most 16 inches wide (2,400 px at 150 dpi); labels wrap (figures.wrap_label)
+        fig, axes = plt.subplots(2, 1, figsize=(min(16.0, max(8.0, 1.05 * len(cells) + 1.5)), 8.5))
         draw_left(axes[0])
         draw_right(axes[1])
         for ax in axes:
             ax.tick_params(axis="x", labelsize=7)
         fig.suptitle(f"{study.study_id}: {title}{suffix}")
         fig.tight_layout()
-        fig.savefig(out_dir / name, dpi=110)
+        fig.savefig(out_dir / name, dpi=150)
         plt.close(fig)
         written.append(out_dir / name)
 
@@ -90,5 +95,6 @@ def overview_figures(study: str | os.PathLike[str] | Study, out: str | os.PathLi
          bars("accuracy", "accuracy (correct / judged runs)", "#4c72b0", (0, 1)),
          bars("mean_cost_usd", "mean cost per run (USD)", "#dd8452"))
     save("latency_tokens.png", "latency and tokens per configuration",
-         boxes("duration_s", "run duration (s)"), boxes("total_tokens", "tokens per run"))
+         boxes("duration_s", time_label("run duration", time_note({study.study_id: study.info}))),
+         boxes("total_tokens", "tokens per run (count)"))
     return written

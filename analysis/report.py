@@ -26,10 +26,16 @@ from matplotlib.figure import Figure
 from maestro.analysis import figures as F
 from maestro.store.reader import Study
 
-__all__ = ["FigureSpec", "ReportData", "ReportResult", "FIGURES", "load_report_data", "render_figure",
-           "write_report"]
+__all__ = ["FigureSpec", "ReportData", "ReportResult", "FIGURES", "REPORT_DPI", "MAX_PX", "load_report_data",
+           "render_figure", "write_report"]
 
 StudyLike = str | os.PathLike[str] | Study
+
+REPORT_DPI = 150
+"""Default resolution of the report's PNGs."""
+MAX_PX = 2400
+"""No PNG of the report is wider than this (figures are at most ``figures.MAX_WIDTH_IN``
+inches wide, so at the default dpi none needs shrinking)."""
 
 
 @dataclass
@@ -58,6 +64,9 @@ class ReportData:
     had no data or failed (see ``problems``)."""
     problems: list[str] = field(default_factory=list)
     """Analysis steps that raised, as ``"step: error"`` lines."""
+    time_note: str | None = None
+    """What time axes say about simulated latencies (``figure_data.time_note``: e.g.
+    "simulated, time factor 0.02"); None when nothing is simulated."""
 
 
 @dataclass(frozen=True)
@@ -136,15 +145,16 @@ def load_report_data(studies: StudyLike | Iterable[StudyLike], *, judges: Sequen
     # one read of every file; the frames below share it (each re-reading the span files
     # made the report take ~40 s on a 1,440-run study)
     paths = [_path_of(s) for s in items]
-    items = frames.read_once(items)
-    infos = frames.study_infos(items)
-    runs = frames.runs_df(items)
-    spans = frames.spans_df(items)
-    edges = frames.edges_df(items)
-    resources = frames.resources_df(items)
+    studies_read = frames.read_once(items)
+    infos = frames.study_infos(studies_read)
+    runs = frames.runs_df(studies_read)
+    spans = frames.spans_df(studies_read)
+    edges = frames.edges_df(studies_read)
+    resources = frames.resources_df(studies_read)
     simulated = F.is_simulated(runs) or any(i.get("simulated") for i in infos.values())
     data = ReportData(study_ids=list(infos), study_paths=paths, infos=infos, runs=runs,
-                      spans=spans, edges=edges, resources=resources, simulated=simulated)
+                      spans=spans, edges=edges, resources=resources, simulated=simulated,
+                      time_note=F.time_note(infos, runs))
     if len(runs):
         _similarity_tables(data)
         _failure_tables(data, judges)
@@ -173,8 +183,11 @@ def _similarity_tables(data: ReportData) -> None:
                                                        by=F.present_keys(data.runs, F.CONFIG_KEYS)))
     if within is not None:
         data.tables["within"] = within
+    # per architecture and tool setting: runs with tools on and off are never pooled
     between = _step(data, "similarity between groups",
-                    lambda: callgraph.similarity_between(data.runs, data.edges, by="backend"))
+                    lambda: callgraph.similarity_between(
+                        data.runs, data.edges, by="backend",
+                        panel=F.present_keys(data.runs, ("instance", "tools_enabled")) or None))
     if between is not None:
         data.tables["between"] = between
 
@@ -225,38 +238,46 @@ def _t(d: ReportData, key: str):
 
 
 FIGURES: list[FigureSpec] = [
-    FigureSpec("resources_by_instance", "Resources", "Fig. 4: mean CPU and peak memory per run, by MAS instance.",
-               lambda d: F.resources_by_instance(d.runs)),
+    FigureSpec("resources_by_instance", "Resources", "Fig. 4: time-weighted mean CPU and peak memory per run, by MAS "
+               "instance.", lambda d: F.resources_by_instance(d.runs)),
     FigureSpec("message_volume", "Resources", "Fig. 5: bytes exchanged per run (model HTTP bodies and "
                "agent-to-agent messages).", lambda d: F.message_volume(d.runs)),
     FigureSpec("resources_by_architecture", "Resources", "Fig. 6: CPU and memory by architecture, model and tools.",
                lambda d: F.resources_by_architecture(d.runs)),
-    FigureSpec("message_sizes", "Communication", "Message sizes per agent, per agent pair and agent to model.",
-               lambda d: F.message_sizes(d.spans, d.runs)),
-    FigureSpec("tokens_over_time", "Communication", "Cumulative tokens per agent over one typical run.",
-               lambda d: F.tokens_over_time(d.spans, d.runs)),
+    FigureSpec("resources_min_mean_peak", "Resources", "Minimum, time-weighted mean and peak CPU and memory sample "
+               "of each run, by architecture (appendix A.1).", lambda d: F.resources_min_mean_peak(d.runs)),
+    FigureSpec("message_sizes", "Communication", "Message sizes per system: per agent, per agent pair and agent to "
+               "model.", lambda d: F.message_sizes(d.spans, d.runs)),
+    FigureSpec("tokens_over_time", "Communication", "Cumulative tokens per agent over one typical run (one marker "
+               "per model call).", lambda d: F.tokens_over_time(d.spans, d.runs, time_note=d.time_note)),
     FigureSpec("tokens_over_time_by_group", "Communication", "Cumulative tokens over time since run start, mean "
                "over the runs of each architecture with the interquartile range as a band.",
-               lambda d: F.tokens_over_time_by_group(d.spans, d.runs)),
+               lambda d: F.tokens_over_time_by_group(d.spans, d.runs, time_note=d.time_note)),
     FigureSpec("delay_breakdown", "Latency", "Run root span time split into model calls, tool calls, agent "
                "compute (in an agent span, in no model or tool call) and hand-over (in no agent, model or tool "
-               "span).", lambda d: F.delay_breakdown_figure(d.spans, d.runs)),
+               "span).", lambda d: F.delay_breakdown_figure(d.spans, d.runs, time_note=d.time_note)),
     FigureSpec("flame_graph", "Latency", "Span tree of one typical run over time.",
-               lambda d: F.flame_graph(d.spans, d.runs)),
+               lambda d: F.flame_graph(d.spans, d.runs, time_note=d.time_note)),
     FigureSpec("resource_timeseries", "Latency", "CPU and memory of one run with LLM and tool calls shaded.",
-               lambda d: F.resource_timeseries(d.resources, d.spans, d.runs)),
+               lambda d: F.resource_timeseries(d.resources, d.spans, d.runs, time_note=d.time_note)),
+    FigureSpec("call_graphs", "Call graphs", "Agent call graph of each architecture over all its runs: arrow width "
+               "and label give the mean number of hand-overs per run.", lambda d: F.call_graphs(d.edges, d.runs)),
     FigureSpec("similarity_within", "Call graphs", "Fig. 7: mean pairwise Jaccard and LCS similarity within each "
                "group of runs.", lambda d: F.similarity_within_figure(_t(d, "within"), d.runs)),
     FigureSpec("similarity_between", "Call graphs", "Fig. 8: median pairwise LCS similarity between model "
-               "backends, per architecture.", lambda d: F.similarity_between_figure(_t(d, "between"), d.runs)),
+               "backends, per architecture and tool setting.",
+               lambda d: F.similarity_between_figure(_t(d, "between"), d.runs)),
     FigureSpec("latency_vs_cost", "Cost, latency, accuracy", "Fig. 9a: latency against cost per task.",
-               lambda d: F.latency_vs_cost(d.runs)),
+               lambda d: F.latency_vs_cost(d.runs, time_note=d.time_note)),
     FigureSpec("distributions", "Cost, latency, accuracy", "Fig. 9b: cost, latency and accuracy per architecture.",
-               lambda d: F.distributions(d.runs)),
+               lambda d: F.distributions(d.runs, time_note=d.time_note)),
     FigureSpec("by_model", "Cost, latency, accuracy", "Fig. 10: cost, duration and accuracy per model backend.",
-               lambda d: F.by_model(d.runs)),
-    FigureSpec("tool_deltas", "Cost, latency, accuracy", "Fig. 12: tools on minus tools off, matched by task and "
-               "seed.", lambda d: F.tool_deltas(_t(d, "deltas"), d.runs)),
+               lambda d: F.by_model(d.runs, time_note=d.time_note)),
+    FigureSpec("tool_deltas", "Cost, latency, accuracy", "Fig. 12a: latency and cost, tools on minus tools off, "
+               "matched by task and repeat.", lambda d: F.tool_deltas(_t(d, "deltas"), d.runs, time_note=d.time_note)),
+    FigureSpec("tool_accuracy", "Cost, latency, accuracy", "Fig. 12b: accuracy with tools off and on as rates with "
+               "95% task-clustered bootstrap intervals, and the paired change in percentage points.",
+               lambda d: F.tool_accuracy(_t(d, "deltas"), d.runs)),
     FigureSpec("pareto", "Cost, latency, accuracy", "Cost-accuracy Pareto frontier with bootstrap uncertainty.",
                lambda d: F.pareto_figure(_t(d, "pareto"), d.runs)),
     FigureSpec("failure_breakdown", "Failures", "Fig. 11a: failure categories per model backend.",
@@ -277,7 +298,7 @@ def render_figure(spec: FigureSpec, data: ReportData) -> Figure:
 
 
 def write_report(studies: StudyLike | Iterable[StudyLike], out: str | os.PathLike[str] | None = None, *,
-                 judges: Sequence[Any] | None = None, dpi: int = 90,
+                 judges: Sequence[Any] | None = None, dpi: int = REPORT_DPI,
                  on_figure: Callable[[str, int, int], None] | None = None) -> ReportResult:
     """Write every figure as PNG and one self-contained HTML page.
 
@@ -286,7 +307,8 @@ def write_report(studies: StudyLike | Iterable[StudyLike], out: str | os.PathLik
         out: the report folder (default: ``<first study>/report``).
         judges: LLM judges (e.g. from ``maestro.runner.judges.open_judges(["sim/strong",
             "sim/verbose"])``) for the judge-agreement figure (11b); none gives a placeholder.
-        dpi: PNG resolution.
+        dpi: PNG resolution (default 150); a PNG is never wider than :data:`MAX_PX`
+            pixels (the resolution of a figure that would be is lowered to fit).
         on_figure: called as ``on_figure(name, index, total)`` after each figure is written
             (the CLI drives its progress bar with it).
 
@@ -305,7 +327,7 @@ def write_report(studies: StudyLike | Iterable[StudyLike], out: str | os.PathLik
         if getattr(fig, "placeholder", False):
             placeholders.append(spec.name)
         path = out_dir / f"{spec.name}.png"
-        fig.savefig(path, dpi=dpi)
+        fig.savefig(path, dpi=min(float(dpi), MAX_PX / fig.get_figwidth()))
         written.append(path)
         if on_figure is not None:
             on_figure(spec.name, i, len(FIGURES))

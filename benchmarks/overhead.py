@@ -29,11 +29,21 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
-from _harness import ComparisonProvider, MaestroModes, new_totals, parse_args, print_table, run_rounds, summarise, write_json
 from maestro.adapters.langgraph import instrument
 from maestro.instances.crag import build_graph, make_retriever_tool, make_web_search_tool
 from maestro.instances.crag.prompts import GENERATOR_MARKER, GRADER_MARKER
 from maestro.instances.qa_world import load_tasks
+
+from _harness import (
+    ComparisonProvider,
+    MaestroModes,
+    new_totals,
+    parse_args,
+    print_table,
+    run_rounds,
+    summarise,
+    write_json,
+)
 
 
 class ScriptedChat(BaseChatModel):

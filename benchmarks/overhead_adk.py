@@ -36,14 +36,24 @@ from typing import Any
 
 os.environ.setdefault("NO_GCE_CHECK", "true")
 
-from google.adk.agents import LlmAgent  # noqa: E402
-from google.adk.apps import App  # noqa: E402
-from google.adk.models import BaseLlm, LlmCapabilities, LlmResponse  # noqa: E402
-from google.adk.runners import InMemoryRunner  # noqa: E402
-from google.genai import types  # noqa: E402
+from google.adk.agents import LlmAgent  # noqa: E402 - after the NO_GCE_CHECK default
+from google.adk.apps import App  # noqa: E402 - after the NO_GCE_CHECK default
+from google.adk.models import BaseLlm, LlmCapabilities, LlmResponse  # noqa: E402 - after the NO_GCE_CHECK default
+from google.adk.runners import InMemoryRunner  # noqa: E402 - after the NO_GCE_CHECK default
+from google.genai import types  # noqa: E402 - after the NO_GCE_CHECK default
 
-from _harness import ComparisonProvider, MaestroModes, new_totals, parse_args, print_table, run_rounds, summarise, write_json  # noqa: E402
-from maestro.adapters.adk import instrument  # noqa: E402
+from maestro.adapters.adk import instrument  # noqa: E402 - after the NO_GCE_CHECK default
+
+from _harness import (  # noqa: E402 - after the NO_GCE_CHECK default
+    ComparisonProvider,
+    MaestroModes,
+    new_totals,
+    parse_args,
+    print_table,
+    run_rounds,
+    summarise,
+    write_json,
+)
 
 COORD, WRITER = "BENCH-COORDINATOR", "BENCH-WRITER"
 MESSAGE = "Is acme.com free?"

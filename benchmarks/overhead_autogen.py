@@ -27,10 +27,11 @@ from typing import Any
 
 from autogen_core.models import ChatCompletionClient, CreateResult, ModelInfo, RequestUsage
 
-from _harness import MaestroModes, new_totals, parse_args, print_table, run_rounds, summarise, write_json
 from maestro.adapters.autogen import instrument
 from maestro.instances.travel_planning import build_team, load_tasks
 from maestro.instances.travel_planning.prompts import SUMMARY_MARKER, TERMINATE
+
+from _harness import MaestroModes, new_totals, parse_args, print_table, run_rounds, summarise, write_json
 
 _INFO = ModelInfo(vision=False, function_calling=True, json_output=True, family="unknown", structured_output=False)
 

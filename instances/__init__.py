@@ -21,6 +21,8 @@ INSTANCE_MODULES: dict[str, str] = {
     "plan_execute": "maestro.instances.plan_execute",
     "lats": "maestro.instances.lats",
     "tot": "maestro.instances.tot",
+    "stock_research": "maestro.instances.stock_research",
+    "magentic_one": "maestro.instances.magentic_one",
 }
 """Instance name -> module path."""
 

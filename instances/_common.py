@@ -9,8 +9,9 @@ service imports only the instance's policies.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Mapping
 from importlib import import_module
-from typing import Any, Callable
+from typing import Any
 
 from maestro.contract import InstanceOption, RunContext, TaskResult, resolve_options
 
@@ -77,7 +78,7 @@ def make_chat_openai(ctx: RunContext, retries_option: str = "max_retries") -> An
     return ChatOpenAI(stream_usage=True, **client_settings(ctx, retries_option))
 
 
-def invoke_graph(app: Any, inputs: dict[str, Any], limit: int) -> tuple[dict[str, Any], TaskResult | None]:
+def invoke_graph(app: Any, inputs: Mapping[str, Any], limit: int) -> tuple[dict[str, Any], TaskResult | None]:
     """Invoke a compiled LangGraph ``app`` synchronously with ``recursion_limit=limit``.
 
     Returns ``(state, None)``, or ``({}, failure)`` when the step limit is reached (a

@@ -18,6 +18,7 @@ import math
 import re
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 __all__ = ["main"]
 
@@ -25,7 +26,7 @@ __all__ = ["main"]
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one line (and point at ``--help``)."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
@@ -289,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="maestro", description="Trace, run and analyse LLM multi-agent systems.")
     p.add_argument("--debug", action="store_true", help="on an error, print the full traceback")
     # --debug after the command too (SUPPRESS: a subcommand without it keeps the global value)
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     sub = p.add_subparsers(dest="command", required=True)
 

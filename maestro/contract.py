@@ -9,8 +9,9 @@ object back to ``run``. Instances reach models only through the ``ModelEndpoint`
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 __all__ = ["InstanceInfo", "Task", "ModelEndpoint", "RunContext", "TaskResult", "JudgeResult", "Instance",
            "InstanceOption", "resolve_options", "coerce_option"]

@@ -20,7 +20,7 @@ import re
 import string
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, overload
 
 if TYPE_CHECKING:  # pragma: no cover
     from maestro.contract import JudgeResult
@@ -78,6 +78,14 @@ def to_score(value: Any, where: str) -> Score:
         return Score(1.0 if value.lower() == "correct" else 0.0, str(explanation or ""))
     raise TypeError(f"scorer {where} returned {value!r}; expected a bool, a number, 'correct'/'wrong', "
                     "a maestro.scorers.Score or (value, explanation)")
+
+
+@overload
+def as_scorer(fn: None) -> None: ...
+
+
+@overload
+def as_scorer(fn: Callable[..., Any]) -> Scorer: ...
 
 
 def as_scorer(fn: Callable[..., Any] | None) -> Scorer | None:

@@ -107,11 +107,13 @@ con.sql(\"\"\"
     ("md", """\
 ## Resources (figures 4, 5, 6)
 
-Per-run mean CPU and peak memory by instance, the bytes each run exchanged, and the
-same resources split by model and tool setting."""),
+Per-run mean CPU and peak memory by instance, the bytes each run exchanged, the same
+resources split by model and tool setting, and each run's minimum, time-weighted mean and
+peak sample (appendix A.1)."""),
     ("code", "F.resources_by_instance(runs)"),
     ("code", "F.message_volume(runs)"),
     ("code", "F.resources_by_architecture(runs)"),
+    ("code", "F.resources_min_mean_peak(runs)"),
     ("md", """\
 ## Communication and tokens
 
@@ -170,6 +172,10 @@ pd.DataFrame([{"source": a, "target": b, **d} for a, b, d in g.edges(data=True)]
 seq = cg.edge_sequence(spans[spans["run_id"] == run_id])
 print(len(seq), "hand-overs:", " | ".join(f"{a}->{b}" for a, b in seq))"""),
     ("md", """\
+Over all runs of each architecture: arrow width and label give the mean number of
+hand-overs per run; pale arrows occur in fewer than half of the runs."""),
+    ("code", "F.call_graphs(edges, runs)"),
+    ("md", """\
 ## Comparing two runs
 
 The conventions follow the paper: an empty union gives Jaccard 0; two empty sequences
@@ -190,11 +196,12 @@ within"""),
     ("md", """\
 ## Between model backends (figure 8)
 
-Per architecture, the median pairwise LCS between runs of two models (the diagonal is the
-model's own within-group median)."""),
+Per architecture and tool setting (runs with tools on and off are not pooled), the median
+pairwise LCS between runs of two models (the diagonal is the model's own within-group
+median)."""),
     ("code", """\
-between = cg.similarity_between(runs, edges, by="backend")
-between.pivot_table(index=["instance", "group_a"], columns="group_b", values="lcs_median")"""),
+between = cg.similarity_between(runs, edges, by="backend", panel=["instance", "tools_enabled"])
+between.pivot_table(index=["instance", "tools_enabled", "group_a"], columns="group_b", values="lcs_median")"""),
     ("code", "F.similarity_between_figure(between, runs)"),
 ]
 
@@ -242,11 +249,14 @@ stats.flip_rate(runs)"""),
     ("md", """\
 ## What do tools change? (figure 12)
 
-Runs with tools on and off are paired by task and seed; each delta is on minus off."""),
+Runs with tools on and off are paired by task and repeat; each delta is on minus off.
+Latency and cost are per-pair deltas (12a); accuracy is compared as rates with
+task-clustered 95 % intervals (12b), since a per-pair delta is only -1, 0 or +1."""),
     ("code", """\
 deltas = cost.paired_tool_deltas(runs)
 deltas.head()"""),
     ("code", "F.tool_deltas(deltas, runs)"),
+    ("code", "F.tool_accuracy(deltas, runs)"),
     ("md", """\
 ## Cost-accuracy Pareto frontier
 

@@ -56,7 +56,9 @@ def _open(scope: Callable[[], Any], client: Any, path: str, request: Any) -> _Ca
     """Open the call's span when it is one to record and ``scope()`` places it; else None."""
     try:
         kind = extract.genai_call(path, request)
-        where = scope() if kind is not None else None
+        if kind is None:
+            return None
+        where = scope()
         if where is None:
             return None
         plugin, parent, agent = where
@@ -134,7 +136,8 @@ def install_genai_hook(scope: Callable[[], Any]) -> bool:
             _close(call, response)
             return response
 
-        BaseApiClient.request = request
-        BaseApiClient.async_request = async_request
+        # Patched on the class, so every client (ADK's own included) goes through them.
+        BaseApiClient.request = request  # type: ignore[method-assign]
+        BaseApiClient.async_request = async_request  # type: ignore[method-assign]
         _INSTALLED = True
         return True

@@ -165,7 +165,7 @@ class MaestroAdkPlugin(BasePlugin):
         self.capture = telemetry.content.capture if capture_content is None else capture_content
         self._inv: dict[str, _Invocation] = {}
         self._llm: dict[tuple[str, str | None, str], tuple[SpanHandle, HttpLedger, Any]] = {}
-        self._tools: dict[str, tuple[SpanHandle, contextvars.Token | None]] = {}
+        self._tools: dict[str, tuple[SpanHandle, contextvars.Token[tuple[SpanHandle, str] | None]]] = {}
         native.install_gate()
         genai.install_genai_hook(direct_call_scope)
 
@@ -228,9 +228,9 @@ class MaestroAdkPlugin(BasePlugin):
             inv.user_bytes = extract.content_bytes(getattr(callback_context, "user_content", None))
             via, parent, source, nbytes = "start", inv.parent, inv.caller, inv.user_bytes
         else:
-            last = inv.last_speaker
+            speaker = inv.last_speaker
             via, parent = "again", inv.parent
-            source, nbytes = (last if last is not None else (inv.caller, 0))
+            source, nbytes = (speaker if speaker is not None else (inv.caller, 0))
         inv.started = True
         attrs = common.agent_attributes(name)
         attrs[sc.GCP_VERTEX_AGENT_INVOCATION_ID] = inv_id
@@ -258,7 +258,7 @@ class MaestroAdkPlugin(BasePlugin):
         inv_id, branch, name = self._ids(callback_context)
         inv = self._inv.get(inv_id)
         turn = self._find(inv, name, branch) if inv is not None else None
-        if turn is None:  # already ended at a hand-over
+        if inv is None or turn is None:  # already ended at a hand-over
             return
         self._end_turn(inv, turn)
         if turn.via == "parent" and turn.parent_agent:
@@ -270,7 +270,7 @@ class MaestroAdkPlugin(BasePlugin):
         inv_id, branch, name = self._ids(callback_context)
         inv = self._inv.get(inv_id)
         turn = self._find(inv, name, branch) if inv is not None else None
-        if turn is not None:
+        if inv is not None and turn is not None:
             self._end_turn(inv, turn, error=common.error_text(error))
 
     # -- events: outputs, hand-overs, final answers --------------------------------------
@@ -302,9 +302,10 @@ class MaestroAdkPlugin(BasePlugin):
     def _said(self, inv: _Invocation, turn: _Turn, nbytes: int) -> None:
         """``turn``'s agent said ``nbytes``: its latest output, and that of the workflow
         agents it runs under (which speak through their sub-agents)."""
-        while turn is not None:
-            turn.last_output_bytes = nbytes
-            turn = self._find(inv, turn.parent_agent, None) if turn.via == "parent" and turn.parent_agent else None
+        cur: _Turn | None = turn
+        while cur is not None:
+            cur.last_output_bytes = nbytes
+            cur = self._find(inv, cur.parent_agent, None) if cur.via == "parent" and cur.parent_agent else None
 
     # -- run start and end -------------------------------------------------------------------
     @_guarded
@@ -424,7 +425,8 @@ class MaestroAdkPlugin(BasePlugin):
             attrs[sc.GEN_AI_TOOL_DESCRIPTION] = str(desc)[:500]
         if self.capture:
             attrs[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = json.dumps(tool_args, ensure_ascii=False, default=str)
-        inv = self._inv.get(getattr(tool_context, "invocation_id", None))
+        inv_id = getattr(tool_context, "invocation_id", None)
+        inv = self._inv.get(inv_id) if inv_id is not None else None
         branch = getattr(getattr(tool_context, "_invocation_context", None), "branch", None)
         turn = self._find(inv, agent, branch) if inv is not None and agent else None
         parent = turn.handle if turn is not None else (inv.parent if inv is not None else None)

@@ -61,7 +61,7 @@ from __future__ import annotations
 import contextvars
 import logging
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from opentelemetry.sdk.trace import Event
 
@@ -71,10 +71,13 @@ from maestro.adapters.autogen import extract
 from maestro.collector.http import HttpLedger, bind_ledger, current_ledger
 from maestro.collector.telemetry import RunTelemetry, SpanHandle
 
-try:  # the base class keeps isinstance checks of agentchat happy
+if TYPE_CHECKING:
     from autogen_core.models import ChatCompletionClient as _ClientBase
-except ImportError:  # pragma: no cover - autogen is a dependency of this adapter
-    _ClientBase = object
+else:
+    try:  # the base class keeps isinstance checks of agentchat happy
+        from autogen_core.models import ChatCompletionClient as _ClientBase
+    except ImportError:  # pragma: no cover - autogen is a dependency of this adapter
+        _ClientBase = object
 
 __all__ = ["Recorder", "TracedChatCompletionClient", "InstrumentedAutoGen", "instrument_object"]
 
@@ -280,7 +283,7 @@ class Recorder:
                     if str(getattr(call, "id", "")) == call_id:
                         attrs[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = str(getattr(call, "arguments", ""))
             turn.tools[call_id] = self.t.start_span(f"execute_tool {name}", attrs, turn.handle)
-        for call_id, name, is_error, nbytes in extract.tool_results_of(item):
+        for call_id, _name, is_error, nbytes in extract.tool_results_of(item):
             handle = turn.tools.pop(call_id, None)
             if handle is None:
                 continue
@@ -303,7 +306,7 @@ class Recorder:
             # No live stream (a custom on_messages): tool spans from the inner messages.
             for inner in extract.inner_messages(response):
                 self._tool_events(turn, inner)
-        for call_id, handle in list(turn.tools.items()):  # a request whose result never came
+        for handle in list(turn.tools.values()):  # a request whose result never came
             self.t.end_span(handle, error="tool call ended without a result")
         turn.tools.clear()
         if error is not None:

@@ -160,7 +160,9 @@ def tool_schemas(kwargs: Mapping[str, Any]) -> list[dict[str, Any]]:
     for tool in (kwargs.get("invocation_params") or {}).get("tools") or ():
         if not isinstance(tool, Mapping):
             continue
-        fn = tool.get("function") if isinstance(tool.get("function"), Mapping) else tool
+        fn = tool.get("function")
+        if not isinstance(fn, Mapping):
+            fn = tool
         if not fn.get("name"):
             continue  # a provider built-in (e.g. web search) declares no schema
         params = fn.get("parameters") or fn.get("input_schema") or {"type": "object", "properties": {}}

@@ -117,8 +117,9 @@ class MaestroCallbackHandler(BaseCallbackHandler):
         self._nodes: dict[UUID, _Node] = {}
         self._llm: dict[UUID, tuple[SpanHandle, HttpLedger, Any, dict[str, Any]]] = {}
         self._tools: dict[UUID, SpanHandle] = {}
-        self._scopes: dict[UUID, _Scope] = {}
-        """run id of a graph invocation -> its hand-over bookkeeping (made at its first node)."""
+        self._scopes: dict[UUID | None, _Scope] = {}
+        """run id of a graph invocation (None: a node without one) -> its hand-over bookkeeping
+        (made at its first node)."""
 
     # -- lookup ------------------------------------------------------------------------
     def _parent(self, parent_run_id: UUID | None) -> SpanHandle | None:
@@ -131,7 +132,8 @@ class MaestroCallbackHandler(BaseCallbackHandler):
         scope = self._scopes.get(graph_run_id)
         if scope is None:
             scope = self._scopes[graph_run_id] = _Scope(
-                self._agents.get(graph_run_id), self._parent(graph_run_id), extract.batch_attributes(metadata))
+                self._agents.get(graph_run_id) if graph_run_id is not None else None, self._parent(graph_run_id),
+                extract.batch_attributes(metadata))
         return scope
 
     def _forget(self, run_id: UUID) -> None:

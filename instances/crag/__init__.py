@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from maestro.instances._common import lazy_exports
 
+from .options import OPTIONS
 from .prompts import (
     GENERATOR_MARKER,
     GENERATOR_SYSTEM,
@@ -23,7 +24,6 @@ from .prompts import (
     REWRITER_SYSTEM,
     extract_answer,
 )
-from .options import OPTIONS
 from .sim_policies import register_sim_policies
 
 __all__ = [

@@ -142,10 +142,11 @@ def build_graph(
 
     def generate(state: CragState, config: RunnableConfig) -> dict[str, Any]:
         docs: list[dict[str, Any]] = []
-        ids: set[str] = set()
+        ids: set[str | None] = set()
         for d in list(state.get("relevant") or []) + list(state.get("web_results") or []):
-            if d.get("id") not in ids:
-                ids.add(d.get("id"))
+            doc_id = d.get("id")
+            if doc_id not in ids:
+                ids.add(doc_id)
                 docs.append(d)
         reply = llm.invoke(
             [SystemMessage(content=GENERATOR_SYSTEM),

@@ -15,9 +15,8 @@ from typing import Any
 
 from langchain_openai import ChatOpenAI
 
+from maestro.contract import InstanceInfo, InstanceOption, RunContext, Task, TaskResult, resolve_options
 from maestro.instances._common import answer_result, invoke_graph, make_chat_openai
-from maestro.contract import (InstanceInfo, InstanceOption, RunContext, Task, TaskResult,
-                                    resolve_options)
 from maestro.instances.qa_world.instance_kit import QAWorldTasks
 
 from .graph import build_graph

@@ -3,8 +3,8 @@ defaults, docs. Framework-free, so a study checks its table without importing La
 
 from __future__ import annotations
 
-from maestro.instances._common import client_options
 from maestro.contract import InstanceOption
+from maestro.instances._common import client_options
 
 __all__ = ["OPTIONS"]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+
 from maestro.instances.qa_world.prompt_text import question_line, section
 
 __all__ = [
@@ -128,7 +129,7 @@ def parse_grade(text: str | None) -> bool:
         if isinstance(obj, dict):
             t = next((v for v in obj.values() if isinstance(v, str)), "")
     m = _WORD.search(t)
-    return bool(m) and m.group(0).lower() == "yes"
+    return m is not None and m.group(0).lower() == "yes"
 
 
 _REWRITE_PREFIX = re.compile(

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from maestro.instances._common import lazy_exports
 
-from .prompts import EXPAND_MARKER, REFLECT_MARKER
 from .options import OPTIONS
+from .prompts import EXPAND_MARKER, REFLECT_MARKER
 from .sim_policies import register_sim_policies
 from .tree import SearchNode, backpropagate, select, uct
 

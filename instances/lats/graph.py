@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any, TypedDict
 
 from langchain_core.callbacks import dispatch_custom_event
@@ -108,7 +109,7 @@ def _annotate(config: RunnableConfig, attrs: dict[str, Any]) -> None:
 
 def build_graph(
     llm: BaseChatModel,
-    tools: list[BaseTool],
+    tools: Sequence[BaseTool],
     *,
     width: int = 3,
     max_depth: int = 4,
@@ -194,7 +195,8 @@ def build_graph(
 
     def after_expand(state: LatsState) -> str:
         frontier = state.get("frontier")
-        n_children = len((state.get("tree") or {}).get(frontier, {}).get("children") or [])
+        node = (state.get("tree") or {}).get(frontier, {}) if frontier is not None else {}
+        n_children = len(node.get("children") or [])
         return EXPAND if n_children < width else REFLECT
 
     def after_reflect(state: LatsState) -> str:

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from maestro.contract import InstanceInfo, InstanceOption, RunContext, Task, TaskResult, resolve_options
 from maestro.instances._common import answer_result, invoke_graph, make_chat_openai
-from maestro.contract import (InstanceInfo, InstanceOption, RunContext, Task, TaskResult,
-                                    resolve_options)
 from maestro.instances.qa_world.instance_kit import QAWorldTasks
 from maestro.instances.qa_world.tools import qa_tools
 

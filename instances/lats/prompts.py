@@ -99,7 +99,7 @@ def parse_reflection(text: str | None) -> tuple[float, bool]:
     m = _SCORE.search(t)
     score = min(10.0, max(0.0, float(m.group(1)))) / 10.0 if m else 0.0
     s = _SOLVED.search(t)
-    return score, bool(s) and s.group(1).lower() in ("yes", "true")
+    return score, s is not None and s.group(1).lower() in ("yes", "true")
 
 
 _ANSWER = re.compile(r"^\W*(?:final\s+)?answer\W*?[:\-]\s*(.*)$", re.IGNORECASE)

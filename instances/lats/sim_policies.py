@@ -7,7 +7,8 @@ so the ``width`` candidates of one node are independent draws.
 
 * Expansion: when the trajectory already names the gold, it answers (right with
   probability ``accuracy``, else as ``failure_mix`` draws). Otherwise it guesses an answer
-  too early with probability ``lats_p_guess`` (profile ``extra``; default
+  too early with probability ``lats_p_guess`` (``P_GUESS`` per profile, overridable by the
+  profile's ``extra``; for other profiles
   ``0.05 + 0.4 * (1 - accuracy)``), a guess being wrong as ``failure_mix`` draws; or it
   searches: web search (when offered) with probability 0.5, else the local retriever,
   asking the next unresolved hop's one-hop question with probability ``accuracy`` and a
@@ -42,7 +43,11 @@ from maestro.sim.policy import PolicyContext, SimReply, SimRequest, SimToolCall
 
 from .prompts import EXPAND_MARKER, REFLECT_MARKER, parse_expand_input, parse_reflect_input
 
-__all__ = ["ExpandPolicy", "ReflectPolicy", "POLICIES", "register_sim_policies", "search_score"]
+__all__ = ["ExpandPolicy", "ReflectPolicy", "POLICIES", "register_sim_policies", "search_score", "P_GUESS"]
+
+P_GUESS: dict[str, float] = {"strong": 0.05, "underspecified": 0.15, "abstaining": 0.1, "confabulating": 0.3}
+"""``lats_p_guess`` per simulated profile: how often an expansion answers before the evidence
+is in (other profiles: 0.05 + 0.4 x (1 - accuracy)). A profile's ``extra`` overrides it."""
 
 _PADDING = (
     "The observations support this.",
@@ -83,7 +88,7 @@ class ExpandPolicy(MarkerPolicy):
         done = resolved_hops(kq, traj)
         if done >= hops:
             return _answer_reply(kq, ctx, traj, right=rng.random() < ctx.accuracy)
-        p_guess = float(ctx.extra.get("lats_p_guess", 0.05 + 0.4 * (1.0 - ctx.accuracy)))
+        p_guess = float(ctx.extra.get("lats_p_guess", P_GUESS.get(ctx.profile_name, 0.05 + 0.4 * (1.0 - ctx.accuracy))))
         if not tools or rng.random() < p_guess:
             return _answer_reply(kq, ctx, traj, right=False)
         web = [t for t in tools if "web" in t]

@@ -15,6 +15,7 @@ from __future__ import annotations
 from maestro.instances._common import lazy_exports
 
 from .judge import deliverables_present, judge
+from .options import OPTIONS
 from .prompts import (
     COORDINATOR,
     COORDINATOR_MARKER,
@@ -27,7 +28,6 @@ from .prompts import (
     format_brief,
     parse_brief,
 )
-from .options import OPTIONS
 from .sim_policies import register_sim_policies
 from .tasks import BRIEFS, load_tasks
 from .tools import render_logo

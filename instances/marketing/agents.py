@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from google.adk.agents import LlmAgent
+from google.adk.agents import BaseAgent, LlmAgent
 from google.genai import types
 
 from .prompts import COORDINATOR, DESCRIPTIONS, INSTRUCTIONS, LOGO, SPECIALISTS
@@ -23,7 +23,7 @@ def build_agency(model: Any, *, tools_enabled: bool = True, max_tokens: int | No
                  temperature: float = 0.0) -> LlmAgent:
     """The root (coordinator) agent of the agency, using ``model`` (an ADK model object or name)."""
     config = types.GenerateContentConfig(temperature=temperature, max_output_tokens=max_tokens)
-    specialists = [
+    specialists: list[BaseAgent] = [
         LlmAgent(name=name, model=model, instruction=INSTRUCTIONS[name], description=DESCRIPTIONS[name],
                  tools=[render_logo] if (name == LOGO and tools_enabled) else [],
                  generate_content_config=config)

@@ -20,8 +20,7 @@ import logging
 import os
 from typing import Any
 
-from maestro.contract import (InstanceInfo, InstanceOption, JudgeResult, RunContext, Task, TaskResult,
-                                    resolve_options)
+from maestro.contract import InstanceInfo, InstanceOption, JudgeResult, RunContext, Task, TaskResult, resolve_options
 
 from .agents import build_agency
 from .judge import judge as judge_kit
@@ -116,7 +115,7 @@ class MarketingInstance:
     def warm(self) -> None:
         """Preload (forkserver): import ADK's runner and models, and build one
         google-genai client so its HTTP/SSL set-up is inherited by every forked run."""
-        import google.adk.runners  # noqa: F401
+        import google.adk.runners  # noqa: F401 - imported to be inherited by forked runs
         from google import genai
         from google.genai import types
 

@@ -138,7 +138,7 @@ def sections(text: str) -> dict[str, str]:
         idx = [i for i, ln in enumerate(lines) if ln.strip().lower().endswith(heading.lower())]
         if not idx:
             continue
-        body = []
+        body: list[str] = []
         for ln in lines[idx[-1] + 1:]:
             s = ln.strip()
             if s.startswith(("#", "<<<", "For context", "[")):

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from maestro.instances._common import lazy_exports
 
-from .prompts import EXECUTOR_MARKER, PLANNER_MARKER, REPLANNER_MARKER
 from .options import OPTIONS
+from .prompts import EXECUTOR_MARKER, PLANNER_MARKER, REPLANNER_MARKER
 from .sim_policies import register_sim_policies
 
 __all__ = ["INSTANCE", "OPTIONS", "PlanExecuteInstance", "PLAN_EXECUTE_INFO", "build_graph", "register_sim_policies",

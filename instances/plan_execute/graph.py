@@ -22,6 +22,7 @@ callbacks reach them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, TypedDict
 
 from langchain_core.language_models import BaseChatModel
@@ -78,7 +79,7 @@ def strip_result(text: str) -> str:
 
 def build_graph(
     llm: BaseChatModel,
-    tools: list[BaseTool],
+    tools: Sequence[BaseTool],
     *,
     max_tool_rounds: int = 3,
     max_replans: int | None = None,

@@ -16,7 +16,8 @@ question up in the QA world to know the truth. Randomness comes only from ``ctx.
   with "Result: not found".
 * Replanner: when the completed steps contain the gold it answers, unless it distrusts the
   result: the first time with probability ``pe_doubt``, and after a verification step it
-  already asked for with probability ``pe_persist`` (both from the profile's ``extra``;
+  already asked for with probability ``pe_persist`` (both per profile in ``PROFILE_KNOBS``,
+  overridable by the profile's ``extra``;
   1.0 when the prompt demands verification), in which case it asks for another
   verification step. That is the paper's replanner loop: weaker profiles have higher
   values, and each round costs an executor turn and a replanner turn. When the gold is not
@@ -30,6 +31,7 @@ Verbosity adds justification sentences to executor results and answers.
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from maestro.instances.qa_world.lookup import answer_in_context
@@ -58,12 +60,25 @@ from .prompts import (
 )
 
 __all__ = ["PlannerPolicy", "ExecutorPolicy", "ReplannerPolicy", "POLICIES", "register_sim_policies",
-           "DEFAULT_DOUBT", "DEFAULT_PERSIST"]
+           "DEFAULT_DOUBT", "DEFAULT_PERSIST", "PROFILE_KNOBS"]
 
 DEFAULT_DOUBT = 0.05
 """Chance that a replanner distrusts a correct result the first time (profile ``pe_doubt``)."""
 DEFAULT_PERSIST = 0.5
 """Chance that it keeps distrusting after a verification step (profile ``pe_persist``)."""
+
+PROFILE_KNOBS: dict[str, dict[str, float]] = {
+    "strong": {"pe_doubt": 0.03, "pe_persist": 0.3},
+    "underspecified": {"pe_doubt": 0.2, "pe_persist": 0.75},
+    "abstaining": {"pe_doubt": 0.25, "pe_persist": 0.8},
+    "confabulating": {"pe_doubt": 0.08, "pe_persist": 0.5},
+}
+"""``pe_doubt``/``pe_persist`` per simulated profile: weaker models doubt a correct result
+more and keep doubting (the replanner loop). A profile's ``extra`` overrides them."""
+
+
+def _knob(ctx: PolicyContext, name: str, default: float) -> float:
+    return float(ctx.extra.get(name, PROFILE_KNOBS.get(ctx.profile_name, {}).get(name, default)))
 
 _PADDING = (
     "The search results state this directly.",
@@ -134,7 +149,7 @@ class ExecutorPolicy(MarkerPolicy):
         return SimReply(text=_pad("Result: not found", rng, ctx.verbosity))
 
     @staticmethod
-    def _call(tools: dict, query: str, ctx: PolicyContext, avoid: set[str] = frozenset()) -> SimToolCall:
+    def _call(tools: dict, query: str, ctx: PolicyContext, avoid: AbstractSet[str] = frozenset()) -> SimToolCall:
         names = sorted(tools)
         web = [n for n in names if "web" in n]
         local = [n for n in names if "web" not in n]
@@ -172,9 +187,9 @@ class ReplannerPolicy(MarkerPolicy):
             if strict:
                 p_reject = 1.0
             elif verifying:
-                p_reject = float(ctx.extra.get("pe_persist", DEFAULT_PERSIST))
+                p_reject = _knob(ctx, "pe_persist", DEFAULT_PERSIST)
             else:
-                p_reject = float(ctx.extra.get("pe_doubt", DEFAULT_DOUBT))
+                p_reject = _knob(ctx, "pe_doubt", DEFAULT_DOUBT)
             if rng.random() < p_reject:
                 what = hop_question(kq, hops_of(kq) - 1).rstrip("?") if kq is not None else question.rstrip("?")
                 return SimReply(text=f"Plan:\n1. {VERIFY_PREFIX} {gold} is the answer to '{what}' with another search")

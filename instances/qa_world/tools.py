@@ -12,7 +12,8 @@ simulated service uses the world without any framework).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from langchain_core.tools import StructuredTool
 

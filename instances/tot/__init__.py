@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from maestro.instances._common import lazy_exports
 
+from .options import OPTIONS
 from .prompts import EVALUATOR_MARKER, PROPOSER_MARKER, SOLVER_MARKER, extract_answer
 from .puzzles import Puzzle, Verdict, generate_puzzles, solvable, solve, verify
-from .options import OPTIONS
 from .sim_policies import register_sim_policies
 
 __all__ = [

@@ -18,9 +18,8 @@ from typing import Any
 
 from langchain_openai import ChatOpenAI
 
+from maestro.contract import InstanceInfo, InstanceOption, JudgeResult, RunContext, Task, TaskResult, resolve_options
 from maestro.instances._common import answer_result, invoke_graph, make_chat_openai
-from maestro.contract import (InstanceInfo, InstanceOption, JudgeResult, RunContext, Task, TaskResult,
-                                    resolve_options)
 
 from . import puzzles
 from .graph import build_graph, initial_state

@@ -4,8 +4,8 @@ LangChain."""
 
 from __future__ import annotations
 
-from maestro.instances._common import client_options
 from maestro.contract import InstanceOption
+from maestro.instances._common import client_options
 
 __all__ = ["OPTIONS"]
 

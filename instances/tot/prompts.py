@@ -13,6 +13,7 @@ the claimed result and the numbers left afterwards. Fractions are written ``8/3`
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -131,7 +132,7 @@ def _steps_block(steps: list[str]) -> str:
     return "\n".join(f"{i}. {s}" for i, s in enumerate(steps, start=1)) if steps else "(none)"
 
 
-def format_proposer_input(target, numbers, steps: list[str], remaining, n: int, avoid: list[str] = ()) -> str:
+def format_proposer_input(target, numbers, steps: list[str], remaining, n: int, avoid: Sequence[str] = ()) -> str:
     """The proposer's user message for one state."""
     text = (f"Target: {format_number(Fraction(target))}\nNumbers: {format_numbers(numbers)}\n"
             f"Steps so far:\n{_steps_block(list(steps))}\nRemaining: {format_numbers(remaining)}\n")

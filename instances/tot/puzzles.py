@@ -17,11 +17,11 @@ from __future__ import annotations
 import json
 import random
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Iterator
 
 __all__ = [
     "DEFAULT_TARGET",

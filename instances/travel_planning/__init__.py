@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from maestro.instances._common import lazy_exports
 
-from .prompts import AGENT_NAMES, SYSTEM_PROMPTS, TERMINATE, format_request, parse_request, strip_terminate
 from .options import OPTIONS
+from .prompts import AGENT_NAMES, SYSTEM_PROMPTS, TERMINATE, format_request, parse_request, strip_terminate
 from .sim_policies import register_sim_policies
 from .tasks import judge, load_tasks
 

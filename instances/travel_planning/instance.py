@@ -15,13 +15,13 @@ import asyncio
 from typing import Any
 
 from autogen_agentchat.agents import AssistantAgent
+from autogen_agentchat.base import ChatAgent, Team
 from autogen_agentchat.conditions import MaxMessageTermination, TextMentionTermination
 from autogen_agentchat.teams import RoundRobinGroupChat
-from autogen_ext.models.openai import OpenAIChatCompletionClient
 
-from maestro.instances._common import answer_result, client_settings
-from maestro.contract import (InstanceInfo, InstanceOption, JudgeResult, RunContext, Task, TaskResult,
-                                    resolve_options)
+from maestro.contract import InstanceInfo, InstanceOption, JudgeResult, RunContext, Task, TaskResult, resolve_options
+from maestro.instances._common import answer_result
+from maestro.instances.autogen_kit import make_model_client
 
 from .options import OPTIONS
 from .prompts import AGENT_NAMES, DESCRIPTIONS, SYSTEM_PROMPTS, TERMINATE, strip_terminate
@@ -45,30 +45,13 @@ TRAVEL_PLANNING_INFO = InstanceInfo(
 )
 """Travel Planning's row of the paper's Table 2."""
 
-# Capabilities declared for model names AutoGen does not know (the simulated ones, or any
-# OpenAI-compatible endpoint's own names): plain chat, no tools needed.
-_UNKNOWN_MODEL_INFO = {
-    "vision": False,
-    "function_calling": True,
-    "json_output": True,
-    "structured_output": False,
-    "family": "unknown",
-}
 
-
-def make_model_client(ctx: RunContext) -> OpenAIChatCompletionClient:
-    """The run's model client: OpenAIChatCompletionClient against ``ctx.endpoint``."""
-    kwargs = client_settings(ctx)
-    try:
-        return OpenAIChatCompletionClient(**kwargs)
-    except ValueError:  # a model name AutoGen has no capabilities for: declare them
-        return OpenAIChatCompletionClient(**kwargs, model_info=_UNKNOWN_MODEL_INFO)
 
 
 def build_team(model_client: Any, max_rounds: int = 2) -> RoundRobinGroupChat:
     """The four agents in a round robin that stops when the summary agent says TERMINATE
     (or after ``max_rounds`` full rounds)."""
-    agents = [
+    agents: list[ChatAgent | Team] = [
         AssistantAgent(name, model_client=model_client, description=DESCRIPTIONS[name],
                        system_message=SYSTEM_PROMPTS[name])
         for name in AGENT_NAMES

@@ -18,12 +18,13 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from maestro.contract import ModelEndpoint
 from maestro import settings
+from maestro.contract import ModelEndpoint
 from maestro.semconv import SIM_PROVIDER
 
 __all__ = ["BackendSpec", "BackendError", "parse_backend", "resolve_endpoint", "PriceTable", "load_prices", "SIM_PROVIDER", "price_key",
@@ -80,12 +81,13 @@ def use_sim_service(url: str | None) -> None:
 
 
 def resolve_endpoint(spec: str | BackendSpec, *, sim_url: str | None = None, seed: int = 0, nonce: str | None = None,
-                     env: dict[str, str] | None = None) -> ModelEndpoint:
+                     env: Mapping[str, str] | None = None) -> ModelEndpoint:
     """Where and how to reach ``spec`` for one run (``sim_url`` defaults to the service
     set with :func:`use_sim_service`)."""
     b = parse_backend(spec) if isinstance(spec, str) else spec
     sim_url = sim_url or _SIM_URL
-    env = os.environ if env is None else env
+    if env is None:
+        env = os.environ
     if b.kind == "sim":
         from maestro.sim.profiles import get_profile
         from maestro.sim.urls import gemini_base_url, openai_base_url

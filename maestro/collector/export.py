@@ -169,7 +169,7 @@ def span_to_row(span: ReadableSpan, content: ContentPolicy) -> dict[str, Any]:
                 value = json.dumps(list(value))
             row[col] = value
     if row.get("span_type") is None:
-        row["span_type"] = sc.OPERATION_SPAN_TYPES.get(row.get("operation"), sc.SpanType.OTHER.value)
+        row["span_type"] = sc.OPERATION_SPAN_TYPES.get(row.get("operation") or "", sc.SpanType.OTHER.value)
     if row.get("agent_name") is None and sc.GEN_AI_SYSTEM in attrs and row.get("provider") is None:
         row["provider"] = attrs[sc.GEN_AI_SYSTEM]
     row["attributes_json"] = json.dumps(attrs, default=_json_default, separators=(",", ":")) if attrs else None

@@ -23,6 +23,7 @@ import socket
 import threading
 import time
 from collections import Counter
+from contextvars import Token
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,9 +37,8 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
-from maestro import __version__
+from maestro import __version__, settings
 from maestro import semconv as sc
-from maestro import settings
 from maestro.collector.export import ContentPolicy, FilteringSpanExporter, ParquetSpanExporter, RunIdentity
 from maestro.collector.http import TOTALS, install_http_hooks
 from maestro.collector.redact import Redactor
@@ -299,7 +299,7 @@ class RunTelemetry:
         self._finished = False
         self._finish_lock = threading.Lock()
         self.resource_samples: list = []
-        self._ctx_token = None
+        self._ctx_token: Token[otel_context.Context] | None = None
 
     # -- set-up ----------------------------------------------------------------------
     def _add_otlp(self) -> None:
@@ -339,6 +339,8 @@ class RunTelemetry:
         """Make the root span the current OTel context of the calling thread, so spans of
         OTel-instrumented libraries (via the global provider) nest under the run. Call from
         runner code only, never from callbacks."""
+        if self.root is None:
+            raise RuntimeError("attach_root_context() before the run's root span was opened")
         self._ctx_token = otel_context.attach(self.context_for(self.root))
 
     # -- fast path -------------------------------------------------------------------
@@ -350,8 +352,11 @@ class RunTelemetry:
         kind: SpanKind = SpanKind.INTERNAL,
         start_ns: int | None = None,
     ) -> SpanHandle:
-        """Open a span under ``parent`` (the run root when None). Never raises."""
+        """Open a span under ``parent`` (the run root when None). Never raises once the run's
+        root span is open."""
         parent = parent or self.root
+        if parent is None:
+            raise RuntimeError("start_span() without a parent before the run's root span was opened")
         pctx = parent.context
         ctx = SpanContext(pctx.trace_id, self._ids.generate_span_id(), False, _SAMPLED)
         handle = SpanHandle(ctx, pctx, name, kind, start_ns or time.time_ns(), attributes)
@@ -453,7 +458,7 @@ class RunTelemetry:
             except Exception:
                 log.debug("could not end open SDK span", exc_info=True)
         if self.root is not None:
-            attrs = {
+            attrs: dict[str, Any] = {
                 sc.MAESTRO_RUN_STATUS: status,
                 sc.RUN_OUTCOME: "success" if status == "success" else "failure",
                 sc.GEN_AI_LLM_CALL_COUNT: self.stats.llm_calls,

@@ -18,8 +18,7 @@ from maestro.collector.telemetry import RunTelemetry
 from maestro.contract import JudgeResult
 from maestro.runner.record import RunRecord, RunTiming, exception_reason
 from maestro.scorers import Score, as_scorer, to_score
-from maestro.semconv import SCHEMA_VERSION
-from maestro.semconv import RunStatus
+from maestro.semconv import SCHEMA_VERSION, RunStatus
 from maestro.store.layout import StudyLayout, atomic_write_json
 from maestro.store.lock import StudyLock
 from maestro.store.reader import STUDY_FORMAT, RunIndex, read_study_json
@@ -49,7 +48,7 @@ class TracedRun(RunTelemetry):
 
 
 def _update_study_json(layout: StudyLayout, study_id: str, backend: str | None, prices: dict[str, Any]) -> None:
-    info = read_study_json(layout.study_json) if layout.study_json.exists() else {
+    info: dict[str, Any] = read_study_json(layout.study_json) if layout.study_json.exists() else {
         "format": STUDY_FORMAT, "schema_version": SCHEMA_VERSION, "study_id": study_id,
         "maestro_version": __version__, "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "config": {"adhoc": True}, "simulated": False, "prices": prices, "backends": [],
@@ -116,6 +115,8 @@ def trace_run(
     timing = RunTiming()
     t0 = time.perf_counter()
     run.start()
+    root = run.root
+    assert root is not None  # start() opened it
     record = RunRecord(identity, RunStatus.SUCCESS.value, timing, question=question, target=target, worker_pid=os.getpid())
     try:
         yield run
@@ -134,7 +135,7 @@ def trace_run(
         if derived and not backend:
             record.identity = dataclasses.replace(identity, backend=derived, simulated=parse_backend(derived).simulated)
         record.price(price_table)
-        timing.working_s = (work_end - run.root.start_ns) / 1e9
+        timing.working_s = (work_end - root.start_ns) / 1e9
         # Loops in several processes may trace into one study: one writer at a time.
         with StudyLock(layout.root, wait_s=LOCK_WAIT_S, purpose="maestro.trace_run"):
             _update_study_json(layout, study_id, derived, price_table.snapshot())

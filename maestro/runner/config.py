@@ -296,7 +296,7 @@ def incomparable_settings(recorded: dict[str, Any], config: StudyConfig) -> list
             old = recorded[key]
         else:  # written before the setting existed: its default then
             f = default[key]
-            old = f.default_factory() if callable(f.default_factory) else f.default  # type: ignore[misc]
+            old = f.default_factory() if callable(f.default_factory) else f.default
         if json.dumps(old, sort_keys=True) != json.dumps(value, sort_keys=True):
             out.append(f"{key}: {old!r} -> {value!r}")
     return out
@@ -306,8 +306,8 @@ def check_instance_options(name: str, opts: dict[str, Any], system: Any = None) 
     """Check ``[instance_options.<name>]`` against the options system ``name`` declares
     (before any run starts): a ConfigError names the table, the bad key or value and the
     known options. Systems that declare no options are not checked."""
-    from maestro.instances import declared_options
     from maestro.contract import resolve_options
+    from maestro.instances import declared_options
 
     if isinstance(system, str) and ":" in system:
         from maestro.runner.systems import resolve_system

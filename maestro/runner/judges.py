@@ -35,20 +35,21 @@ def open_judges(specs: Sequence[str | LLMJudge], *, taxonomy: Taxonomy = TABLE3_
     Raises:
         BackendError: a spec is malformed or its provider key is missing.
     """
-    parsed = [(s, parse_backend(s)) if isinstance(s, str) else (s, None) for s in specs]
+    backends = {i: parse_backend(s) for i, s in enumerate(specs) if isinstance(s, str)}
     sim = None
     with contextlib.ExitStack() as stack:
-        if any(b is not None and b.simulated for _, b in parsed):
+        if any(b.simulated for b in backends.values()):
             from maestro.sim import SimServer
 
             stack.enter_context(_registered())
             sim = stack.enter_context(SimServer(time_factor=0))
         judges: list[LLMJudge] = []
         seen: dict[str, int] = {}
-        for i, (spec, backend) in enumerate(parsed):
-            if backend is None:
+        for i, spec in enumerate(specs):
+            if not isinstance(spec, str):
                 judges.append(spec)
                 continue
+            backend = backends[i]
             seen[spec] = seen.get(spec, 0) + 1
             name = spec if seen[spec] == 1 else f"{spec}#{seen[spec]}"
             endpoint = resolve_endpoint(backend, sim_url=sim.url if sim else None, seed=seed, nonce=f"judge{i}")

@@ -19,16 +19,17 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterable
-from multiprocessing.connection import wait
-from typing import Any, Protocol
+from multiprocessing.connection import Connection, wait
+from multiprocessing.context import ForkContext, ForkServerContext, SpawnContext
+from typing import Any, Literal, Protocol, cast
 
 from maestro import settings
 from maestro.procs import group_dies_with_parent, kill_group
 from maestro.runner.config import RunSpec
-from maestro.semconv import RunStatus
 from maestro.runner.worker import WorkerContext
+from maestro.semconv import RunStatus
 
-__all__ = ["Executor", "ProcessExecutor"]
+__all__ = ["Executor", "ProcessExecutor", "StartMethod"]
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +77,17 @@ def _child_main(spec: RunSpec, ctx: WorkerContext, attempt: int, conn) -> None:
             os._exit(0)
 
 
+StartMethod = Literal["forkserver", "spawn", "fork"]
+"""A multiprocessing start method (``multiprocessing.get_context``)."""
+
+
 class ProcessExecutor:
     """Runs each RunSpec in its own forked process, ``workers`` at a time."""
 
-    def __init__(self, workers: int, preload: list[str] | None = None, start_method: str = "forkserver"):
+    def __init__(self, workers: int, preload: list[str] | None = None, start_method: StartMethod = "forkserver"):
         self.workers = max(1, workers)
-        self.mp = multiprocessing.get_context(start_method)
+        # typeshed types get_context(<a union of literals>) as BaseContext, which lacks .Process
+        self.mp = cast("ForkServerContext | SpawnContext | ForkContext", multiprocessing.get_context(start_method))
         if start_method == "forkserver" and preload:
             self.mp.set_forkserver_preload(preload)
 
@@ -92,7 +98,7 @@ class ProcessExecutor:
         of a run whose worker could not report (crashed, or killed past its deadline).
         ``should_run(spec)`` is asked just before a run starts (False skips it, unrecorded)."""
         pending = deque(specs)
-        active: dict[Any, tuple[Any, Any, RunSpec, int, float]] = {}
+        active: dict[Connection, tuple[Any, Connection, RunSpec, int, float]] = {}
         grace_s = settings.HARD_KILL_GRACE_S.get()
         deadline_s = ctx.timeout_s + grace_s
 
@@ -127,7 +133,7 @@ class ProcessExecutor:
                 proc.start()
                 send.close()  # the child holds the only write end: EOF means it is gone
                 active[recv] = (proc, recv, spec, attempt, time.monotonic() + deadline_s)
-            ready = wait(list(active), timeout=0.5)
+            ready = cast("list[Connection]", wait(list(active), timeout=0.5))  # the objects it was given
             for conn in ready:
                 proc, _, spec, attempt, _ = active[conn]
                 try:

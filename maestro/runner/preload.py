@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 import maestro.collector.telemetry  # noqa: F401 - preload the OTel SDK and pyarrow
-import maestro.runner.worker  # noqa: F401
+import maestro.runner.worker  # noqa: F401 - preload the worker and what it imports
 from maestro.procs import die_with_parent
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,16 @@ def _warm_langgraph() -> None:
     graph.compile().invoke({"n": 0}, {"callbacks": [BaseCallbackHandler()]})
 
 
-FRAMEWORK_WARMERS = {"langgraph": _warm_langgraph}
+def _warm_adk() -> None:
+    # google-genai builds its HTTP clients and SSL context on the first client (~0.3 s):
+    # build one here so every forked run inherits it.
+    from google import genai
+    from google.genai import types
+
+    genai.Client(api_key="warm-up", http_options=types.HttpOptions(base_url="http://127.0.0.1:9"))
+
+
+FRAMEWORK_WARMERS = {"langgraph": _warm_langgraph, "adk": _warm_adk}
 """Framework -> a warm-up that exercises its first-call paths once in the forkserver."""
 
 

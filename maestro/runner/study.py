@@ -21,11 +21,11 @@ from maestro import __version__
 from maestro.backends import load_prices, parse_backend
 from maestro.collector.export import RunIdentity
 from maestro.instances import INSTANCE_MODULES
-from maestro.runner.systems import pickle_system
 from maestro.runner.config import ConfigError, RunSpec, StudyConfig, expand_runs, incomparable_settings
-from maestro.runner.pool import ProcessExecutor
+from maestro.runner.pool import ProcessExecutor, StartMethod
 from maestro.runner.preflight import preflight
 from maestro.runner.record import RunRecord
+from maestro.runner.systems import pickle_system
 from maestro.runner.worker import WorkerContext
 from maestro.semconv import SCHEMA_VERSION, RunStatus
 from maestro.store.layout import StudyLayout, atomic_write_json
@@ -172,7 +172,7 @@ CONNECTION_ERROR = re.compile(r"APIConnectionError|ConnectError|ConnectTimeout|C
 """What a run's exception says when its backend could not be reached at all."""
 
 
-def run_study(config: StudyConfig, *, progress: bool = True, console=None, start_method: str = "forkserver",
+def run_study(config: StudyConfig, *, progress: bool = True, console=None, start_method: StartMethod = "forkserver",
               retry: Iterable[str] = (), max_connection_failures: int = 5) -> StudyResult:
     """Run (or resume, or extend) a study. Already-recorded runs are skipped.
 
@@ -379,7 +379,14 @@ class _Progress:
             self.counts[r["status"]] = self.counts.get(r["status"], 0) + 1
         if not enabled:
             return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self.progress = Progress(
             TextColumn("[bold]runs"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),

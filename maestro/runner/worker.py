@@ -18,13 +18,13 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
+from maestro import semconv as sc
 from maestro.backends import load_prices, parse_backend, resolve_endpoint, use_sim_service
 from maestro.collector.export import RunIdentity
 from maestro.collector.telemetry import RunStats, RunTelemetry
 from maestro.contract import JudgeResult, RunContext, Task
-from maestro.runner.systems import resolve_system, unpickle_system
-from maestro import semconv as sc
 from maestro.runner.record import RunRecord, RunTiming, exception_reason
+from maestro.runner.systems import resolve_system, unpickle_system
 from maestro.semconv import Judgement, RunStatus
 from maestro.sim.seeding import run_nonce
 from maestro.store.layout import StudyLayout

@@ -199,7 +199,7 @@ _USERISH = frozenset({"user", "human"})
 def _is_other_agent(m: SimMessage, index: int, first_user: int) -> bool:
     """A user-role message that carries another participant's turn (AutoGen names it after
     its source agent; the task itself is named ``user`` or not at all)."""
-    return m.role == "user" and index != first_user and bool(m.name) and m.name.lower() not in _USERISH
+    return m.role == "user" and index != first_user and bool(m.name) and (m.name or "").lower() not in _USERISH
 
 
 def _first_user(messages: tuple[SimMessage, ...]) -> int:
@@ -363,7 +363,8 @@ def handoff_tools(tools: tuple[SimTool, ...]) -> list[Handoff]:
             out.append(Handoff(t, (target,)))
             continue
         props = (t.parameters or {}).get("properties") or {}
-        arg, opts = None, ()
+        arg: str | None = None
+        opts: tuple[str, ...] = ()
         for pname, ps in props.items():
             if isinstance(ps, dict) and isinstance(ps.get("enum"), list):
                 arg, opts = pname, tuple(str(x) for x in ps["enum"])

@@ -162,8 +162,11 @@ class PolicyContext:
 class Policy(Protocol):
     """A role-aware responder (e.g. CRAG's grader)."""
 
-    name: str
-    """Unique name, used in logs and in the response's ``system_fingerprint``."""
+    @property
+    def name(self) -> str:
+        """Unique name, used in logs and in the response's ``system_fingerprint`` (read only:
+        a frozen dataclass's field meets it)."""
+        ...
 
     def matches(self, request: SimRequest) -> bool:
         """True when this policy should answer ``request`` (cheap: inspect the prompt)."""

@@ -124,8 +124,9 @@ def start_sim_subprocess(
         raise SimStartError(f"cannot launch {cmd[0]!r}: {exc}") from exc
 
     lines: queue.Queue[str] = queue.Queue()
-    assert proc.stdout is not None
-    threading.Thread(target=lambda: lines.put(proc.stdout.readline()), daemon=True).start()
+    stdout = proc.stdout
+    assert stdout is not None
+    threading.Thread(target=lambda: lines.put(stdout.readline()), daemon=True).start()
     try:
         line = lines.get(timeout=timeout_s)
     except queue.Empty:

@@ -11,11 +11,9 @@ some mostly abstain (``abstaining``) and some confidently name a wrong entity
 
 The four profiles of the architecture study (``strong``, ``underspecified``, ``abstaining``,
 ``confabulating``) differ in speed (time to first token, tokens per second), verbosity and
-failure signature, and carry knobs in ``extra`` that instance policies read to make control
-flow depend on the model: ``pe_doubt``/``pe_persist`` (how often a Plan-and-Execute
-replanner distrusts a correct result and how often it keeps doing so: the replanner loop)
-and ``lats_p_guess`` (how often a LATS expansion answers before the evidence is in). Weaker
-profiles loop and guess more.
+failure signature. Knobs of one instance's behaviour per profile live with that instance's
+policies (e.g. ``maestro.instances.plan_execute.sim_policies.PROFILE_KNOBS``); a profile's
+``extra`` may override them.
 """
 
 from __future__ import annotations
@@ -103,7 +101,6 @@ BUILTIN_PROFILES: tuple[Profile, ...] = (
         accuracy=0.9,
         failure_mix=FailureMix(underspecified=1.0, wrong=1.0, empty=0.5),
         strictness=0.6,
-        extra={"pe_doubt": 0.03, "pe_persist": 0.3, "lats_p_guess": 0.05},
     ),
     Profile(
         name="verbose",
@@ -124,7 +121,6 @@ BUILTIN_PROFILES: tuple[Profile, ...] = (
         accuracy=0.6,
         failure_mix=FailureMix(underspecified=8.0, wrong=1.0, empty=1.0),
         strictness=0.5,
-        extra={"pe_doubt": 0.2, "pe_persist": 0.75, "lats_p_guess": 0.15},
     ),
     Profile(
         name="abstaining",
@@ -135,7 +131,6 @@ BUILTIN_PROFILES: tuple[Profile, ...] = (
         accuracy=0.6,
         failure_mix=FailureMix(underspecified=1.0, wrong=1.0, empty=8.0),
         strictness=0.7,
-        extra={"pe_doubt": 0.25, "pe_persist": 0.8, "lats_p_guess": 0.1},
     ),
     Profile(
         name="confabulating",
@@ -146,7 +141,6 @@ BUILTIN_PROFILES: tuple[Profile, ...] = (
         accuracy=0.55,
         failure_mix=FailureMix(underspecified=1.0, wrong=8.0, empty=0.5),
         strictness=0.2,
-        extra={"pe_doubt": 0.08, "pe_persist": 0.5, "lats_p_guess": 0.3},
     ),
     Profile(
         name="flaky",

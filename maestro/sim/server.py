@@ -315,13 +315,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, {"id": m.group("model"), "object": "model", "created": 0, "owned_by": "maestro-sim"})
             return
         if protocol == "gemini" and (gm is None or gm.group("method") is None):
-            info = lambda n: {  # noqa: E731
-                "name": f"models/{n}",
-                "displayName": f"maestro-sim {profile.name}",
-                "supportedGenerationMethods": ["generateContent", "streamGenerateContent", "countTokens", "embedContent"],
-                "inputTokenLimit": 1_000_000,
-                "outputTokenLimit": 65_536,
-            }
+            def info(n: str) -> dict[str, Any]:
+                return {
+                    "name": f"models/{n}",
+                    "displayName": f"maestro-sim {profile.name}",
+                    "supportedGenerationMethods": ["generateContent", "streamGenerateContent", "countTokens", "embedContent"],
+                    "inputTokenLimit": 1_000_000,
+                    "outputTokenLimit": 65_536,
+                }
+
             if gm is None:
                 self._send_json(200, {"models": [info(n) for n in names]})
             else:

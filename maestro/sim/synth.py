@@ -345,7 +345,8 @@ class SchemaBias:
 
     def union(self, named: list[tuple[str, dict[str, Any]]], rng: random.Random) -> dict[str, Any]:
         """Pick one of the non-null members ``(name, resolved schema)``."""
-        finals, others = [], []
+        finals: list[dict[str, Any]] = []
+        others: list[dict[str, Any]] = []
         for label, sch in named:
             words = " ".join([label, str(sch.get("title") or ""), *[str(k) for k in (sch.get("properties") or {})]])
             is_final = bool(_FINAL_BRANCH_RE.search(words)) and not _CONTINUE_BRANCH_RE.search(f"{label} {sch.get('title') or ''}")
@@ -434,10 +435,8 @@ def _number(rng: random.Random, schema: dict[str, Any], integer: bool) -> int | 
     high = hi if isinstance(hi, (int, float)) and not isinstance(hi, bool) else None
     if isinstance(xhi, (int, float)) and not isinstance(xhi, bool):
         high = xhi - step if high is None else min(high, xhi - step)
-    if low is None and high is None:
-        low, high = 1, 10
-    elif low is None:
-        low = high - 10
+    if low is None:
+        low, high = (1, 10) if high is None else (high - 10, high)
     elif high is None:
         high = low + 10
     if integer:
@@ -476,7 +475,7 @@ def synthesize_json(
     enum = s.get("enum")
     if isinstance(enum, list) and enum:
         return rng.choice(enum)
-    kw = {"bias": bias, "_root": root, "_depth": _depth, "_path": _path}
+    kw: dict[str, Any] = {"bias": bias, "_root": root, "_depth": _depth, "_path": _path}
     for key in ("anyOf", "oneOf"):
         opts = s.get(key)
         if isinstance(opts, list) and opts:

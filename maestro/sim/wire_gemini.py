@@ -56,6 +56,8 @@ def _get(d: Any, camel: str, default: Any = None) -> Any:
 
 
 _SCHEMA_DROP = {"propertyOrdering", "property_ordering", "nullable"}
+_SCHEMA_KEYS = {"any_of": "anyOf", "min_items": "minItems", "max_items": "maxItems", "min_length": "minLength",
+                "max_length": "maxLength"}
 
 
 def normalize_schema(schema: Any) -> Any:
@@ -69,7 +71,7 @@ def normalize_schema(schema: Any) -> Any:
     for k, v in schema.items():
         if k in _SCHEMA_DROP:
             continue
-        key = {"any_of": "anyOf", "min_items": "minItems", "max_items": "maxItems", "min_length": "minLength", "max_length": "maxLength"}.get(k, k)
+        key = _SCHEMA_KEYS.get(str(k), str(k))
         if key == "type" and isinstance(v, str):
             out[key] = v.lower()
         elif key == "properties" and isinstance(v, dict):

@@ -88,7 +88,8 @@ def parse_chat(body: Any) -> SimRequest:
     for i, m in enumerate(raw_msgs):
         if not isinstance(m, dict) or not isinstance(m.get("role"), str):
             raise BadRequest(f"messages[{i}] must be an object with a string 'role'")
-        role = _ROLE_MAP.get(m["role"], m["role"])
+        given: str = m["role"]
+        role = _ROLE_MAP.get(given, given)
         calls: list[SimToolCall] = []
         for tc in m.get("tool_calls") or []:
             fn = (tc or {}).get("function") or {}

@@ -57,9 +57,9 @@ class SpanBuilder:
         self.rows.append(row)
         return sid
 
-    def message(self, src: str, tgt: str, parent: str | None = None, nbytes: int = 10) -> str:
+    def message(self, src: str, tgt: str, parent: str | None = None, nbytes: int | None = 10, **kw: Any) -> str:
         return self.add("message", parent, dur_ms=0, message_source=src, message_target=tgt, input_bytes=nbytes,
-                        total_bytes=nbytes, is_in_process_call=True, name=f"message {src} -> {tgt}")
+                        total_bytes=nbytes, is_in_process_call=True, name=f"message {src} -> {tgt}", **kw)
 
 
 def write_study(root: Path, runs: list[dict[str, Any]], spans: dict[str, list[dict[str, Any]]] | None = None,

@@ -17,7 +17,7 @@ from maestro.analysis.html import cell_summary
 from maestro.analysis.report import FIGURES, load_report_data, render_figure, write_report
 
 sys.path.insert(0, str(Path(__file__).parent))
-from handmade import SpanBuilder, assert_png_not_blank, run_row, write_study  # noqa: E402
+from handmade import SpanBuilder, assert_png_not_blank, run_row, write_study  # noqa: E402 - after the sys.path insert
 
 NO_VALUE = re.compile(r"\bnan\b|\bNone\b|<NA>|\bNaT\b")
 

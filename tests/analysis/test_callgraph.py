@@ -28,7 +28,7 @@ from maestro.analysis.callgraph import (
 )
 
 sys.path.insert(0, str(Path(__file__).parent))
-from handmade import SpanBuilder, run_row, write_study  # noqa: E402
+from handmade import SpanBuilder, run_row, write_study  # noqa: E402 - after the sys.path insert
 
 A, B, C, D = ("s", "a"), ("a", "b"), ("b", "c"), ("c", "e")
 

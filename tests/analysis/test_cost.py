@@ -20,7 +20,7 @@ from maestro.analysis.cost import (
 )
 
 sys.path.insert(0, str(Path(__file__).parent))
-from handmade import SpanBuilder, run_row, write_study  # noqa: E402
+from handmade import SpanBuilder, run_row, write_study  # noqa: E402 - after the sys.path insert
 
 
 def test_run_cost_sums_llm_spans_without_double_counting(tmp_path):

@@ -4,6 +4,7 @@ evidence span; percentages and the silent/explicit split by hand."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -12,11 +13,19 @@ import pandas as pd
 import pytest
 
 from maestro.analysis import FailureCategory, failure_breakdown, failure_composition, failures_df
-from maestro.analysis.failures import (classify_failures, detect_loop, failed_by_of, hand_over_waves, is_abstention,
-                                       names_no_entity)
+from maestro.analysis.failures import (
+    classify_failures,
+    detect_loop,
+    failed_by_of,
+    hand_over_payloads,
+    hand_over_waves,
+    is_abstention,
+    loops_df,
+    names_no_entity,
+)
 
 sys.path.insert(0, str(Path(__file__).parent))
-from handmade import SpanBuilder, run_row, write_study  # noqa: E402
+from handmade import SpanBuilder, run_row, write_study  # noqa: E402 - after the sys.path insert
 
 F = FailureCategory
 
@@ -254,6 +263,99 @@ def test_send_fan_out_is_not_a_loop_but_a_loop_of_fan_outs_is():
     assert f.loc["looped", "loop_repeats"] == 4 and f.loc["looped", "evidence_span_id"] == last
 
 
+def _plan_run(run_id, steps, *, sizes, end=True, status="success", judgement="correct", answer="Paris",
+              contents=None):
+    """planner -> executor, then ``steps`` x (executor -> replanner -> executor) with the
+    given message ``sizes`` (one pair per step) or captured ``contents``, then replanner ->
+    __end__ when ``end``."""
+    r = run_row("plans", run_id, instance="plan_execute", status=status, judgement=judgement, answer=answer)
+    b = SpanBuilder(r)
+    root = b.add("run")
+    b.message("__start__", "planner", root)
+    b.message("planner", "executor", root, nbytes=200)
+    for k in range(steps):
+        a, c = sizes[k] if sizes else (50, 50)
+        kw = {} if contents is None else {"attributes_json": json.dumps({"gen_ai.input.messages": contents[k]})}
+        b.message("executor", "replanner", root, nbytes=a, **kw)
+        b.message("replanner", "executor", root, nbytes=c, **kw)
+    if end:
+        b.message("replanner", "__end__", root)
+    return r, b.rows
+
+
+def _loops(*runs_and_spans, answers_stored=True):
+    runs = pd.DataFrame([r for r, _ in runs_and_spans])
+    spans = pd.DataFrame([row for _, rows in runs_and_spans for row in rows])
+    return loops_df(runs, spans, answers_stored=answers_stored).set_index("run_id")
+
+
+def test_a_multi_step_plan_is_not_a_loop():
+    # four plan steps whose messages grow with each result (what Plan-and-Execute does):
+    # the same agents cycle, but every hand-over carries something new
+    growing = [(123, 144), (261, 114), (324, 77), (401, 90)]
+    ended = _plan_run("ended", 4, sizes=growing)
+    cut = _plan_run("cut", 4, sizes=growing, end=False, status="failure", judgement="wrong", answer=None)
+    capped = _plan_run("capped", 4, sizes=growing, end=False, status="timeout", judgement="wrong", answer=None)
+    d = _loops(ended, cut, capped)
+    assert not d["loop_detected"].any()
+    # what the structure-only detector said: a loop in all three
+    for _, rows in (ended, cut, capped):
+        m = pd.DataFrame(rows).query("span_type == 'message'")
+        assert detect_loop(list(zip(m["message_source"], m["message_target"]))) is not None
+
+
+def test_identical_hand_overs_without_an_end_are_a_loop():
+    same = [(120, 80)] * 4
+    stuck = _plan_run("stuck", 4, sizes=same, end=False, status="failure", judgement="wrong", answer=None)
+    capped = _plan_run("capped", 4, sizes=same, end=False, status="timeout", judgement="wrong", answer=None)
+    # the same repeats in a run that then ended with an answer: it did not loop forever
+    recovered = _plan_run("recovered", 4, sizes=same)
+    d = _loops(stuck, capped, recovered)
+    assert d.loc["stuck", "loop_detected"] and d.loc["capped", "loop_detected"]
+    assert d.loc["stuck", "loop_cycle"] == "executor->replanner replanner->executor"
+    assert d.loc["stuck", "loop_repeats"] == 4
+    assert not d.loc["recovered", "loop_detected"]
+    # classify_failures agrees: the stuck run is a runtime timeout with the loop's last hand-over as evidence
+    runs = pd.DataFrame([stuck[0], capped[0]])
+    f = classify_failures(runs, pd.DataFrame(stuck[1] + capped[1])).set_index("run_id")
+    assert f.loc["stuck", "category"] == "timeout" and f.loc["stuck", "layer"] == "runtime"
+    assert f.loc["stuck", "evidence_span_id"] == stuck[1][-1]["span_id"]
+    assert "non-terminating loop" in f.loc["capped", "reason"]
+
+
+def test_a_loop_needs_repeats_that_carry_the_same_payload():
+    # the repeat breaks on the third pass: only two identical repeats, fewer than three
+    sizes = [(120, 80), (120, 80), (121, 80), (120, 80)]
+    d = _loops(_plan_run("changed", 4, sizes=sizes, end=False, status="failure", judgement="wrong", answer=None))
+    assert not d.loc["changed", "loop_detected"]
+    # an ended run whose answer is an abstention did not end with an answer
+    d = _loops(_plan_run("abstained", 4, sizes=[(120, 80)] * 4, judgement="wrong", answer="I don't know"))
+    assert d.loc["abstained", "loop_detected"]
+
+
+def test_captured_content_decides_over_byte_sizes():
+    same_size = [(100, 100)] * 4
+    new_info = _plan_run("new", 4, sizes=same_size, end=False, status="failure", judgement="wrong", answer=None,
+                         contents=["step 1", "step 2", "step 3", "step 4"])
+    repeated = _plan_run("same", 4, sizes=[(100 + k, 100) for k in range(4)], end=False, status="failure",
+                         judgement="wrong", answer=None, contents=["retry"] * 4)
+    d = _loops(new_info, repeated)
+    assert not d.loc["new", "loop_detected"]  # equal sizes, different content: new information
+    assert d.loc["same", "loop_detected"]  # the content repeats even though the sizes drift
+    m = pd.DataFrame(repeated[1]).query("span_type == 'message'")
+    payloads = hand_over_payloads(m)
+    assert payloads[0] == 10 and str(payloads[2]).startswith("content:")
+
+
+def test_fan_out_is_not_a_loop_even_without_an_end():
+    once, once_spans, _ = _fan_out_run("once", 1)
+    d = _loops((once, once_spans))
+    assert not d.loc["once", "loop_detected"]
+    assert detect_loop([("p", "w")] * 4, payloads=[10] * 4) is None  # one sender, parallel receivers
+    with pytest.raises(ValueError, match="payloads"):
+        detect_loop([("a", "b")], payloads=[])
+
+
 def test_text_rules():
     assert is_abstention(None) and is_abstention("  ") and is_abstention("Unknown")
     assert not is_abstention("Paris")
@@ -267,7 +369,7 @@ def test_text_rules():
 
 # --- judges -----------------------------------------------------------------------------------
 
-from maestro.analysis.judges import (  # noqa: E402
+from maestro.analysis.judges import (  # noqa: E402 - the judge section keeps its imports
     MAST_TAXONOMY,
     TABLE3_TAXONOMY,
     LLMJudge,
@@ -276,8 +378,8 @@ from maestro.analysis.judges import (  # noqa: E402
     judge_runs,
     parse_label,
 )
-from maestro.runner.judges import open_judges  # noqa: E402
-from maestro.runner.judges import register_sim_policies as register_sim_judge_policy  # noqa: E402
+from maestro.runner.judges import open_judges  # noqa: E402 - the judge section keeps its imports
+from maestro.runner.judges import register_sim_policies as register_sim_judge_policy  # noqa: E402 - the judge section keeps its imports
 
 
 @pytest.mark.parametrize("a, b, expected", [

@@ -221,10 +221,17 @@ def test_similarity_within_data_labels_and_means():
 
 def test_similarity_between_data_symmetric_per_facet():
     long = pd.DataFrame({"instance": ["crag", "crag", "crag", "lats"], "group_a": ["m1", "m1", "m2", "m1"],
-                         "group_b": ["m1", "m2", "m2", "m1"], "lcs_median": [1.0, 0.4, 0.8, 1.0]})
+                         "group_b": ["m1", "m2", "m2", "m1"], "lcs_median": [1.0, 0.4, 0.8, 1.0],
+                         "n_pairs": [3, 9, 3, 1], "jaccard_median": 1.0})
     mats = FD.similarity_between_data(long, "LCS")
     assert list(mats) == ["crag"]  # lats compares one group only: no heatmap
     assert mats["crag"].to_numpy().tolist() == [[1.0, 0.4], [0.4, 0.8]]
+    # per tool setting: runs with tools on and off are never pooled
+    both = pd.concat([long.assign(tools_enabled=True), long.assign(tools_enabled=False, lcs_median=0.1)])
+    mats = FD.similarity_between_data(both, "lcs")
+    assert list(mats) == ["crag\ntools off", "crag\ntools on"]
+    assert mats["crag\ntools off"].to_numpy().tolist() == [[0.1, 0.1], [0.1, 0.1]]
+    assert mats["crag\ntools on"].to_numpy().tolist() == [[1.0, 0.4], [0.4, 0.8]]
     square = pd.DataFrame([[1, 0.3], [0.3, 1]], index=["a", "b"], columns=["a", "b"])
     assert list(FD.similarity_between_data({"x": square, "y": square.iloc[:1, :1]})) == ["x"]
     assert FD.similarity_between_data(None) == {}
@@ -258,13 +265,115 @@ def test_cost_latency_accuracy_data_accuracy_per_cell_and_repeat():
 
 def test_tool_deltas_data_metrics_in_panel_order():
     deltas = pd.DataFrame({"instance": ["crag", "crag", "lats"], "backend": ["sim/a", "sim/a", "sim/a"],
-                           "delta_correct": [1.0, 0.0, -1.0], "delta_duration_s": [1.0, 3.0, 2.0]})
+                           "delta_correct": [1.0, 0.0, -1.0], "delta_duration_s": [1.0, 3.0, 2.0],
+                           "delta_cost_usd": [0.1, 0.2, 0.3]})
     d = FD.tool_deltas_data(deltas)
-    assert list(dict.fromkeys(d["metric"])) == ["latency", "accuracy"]  # no cost column
+    # accuracy is not a box of -1/0/+1 pair deltas: it is figure 12b (tool_accuracy_data)
+    assert list(dict.fromkeys(d["metric"])) == ["latency", "cost"]
     assert _box(d, "latency") == {"crag\nsim/a": [1, 3], "lats\nsim/a": [2]}
-    assert _box(d, "accuracy") == {"crag\nsim/a": [1, 0], "lats\nsim/a": [-1]}
+    assert FD.tool_deltas_data(deltas[["instance", "backend", "delta_correct"]]) is None
     assert FD.tool_deltas_data(deltas[["instance", "backend"]]) is None
     assert FD.tool_deltas_data(deltas.iloc[0:0]) is None
+
+
+def test_tool_accuracy_data_rates_with_task_clustered_intervals():
+    # crag: 4 tasks x 2 repeats; off correct on t1 only (2/8), on correct on t1, t2, t3 (6/8)
+    rows = []
+    for t, (off, on) in {"t1": (1, 1), "t2": (0, 1), "t3": (0, 1), "t4": (0, 0)}.items():
+        for rep in (0, 1):
+            rows.append({"instance": "crag", "backend": "sim/a", "task_id": t, "repeat": rep,
+                         "correct_off": float(off), "correct_on": float(on)})
+    # lats: one pair judged, one with a missing judgement (left out)
+    rows += [{"instance": "lats", "backend": "sim/a", "task_id": "t1", "repeat": 0, "correct_off": 1.0,
+              "correct_on": 0.0},
+             {"instance": "lats", "backend": "sim/a", "task_id": "t2", "repeat": 0, "correct_off": np.nan,
+              "correct_on": 1.0}]
+    d = FD.tool_accuracy_data(pd.DataFrame(rows), n=500).set_index("group")
+    assert list(d.columns) == list(FD.TOOL_ACCURACY_COLUMNS)[1:]
+    crag = d.loc["crag\nsim/a"]
+    assert (crag["n_pairs"], crag["n_tasks"]) == (8, 4)
+    assert (crag["off"], crag["on"], crag["delta"]) == pytest.approx((0.25, 0.75, 0.5))
+    # resampling the 4 tasks: each interval lies within the range of the task means and
+    # contains the estimate; the accuracy with tools on is never below 0 or above 1
+    for k in ("off", "on", "delta"):
+        assert crag[f"{k}_low"] <= crag[k] <= crag[f"{k}_high"]
+    assert 0 <= crag["on_low"] and crag["on_high"] <= 1 and crag["delta_low"] >= 0
+    lats = d.loc["lats\nsim/a"]
+    assert (lats["n_pairs"], lats["off"], lats["on"], lats["delta"]) == (1, 1.0, 0.0, -1.0)
+    assert FD.tool_accuracy_data(pd.DataFrame(rows).assign(correct_on=np.nan)) is None
+    assert FD.tool_accuracy_data(None) is None
+
+
+def test_resource_stats_data_min_mean_peak_per_group():
+    runs = _runs().assign(cpu_min=[1.0, 2, 3, 4, 5, 6], cpu_peak=[90.0, 80, 70, 60, 50, 40],
+                          rss_min_mb=100.0, rss_mean_mb=150.0)
+    d = FD.resource_stats_data(runs)
+    assert list(d.columns) == list(FD.RESOURCE_STAT_COLUMNS)
+    cpu = d[d["resource"] == "cpu"]
+    crag = cpu[cpu["group"] == "crag"].groupby("stat")["value"].apply(list).to_dict()
+    assert crag == {"min": [1, 2, 3, 6], "mean": [10, 20, 30, 60], "peak": [90, 80, 70, 40]}
+    mem = d[(d["resource"] == "memory") & (d["group"] == "lats")].groupby("stat")["value"].apply(list).to_dict()
+    assert mem == {"min": [100, 100], "mean": [150, 150], "peak": [300, 310]}
+    # raw runs.parquet columns: bytes, 1 MB = 1e6 bytes
+    raw = _runs().drop(columns="rss_peak_mb").assign(rss_peak_bytes=250_000_000)
+    assert set(FD.resource_stats_data(raw).query("resource == 'memory'")["value"]) == {250.0}
+    assert FD.resource_stats_data(_runs().drop(columns="cpu_mean")) is None
+
+
+def test_message_sizes_by_system_keeps_systems_apart():
+    spans = pd.concat([_spans().assign(instance="crag"),
+                       _spans().query("run_id == 'r1'").assign(instance="lats", run_id="r9")], ignore_index=True)
+    systems = FD.message_sizes_by_system_data(spans)
+    assert list(systems) == ["crag", "lats"]
+    assert systems["crag"].n_runs == 2 and systems["lats"].n_runs == 1
+    assert systems["lats"].pairs.loc["A", "B"] == 100  # only lats's own message
+    assert list(FD.message_sizes_by_system_data(_spans())) == ["all runs"]
+    assert FD.message_sizes_by_system_data(pd.DataFrame()) == {}
+
+
+def _edges(rows):
+    return pd.DataFrame([{"run_id": r, "instance": i, "message_source": a, "message_target": b, "bytes": n}
+                         for r, i, a, b, n in rows])
+
+
+def test_call_graph_data_weights_and_layers():
+    # crag: r0 start -> A -> B -> A -> B -> end; r1 start -> A -> end; r2 has no hand-over
+    edges = _edges([("r0", "crag", "__start__", "A", 10), ("r0", "crag", "A", "B", 20), ("r0", "crag", "B", "A", 30),
+                    ("r0", "crag", "A", "B", 40), ("r0", "crag", "B", "__end__", 5),
+                    ("r1", "crag", "__start__", "A", 10), ("r1", "crag", "A", "__end__", 5),
+                    ("r5", "lats", "__start__", "X", 1), ("r5", "lats", "X", "X", 1)])
+    runs = _runs().assign(instance=["crag", "crag", "crag", "lats", "lats", "lats"])
+    graphs = FD.call_graph_data(edges, runs)
+    assert list(graphs) == ["crag", "lats"]
+    g = graphs["crag"]
+    assert g.n_runs == 3
+    e = g.edges.set_index(["source", "target"])
+    assert e.loc[("A", "B"), "per_run"] == pytest.approx(2 / 3)  # two hand-overs in three runs
+    assert e.loc[("A", "B"), "share_runs"] == pytest.approx(1 / 3)
+    assert e.loc[("A", "B"), "bytes_mean"] == 30
+    assert e.loc[("__start__", "A"), "per_run"] == pytest.approx(2 / 3)
+    n = g.nodes.set_index("node")
+    assert n["layer"].to_dict() == {"__start__": 0, "A": 1, "B": 2, "__end__": 3}
+    assert n.loc["__start__", "x"] < n.loc["A", "x"] < n.loc["B", "x"] < n.loc["__end__", "x"]
+    assert n.loc["__end__", "kind"] == "io" and n.loc["A", "kind"] == "agent"
+    assert graphs["lats"].edges.set_index(["source", "target"]).loc[("X", "X"), "per_run"] == pytest.approx(1 / 3)
+    assert FD.call_graph_data(edges.iloc[0:0]) == {}
+    assert FD.call_graph_data(edges)["crag"].n_runs == 2  # without runs: the runs that handed over
+
+
+def test_time_note_reads_the_time_factor_of_simulated_studies():
+    runs = pd.DataFrame({"study_id": ["a", "b"], "simulated": [True, True]})
+    infos = {"a": {"simulated": True, "config": {"time_factor": 0.02}},
+             "b": {"simulated": True, "config": {"time_factor": 0.02}}}
+    assert FD.time_note(infos, runs) == "simulated, time factor 0.02"
+    infos["b"]["config"]["time_factor"] = 0
+    assert FD.time_note(infos, runs) == "simulated, time factors 0, 0.02"
+    assert FD.time_note({"a": {"simulated": True}}) == "simulated"
+    assert FD.time_note({"a": {"simulated": False, "config": {"time_factor": 0.02}}},
+                        runs.assign(simulated=False)) is None
+    assert FD.time_label("latency per task", "simulated, time factor 0.02") == \
+        "latency per task (s, simulated, time factor 0.02)"
+    assert FD.time_label("latency per task", None) == "latency per task (s)"
 
 
 def test_pareto_data_errors_frontier_and_shapes():

@@ -3,7 +3,9 @@ placeholders instead of crashes when data is missing."""
 
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,6 +16,9 @@ from matplotlib.patches import Rectangle
 
 from maestro.analysis import figure_data as FD
 from maestro.analysis import figures as F
+
+sys.path.insert(0, str(Path(__file__).parent))
+from figure_checks import figure_problems  # noqa: E402 - after the sys.path insert
 
 S = 1_000_000_000  # ns per second
 
@@ -145,16 +150,37 @@ def test_message_sizes_per_pair_heatmap_holds_the_bytes():
     fig = F.message_sizes(_spans(), _runs())
     heat = fig.axes[1].images[0].get_array()
     assert heat.shape == (1, 1) and heat[0, 0] == 300  # one run, one A -> B message of 300 bytes
-    per_agent = fig.axes[0]
-    heights = sorted(round(p.get_height() * 1024) for p in per_agent.patches)
+    per_agent = fig.axes[0]  # horizontal bars: their widths are the values
+    widths = sorted(round(p.get_width() * 1024) for p in per_agent.patches)
     # KiB per run: A sent 300, B received 300, A requested 800 + 900, got 400 + 300, B 700 / 200
-    assert heights == sorted([300, 0, 0, 300, 1700, 700, 700, 200])
+    assert widths == sorted([300, 0, 0, 300, 1700, 700, 700, 200])
+
+
+def test_message_sizes_one_row_per_system_never_mixes_agents():
+    spans = pd.concat([_spans().assign(instance="crag"),
+                       _spans().assign(instance="lats", run_id="r9", agent_name=lambda d: d["agent_name"].map(
+                           {"A": "X", "B": "Y"}), message_source="X", message_target="Y")], ignore_index=True)
+    fig = F.message_sizes(spans, _runs())
+    heatmaps = [ax for ax in fig.axes if ax.images]
+    assert len(heatmaps) == 2
+    crag, lats = ([t.get_text() for t in ax.get_yticklabels()] for ax in heatmaps)
+    assert crag == ["A"] and lats == ["X"]
+    assert [ax.get_title() for ax in heatmaps] == ["crag: per agent pair (agent-to-agent)",
+                                                   "lats: per agent pair (agent-to-agent)"]
 
 
 def test_tokens_over_time_totals():
     fig = F.tokens_over_time(_spans(), run_id="r0")
     total = fig.axes[1].lines[0].get_ydata()
     assert list(total) == [15, 40, 80]  # cumulative prompt + completion in end-time order
+
+
+def test_tokens_over_time_marks_an_agent_with_a_single_call():
+    # agent B makes one call: a step line of one point is invisible without a marker
+    fig = F.tokens_over_time(_spans(), run_id="r0")
+    (b_prompt,) = [ln for ln in fig.axes[0].lines if ln.get_label().startswith("B prompt")]
+    assert len(b_prompt.get_xdata()) == 1 and b_prompt.get_marker() not in (None, "", "None")
+    assert b_prompt.get_label() == "B prompt (1 call)"
 
 
 def _two_run_tokens() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -309,7 +335,7 @@ def test_tool_deltas_and_pareto_draw_the_given_rows():
     deltas = pd.DataFrame({"instance": ["crag", "crag"], "model": ["m1", "m1"], "delta_duration_s": [1.0, 3.0],
                            "delta_cost_usd": [0.001, 0.002], "delta_accuracy": [1.0, 0.0]})
     fig = F.tool_deltas(deltas, _runs())
-    assert len(fig.axes) == 3 and not getattr(fig, "placeholder", False)
+    assert len(fig.axes) == 2 and not getattr(fig, "placeholder", False)  # latency and cost; accuracy is 12b
     points = pd.DataFrame({"label": ["a", "b", "c"], "cost": [1.0, 2.0, 3.0], "accuracy": [0.5, 0.9, 0.6],
                            "on_frontier": [True, True, False]})
     fig = F.pareto_figure(points, _runs())
@@ -322,8 +348,8 @@ def _pareto_cells() -> pd.DataFrame:
     the frontier, with bootstrap CIs and frontier frequencies."""
     rng = np.random.default_rng(1)
     rows = []
-    for i, inst in enumerate(("crag", "lats", "plan_execute")):
-        for j, model in enumerate(("m1", "m2", "m3", "m4")):
+    for inst in ("crag", "lats", "plan_execute"):
+        for model in ("m1", "m2", "m3", "m4"):
             for tools in (False, True):
                 c, a = 0.001 + 0.0002 * rng.random(), 0.3 + 0.2 * rng.random()
                 rows.append({"instance": inst, "backend": f"sim/{model}", "tools_enabled": tools, "cost_usd": c,
@@ -374,16 +400,26 @@ def test_tool_deltas_stays_readable_with_twelve_cells():
                             "delta_correct": 0.0} for i, m in cells for k in range(3)])
     fig = F.tool_deltas(deltas, _runs())
     width, height = fig.get_size_inches()
-    assert len(fig.axes) == 3
+    assert len(fig.axes) == 2
     assert width <= 25, f"{width:.0f} inches wide"
     xs = {round(ax.get_position().x0, 3) for ax in fig.axes}
     assert len(xs) == 1  # one column of panels
+
+
+def _edges(spans: pd.DataFrame) -> pd.DataFrame:
+    if not len(spans):
+        return spans
+    m = spans[spans["span_type"] == "message"]
+    return m.assign(bytes=m["input_bytes"])
 
 
 def _all_figures(runs, spans, resources, **tables) -> dict[str, Figure]:
     return {
         "resources_by_instance": F.resources_by_instance(runs),
         "resources_by_architecture": F.resources_by_architecture(runs),
+        "resources_min_mean_peak": F.resources_min_mean_peak(runs),
+        "call_graphs": F.call_graphs(_edges(spans), runs),
+        "tool_accuracy": F.tool_accuracy(tables.get("deltas"), runs),
         "message_volume": F.message_volume(runs),
         "message_sizes": F.message_sizes(spans, runs),
         "tokens_over_time": F.tokens_over_time(spans, runs, run_id="r0"),
@@ -453,3 +489,146 @@ def test_report_of_a_study_without_runs_is_all_placeholders(layout, tmp_path):
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in result.figures)
     text = result.html.read_text()
     assert "SIMULATED" in text and text.count("(no data in this study)") == len(FIGURES)
+
+
+# --------------------------------------------------------------------------- readable on a page
+
+def _many_cells(instances=("crag", "marketing", "plan_execute", "travel_planning"),
+                backends=("sim/strong", "sim/underspecified")) -> pd.DataFrame:
+    """Three runs per (instance, backend, tools) cell with every column the figures read."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for inst in instances:
+        for backend in backends:
+            for tools in (False, True):
+                for rep in range(3):
+                    cpu = float(rng.uniform(5, 60))
+                    rows.append({
+                        "study_id": "s", "run_id": f"{inst}.{backend}.{tools}.{rep}", "instance": inst,
+                        "framework": "langgraph", "backend": backend, "model": backend.split("/")[1],
+                        "tools_enabled": tools, "repeat": rep, "task_id": f"t{rep}", "status": "success",
+                        "judgement": "correct" if rng.random() < 0.6 else "wrong", "simulated": True,
+                        "cpu_mean": cpu, "cpu_min": cpu / 3, "cpu_peak": cpu * 2, "rss_peak_mb": 190 + 30 * rng.random(),
+                        "rss_mean_mb": 185.0, "rss_min_mb": 180.0, "duration_s": float(rng.uniform(0.1, 1.5)),
+                        "cost_usd": float(rng.uniform(1e-4, 5e-3)), "llm_request_bytes": int(rng.integers(1e3, 1e5)),
+                        "llm_response_bytes": 5000, "a2a_bytes": 800})
+    return pd.DataFrame(rows)
+
+
+def _box_figures(runs: pd.DataFrame) -> dict[str, Figure]:
+    from maestro.analysis.cost import paired_tool_deltas
+
+    runs = runs.assign(correct=runs["judgement"].map({"correct": 1.0, "wrong": 0.0}))
+    deltas = paired_tool_deltas(runs)
+    within = pd.DataFrame([{"instance": i, "backend": b, "tools_enabled": t, "n_runs": 3, "jaccard_mean": 0.9,
+                            "lcs_mean": 0.7} for (i, b, t), _ in runs.groupby(list(F.CONFIG_KEYS))])
+    return {
+        "resources_by_instance": F.resources_by_instance(runs),
+        "resources_by_architecture": F.resources_by_architecture(runs),
+        "resources_min_mean_peak": F.resources_min_mean_peak(runs),
+        "message_volume": F.message_volume(runs),
+        "distributions": F.distributions(runs),
+        "by_model": F.by_model(runs),
+        "latency_vs_cost": F.latency_vs_cost(runs),
+        "tool_deltas": F.tool_deltas(deltas, runs),
+        "tool_accuracy": F.tool_accuracy(deltas, runs, n=200),
+        "similarity_within": F.similarity_within_figure(within, runs),
+    }
+
+
+@pytest.mark.parametrize("instances", [
+    pytest.param(("crag", "marketing", "plan_execute", "travel_planning"), id="demo-4-architectures"),
+    pytest.param(tuple(f"architecture_number_{k}" for k in range(12)), id="paper-12-architectures"),
+])
+def test_figures_fit_a_page_without_overlapping_labels(instances):
+    # 16 to 48 configuration cells with long names: every figure at most 2,400 px wide at
+    # 150 dpi, a page's aspect ratio, no two labels overlapping, every numeric axis with a unit
+    for name, fig in _box_figures(_many_cells(instances)).items():
+        assert not getattr(fig, "placeholder", False), name
+        assert figure_problems(fig, name) == []
+
+
+def test_figures_of_the_hand_made_run_fit_a_page_too():
+    figs = _all_figures(_runs(), _spans(), _resources())
+    for name, fig in figs.items():
+        assert figure_problems(fig, name) == []
+
+
+def test_many_cells_are_faceted_by_architecture():
+    fig = F.resources_by_architecture(_many_cells())
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["crag", "marketing", "plan_execute", "travel_planning"] * 2  # CPU panels, then memory
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert ticks == ["sim/strong\ntools off", "sim/strong\ntools on", "sim/\nunderspecified\ntools off",
+                     "sim/\nunderspecified\ntools on"]
+    assert F.wrap_label("marketing_coordinator") == "marketing_\ncoordinator"
+    assert F.wrap_label("short") == "short"
+
+
+def test_latency_axes_say_simulated_with_the_time_factor():
+    runs = _many_cells()
+    note = "simulated, time factor 0.02"
+    fig = F.latency_vs_cost(runs, time_note=note)
+    assert fig.axes[0].get_ylabel().replace("\n", " ") == f"latency per task (s, {note})"
+    for fig in (F.distributions(runs, time_note=note), F.by_model(runs, time_note=note),
+                F.delay_breakdown_figure(_spans(), _runs(), time_note=note),
+                F.flame_graph(_spans(), _runs(), "r0", time_note=note),
+                F.tokens_over_time(_spans(), _runs(), "r0", time_note=note),
+                F.resource_timeseries(_resources(), _spans(), _runs(), "r0", time_note=note)):
+        labels = [lab.replace("\n", " ") for ax in fig.axes for lab in (ax.get_xlabel(), ax.get_ylabel())]
+        assert any(note in lab for lab in labels), labels
+    # without a note, simulated runs still say so; real runs say seconds only
+    assert F.latency_vs_cost(runs).axes[0].get_ylabel() == "latency per task (s, simulated)"
+    assert F.latency_vs_cost(runs.assign(simulated=False)).axes[0].get_ylabel() == "latency per task (s)"
+
+
+def test_resources_min_mean_peak_draws_the_three_statistics():
+    runs = _runs().assign(cpu_min=1.0, cpu_peak=99.0, rss_min_mb=50.0, rss_mean_mb=75.0)
+    fig = F.resources_min_mean_peak(runs)
+    cpu = fig.axes[0]
+    medians = {ln.get_gid(): ln.get_ydata()[0] for ln in cpu.lines if (ln.get_gid() or "").startswith("median-")}
+    assert medians == {"median-min": 1.0, "median-mean": 45.0, "median-peak": 99.0}  # lats: cpu_mean 40, 50
+    assert [t.get_text() for t in cpu.get_xticklabels()] == ["crag", "lats"]
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["min per run", "mean per run", "peak per run"]
+    assert getattr(F.resources_min_mean_peak(_runs().drop(columns="cpu_mean")), "placeholder", False)
+
+
+def test_call_graphs_draw_one_panel_per_architecture_with_frequency_widths():
+    from matplotlib.patches import FancyArrowPatch
+
+    edges = pd.DataFrame([{"run_id": r, "instance": "crag", "message_source": a, "message_target": b, "bytes": 10}
+                          for r, seq in (("r0", ["__start__", "A", "B", "A", "B", "__end__"]),
+                                         ("r1", ["__start__", "A", "B", "__end__"]))
+                          for a, b in zip(seq, seq[1:])])
+    edges = pd.concat([edges, edges.assign(instance="lats", run_id=lambda d: d["run_id"] + "x")])
+    fig = F.call_graphs(edges, None)  # run counts from the hand-overs: 2 runs each
+    assert [ax.get_title() for ax in fig.axes] == ["crag (n=2 runs)", "lats (n=2 runs)"]
+    arrows = [p for p in fig.axes[0].patches if isinstance(p, FancyArrowPatch)]
+    assert len(arrows) == 4  # start->A, A->B, B->A, B->end
+    widths = sorted(p.get_linewidth() for p in arrows)
+    assert widths[0] == pytest.approx(0.6 + 5.4 * 0.5 / 1.5) and widths[-1] == pytest.approx(6.0)  # A->B 1.5 per run
+    nodes = {t.get_text() for t in fig.axes[0].texts}
+    assert {"__start__", "A", "B", "__end__", "1.5"} <= nodes
+    assert figure_problems(fig, "call_graphs") == []
+
+
+def test_tool_accuracy_draws_rates_with_intervals():
+    deltas = pd.DataFrame([{"instance": "crag", "backend": "sim/a", "task_id": f"t{k}", "repeat": 0,
+                            "correct_off": float(k < 1), "correct_on": float(k < 3)} for k in range(4)])
+    fig = F.tool_accuracy(deltas, _runs(), n=200)
+    ax = fig.axes[0]
+    points = {c.get_label(): c for c in ax.containers}
+    off, on = points["tools off"], points["tools on"]
+    assert off.lines[0].get_ydata()[0] == pytest.approx(25) and on.lines[0].get_ydata()[0] == pytest.approx(75)
+    assert "change +50 pp" in ax.get_xticklabels()[0].get_text()
+    assert ax.get_ylabel().replace("\n", " ") == "accuracy (% of judged runs correct)"
+    assert getattr(F.tool_accuracy(None, _runs()), "placeholder", False)
+
+
+def test_similarity_between_has_one_heatmap_per_tool_setting():
+    long = pd.DataFrame({"instance": ["crag"] * 3, "group_a": ["m1", "m1", "m2"], "group_b": ["m1", "m2", "m2"],
+                         "lcs_median": [1.0, 0.4, 0.8]})
+    both = pd.concat([long.assign(tools_enabled=False), long.assign(tools_enabled=True)])
+    fig = F.similarity_between_figure(both, _runs())
+    assert [ax.get_title() for ax in fig.axes if ax.images] == ["crag / tools off", "crag / tools on"]

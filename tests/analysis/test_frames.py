@@ -9,11 +9,20 @@ import pandas as pd
 import pytest
 
 import maestro
-from maestro.analysis import describe, duckdb_connection, edges_df, llm_calls_df, resources_df, runs_df, spans_df, tool_calls_df
+from maestro.analysis import (
+    describe,
+    duckdb_connection,
+    edges_df,
+    llm_calls_df,
+    resources_df,
+    runs_df,
+    spans_df,
+    tool_calls_df,
+)
 from maestro.analysis.columns import FRAME_SPECS
 
 sys.path.insert(0, str(Path(__file__).parent))
-from handmade import SpanBuilder, run_row, write_study  # noqa: E402
+from handmade import SpanBuilder, run_row, write_study  # noqa: E402 - after the sys.path insert
 
 
 def _study(root: Path, sid: str = "hand") -> Path:

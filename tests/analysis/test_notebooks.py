@@ -55,9 +55,9 @@ def _text(nb) -> str:
 
 # name -> (number of figures drawn: one PNG output per figure cell, strings that must appear in the text outputs)
 EXPECT = {
-    "01_explore_traces.ipynb": (9, ["runs; simulated: True", "llm", "agent_name"]),
-    "02_call_graph_similarity.ipynb": (2, ["hand-overs:", "Jaccard", "lcs_mean"]),
-    "03_cost_latency_accuracy.ipynb": (5, ["max |difference|:", "frontier_freq", "delta_cost_usd"]),
+    "01_explore_traces.ipynb": (10, ["runs; simulated: True", "llm", "agent_name"]),
+    "02_call_graph_similarity.ipynb": (3, ["hand-overs:", "Jaccard", "lcs_mean"]),
+    "03_cost_latency_accuracy.ipynb": (6, ["max |difference|:", "frontier_freq", "delta_cost_usd"]),
     "04_failures.ipynb": (2, ["failed runs out of 16", "Silent semantic failures", "Empty prediction"]),
 }
 

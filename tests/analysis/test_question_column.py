@@ -17,7 +17,7 @@ from maestro.runner.judges import SimJudgePolicy, open_judges
 from maestro.sim.policy import register_policy, registered_policies, unregister_policy
 
 sys.path.insert(0, str(Path(__file__).parent))
-from handmade import SpanBuilder, run_row, write_study  # noqa: E402
+from handmade import SpanBuilder, run_row, write_study  # noqa: E402 - after the sys.path insert
 
 
 class _Recording(SimJudgePolicy):

@@ -18,7 +18,9 @@ import maestro
 from maestro.analysis.report import FIGURES, write_report
 
 sys.path.insert(0, str(Path(__file__).parent))
-from handmade import assert_png_not_blank  # noqa: E402
+from figure_checks import ASPECT, DPI, MAX_PX, figure_problems  # noqa: E402 - after the sys.path insert
+
+from handmade import assert_png_not_blank  # noqa: E402 - after the sys.path insert
 
 pytestmark = pytest.mark.slow
 
@@ -72,6 +74,45 @@ def test_pngs_are_real_images(report):
         assert_png_not_blank(path)
 
 
+def test_pngs_are_sharp_and_fit_a_page(report):
+    from PIL import Image
+
+    for path in report.figures:
+        with Image.open(path) as im:
+            width, height = im.size
+            dpi = im.info["dpi"][0]
+        assert round(dpi) >= DPI, (path.name, dpi)
+        assert width <= MAX_PX, (path.name, width)
+        assert ASPECT[0] <= width / height <= ASPECT[1], (path.name, width, height)
+
+
+def test_every_report_figure_is_readable(analysis_study, extra_study):
+    # drawn again from the same data: no overlapping labels, a unit on every numeric axis,
+    # and the simulated time factor (0 in these studies) on the time axes
+    from maestro.analysis.report import load_report_data, render_figure
+
+    data = load_report_data([analysis_study, extra_study])
+    assert data.time_note == "simulated, time factor 0"
+    problems = []
+    timed = 0
+    for spec in FIGURES:
+        fig = render_figure(spec, data)
+        problems += figure_problems(fig, spec.name)
+        labels = [lab.replace("\n", " ") for ax in fig.axes for lab in (ax.get_xlabel(), ax.get_ylabel())]
+        timed += any("(s, simulated, time factor 0)" in lab for lab in labels)
+    assert problems == []
+    assert timed == 9  # tokens x2, delay, flame graph, resources over time, 9a, 9b, 10, 12a
+
+
+def test_html_numbers_are_formatted(report):
+    text = report.html.read_text()
+    cells = re.findall(r"<td>([^<]*)</td>", text)
+    assert cells and not [c for c in cells if re.search(r"\de[+-]\d", c)]
+    numbers = [c for c in cells if re.fullmatch(r"[\d,.\-]+", c) and c.count(".") <= 1  # not the version
+               and any(ch.isdigit() for ch in c)]
+    assert all(re.fullmatch(r"-?\d{1,3}(,\d{3})*(\.\d+)?", c) for c in numbers), numbers
+
+
 def test_html_is_self_contained_and_labelled(report):
     text = report.html.read_text()
     assert "<script" not in text.lower()
@@ -106,7 +147,7 @@ def test_cli_report_default_out_printed_paths_and_judges(analysis_study, tmp_pat
     assert (out / "index.html").is_file()
     flat = " ".join(proc.stdout.split())  # rich may wrap long paths
     assert "SIMULATED" in flat and "index.html" in flat and str(out.name) in flat
-    assert "18 PNG files)" in flat and "without data" not in flat and "warning" not in flat
+    assert f"{len(FIGURES)} PNG files)" in flat and "without data" not in flat and "warning" not in flat
     maestro.load_study(study)  # the report folder beside the data keeps the study loadable
 
 

@@ -15,7 +15,7 @@ from maestro.analysis.columns import FRAME_SPECS
 from maestro.store.schema import RESOURCE_COLUMNS, RUN_COLUMNS, SPAN_COLUMNS
 
 sys.path.insert(0, str(Path(__file__).parent))
-from handmade import SpanBuilder, run_row, write_study  # noqa: E402
+from handmade import SpanBuilder, run_row, write_study  # noqa: E402 - after the sys.path insert
 
 DUCKDB_TO_PANDAS = {"VARCHAR": "str", "BIGINT": "Int64", "DOUBLE": "float64", "BOOLEAN": "boolean",
                     "TIMESTAMP WITH TIME ZONE": "datetime64[ns, UTC]"}

@@ -36,5 +36,8 @@ CASES: list[ConformanceCase] = [
     ConformanceCase("langgraph-lats", "lats", tools=True),
     ConformanceCase("langgraph-tot", "tot", tools=False, expects_tools=False),
     ConformanceCase("autogen-travel_planning", "travel_planning", tools=False, expects_tools=False),
+    ConformanceCase("autogen-stock_research", "stock_research", tools=True),
+    ConformanceCase("autogen-stock_research-tools-off", "stock_research", tools=False),
+    ConformanceCase("autogen-magentic_one", "magentic_one", tools=True),
     ConformanceCase("adk-marketing", "marketing", tools=True),
 ]

@@ -43,7 +43,9 @@ CODER_MARK = "Solve tasks using your coding and language skills."  # MagenticOne
 
 def _ledger(satisfied: bool, speaker: str, instruction: str) -> str:
     """A progress ledger in the orchestrator's schema."""
-    entry = lambda answer: {"reason": "as planned", "answer": answer}  # noqa: E731
+    def entry(answer):
+        return {"reason": "as planned", "answer": answer}
+
     return json.dumps({"is_request_satisfied": entry(satisfied), "is_in_loop": entry(False),
                        "is_progress_being_made": entry(True), "next_speaker": entry(speaker),
                        "instruction_or_question": entry(instruction)})

@@ -23,7 +23,8 @@ import json
 import operator
 import warnings
 from collections import Counter
-from typing import Annotated, Any, Callable, TypedDict
+from collections.abc import Callable
+from typing import Annotated, Any, TypedDict
 
 import pytest
 from langchain_core.tools import tool

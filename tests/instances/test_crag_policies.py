@@ -7,6 +7,7 @@ import random
 
 import pytest
 
+from maestro.contract import Task
 from maestro.instances.crag.prompts import (
     GENERATOR_SYSTEM,
     GRADER_SYSTEM,
@@ -19,7 +20,6 @@ from maestro.instances.crag.prompts import (
     parse_rewrite,
 )
 from maestro.instances.crag.sim_policies import GeneratorPolicy, GraderPolicy, RewriterPolicy, doc_is_relevant
-from maestro.contract import Task
 from maestro.instances.qa_world import HOP_KINDS, build_world, judge
 from maestro.instances.qa_world.scoring import contains_span
 from maestro.sim.policy import FailureMix, PolicyContext, SimMessage, SimRequest, registered_policies

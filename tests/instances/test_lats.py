@@ -38,8 +38,8 @@ from maestro.instances.qa_world import build_world
 from maestro.instances.qa_world.lookup import lookup_question
 from maestro.runner.config import study_config_from_dict
 from maestro.runner.study import run_study
-from maestro.sim.profiles import BUILTIN_PROFILES
 from maestro.sim.policy import SimMessage, SimRequest, SimTool
+from maestro.sim.profiles import BUILTIN_PROFILES
 
 from trace_helpers import QUERY_SCHEMA, check_span_tree, check_statuses, edge_sequence, policy_ctx
 

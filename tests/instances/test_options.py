@@ -10,9 +10,9 @@ from importlib import import_module
 
 import pytest
 
+from maestro.contract import InstanceOption, ModelEndpoint, RunContext, coerce_option, resolve_options
 from maestro.instances import INSTANCE_MODULES, declared_options
 from maestro.instances._common import client_settings
-from maestro.contract import InstanceOption, ModelEndpoint, RunContext, coerce_option, resolve_options
 
 DECLARED = (
     InstanceOption("width", int, 2, "candidates"),
@@ -98,6 +98,8 @@ EXPECTED_DEFAULTS = {
             "temperature": 0.0, "max_retries_http": 3, "request_timeout_s": 120.0},
     "travel_planning": {"max_rounds": 2, **CLIENT},
     "marketing": {"temperature": 0.0, "http_attempts": 4, "max_llm_calls": 30},
+    "stock_research": {"max_messages": 40, **CLIENT},
+    "magentic_one": {"max_turns": 20, "max_stalls": 3, "code_timeout_s": 30, **CLIENT},
 }
 
 

@@ -21,8 +21,8 @@ from maestro.instances.plan_execute.sim_policies import ExecutorPolicy, PlannerP
 from maestro.instances.qa_world import build_world
 from maestro.runner.config import study_config_from_dict
 from maestro.runner.study import run_study
-from maestro.sim.profiles import BUILTIN_PROFILES
 from maestro.sim.policy import FailureMix, SimMessage, SimRequest, SimTool, SimToolCall
+from maestro.sim.profiles import BUILTIN_PROFILES
 
 from trace_helpers import QUERY_SCHEMA, check_span_tree, check_statuses, edge_sequence, policy_ctx, span_tree
 

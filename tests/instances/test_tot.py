@@ -73,7 +73,7 @@ def test_verify_never_evaluates_model_text():
 
 
 def test_moves_of_two_numbers_by_hand():
-    got = sorted((m.text() for m in pz.moves([1, 2])))
+    got = sorted(m.text() for m in pz.moves([1, 2]))
     assert got == sorted(["1 + 2 = 3 (left: 3)", "1 - 2 = -1 (left: -1)", "2 - 1 = 1 (left: 1)",
                           "1 * 2 = 2 (left: 2)", "1 / 2 = 1/2 (left: 1/2)", "2 / 1 = 2 (left: 2)"])
     assert [m.text() for m in pz.moves([5, 0]) if m.op == "/"] == ["0 / 5 = 0 (left: 0)"]  # no division by zero

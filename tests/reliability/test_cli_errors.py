@@ -9,11 +9,11 @@ from __future__ import annotations
 import errno
 
 import pytest
+from reliability.test_config_validation import BAD_VALUES, write_study  # the same bad values, through the CLI
 
 import maestro.runner
 import maestro.store.reader
 from maestro.cli import main
-from reliability.test_config_validation import BAD_VALUES, write_study  # the same bad values, through the CLI
 
 ADHOC = ["--repeats", "1", "--tasks", "1", "--no-progress", "--no-figures"]
 

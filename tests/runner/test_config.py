@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from maestro.runner.config import ConfigError, expand_runs, load_study_config, study_config_from_dict
 from maestro.contract import Task
+from maestro.runner.config import ConfigError, expand_runs, load_study_config, study_config_from_dict
 
 
 def _cfg(**kw):

@@ -17,6 +17,7 @@ import pytest
 import maestro
 from maestro.runner.config import study_config_from_dict
 from maestro.runner.study import run_study
+
 from trace_helpers import edge_sequence, span_tree
 
 pytestmark = pytest.mark.slow

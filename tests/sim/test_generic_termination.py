@@ -17,7 +17,7 @@ import json
 import operator
 import re
 import warnings
-from typing import Annotated, Union
+from typing import Annotated
 
 import pytest
 
@@ -274,7 +274,7 @@ def test_langgraph_plan_replan_loop_ends(sim):
     class Act(BaseModel):
         """Action to perform."""
 
-        action: Union[Response, Plan] = Field(description="Response to answer the user; Plan if more steps are needed.")
+        action: Response | Plan = Field(description="Response to answer the user; Plan if more steps are needed.")
 
     class State(TypedDict, total=False):
         input: str

@@ -7,7 +7,18 @@ import random
 import jsonschema
 import pytest
 
-from maestro.sim import BUILTIN_PROFILES, FailureMix, PolicyContext, Profile, SimMessage, SimRequest, SimTool, get_profile, list_profiles, register_profile
+from maestro.sim import (
+    BUILTIN_PROFILES,
+    FailureMix,
+    PolicyContext,
+    Profile,
+    SimMessage,
+    SimRequest,
+    SimTool,
+    get_profile,
+    list_profiles,
+    register_profile,
+)
 from maestro.sim.fallback import FALLBACK_POLICY
 from maestro.sim.seeding import canonical_request, stable_seed
 from maestro.sim.synth import split_for_stream, synthesize_json, truncate_to_tokens
@@ -34,7 +45,9 @@ def test_profiles_table():
     names = [p.name for p in list_profiles()]
     for n in ("strong", "verbose", "underspecified", "abstaining", "confabulating", "flaky"):
         assert n in names
-    fm = lambda n: get_profile(n).failure_mix  # noqa: E731
+    def fm(name):
+        return get_profile(name).failure_mix
+
     assert fm("underspecified").underspecified > fm("underspecified").wrong + fm("underspecified").empty
     assert fm("abstaining").empty > fm("abstaining").wrong + fm("abstaining").underspecified
     assert fm("confabulating").wrong > fm("confabulating").empty + fm("confabulating").underspecified
