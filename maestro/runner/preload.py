@@ -80,7 +80,18 @@ def _warm_adk() -> None:
     genai.Client(api_key="warm-up", http_options=types.HttpOptions(base_url="http://127.0.0.1:9"))
 
 
-FRAMEWORK_WARMERS = {"langgraph": _warm_langgraph, "adk": _warm_adk}
+def _warm_autogen() -> None:
+    # The first OpenAIChatCompletionClient, and the adapter's first look at its SDK resources
+    # (openai imports chat/beta resources lazily), cost ~0.5 s: pay them here, not per run.
+    from autogen_ext.models.openai import OpenAIChatCompletionClient
+
+    from maestro.adapters.autogen import extract
+
+    client = OpenAIChatCompletionClient(model="gpt-4o-mini", api_key="warm-up", base_url="http://127.0.0.1:9/v1")
+    extract.openai_resources(client)
+
+
+FRAMEWORK_WARMERS = {"langgraph": _warm_langgraph, "autogen": _warm_autogen, "adk": _warm_adk}
 """Framework -> a warm-up that exercises its first-call paths once in the forkserver."""
 
 
