@@ -2,9 +2,10 @@
 
 Categories (:class:`FailureCategory`) are Table 3's rows. Visibility follows how Table 3's
 totals add up: *silent* (semantic) failures are plausible-looking answers that are wrong
-(missing/underspecified output, wrong fact/entity: 47.61 + 27.66 ≈ 75.17 %); *explicit*
-failures are visible without reading the answer (empty prediction, exception, timeout,
-other: 15.96 + 6.38 + 1.86 + 0.54 ≈ 24.84 %).
+(missing/underspecified output, wrong fact/entity: 47.61 + 27.66 = 75.27 %; the paper
+prints 75.17 %); *explicit* failures are visible without reading the answer (empty
+prediction, exception, timeout, other: 15.96 + 6.38 + 1.86 + 0.54 = 24.74 %; the paper
+prints 24.84 %).
 
 :func:`classify_failures` lists exactly the failed runs: those whose status is a failure
 (``failure``, ``exception``, ``timeout``, ``crashed``) and those a scorer judged ``wrong``,

@@ -31,6 +31,7 @@ Length follows the profile's ``verbosity`` (filler sentences).
 from __future__ import annotations
 
 import json
+from abc import abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
@@ -261,11 +262,13 @@ class _AnalystPolicy(MarkerPolicy):
                             tool_calls=back)
         return SimReply(text=self._from_memory(ticker or "the stock", ctx), tool_calls=back)
 
+    @abstractmethod
     def _payload(self, request: SimRequest, ticker: str | None) -> dict[str, Any] | None:
-        raise NotImplementedError
+        """Implemented by each analyst."""
 
+    @abstractmethod
     def _note(self, payload: dict[str, Any], ctx: PolicyContext) -> str:
-        raise NotImplementedError
+        """Implemented by each analyst."""
 
     def _from_memory(self, ticker: str, ctx: PolicyContext) -> str:
         mode = ctx.failure_mix.draw(ctx.rng)
@@ -277,8 +280,9 @@ class _AnalystPolicy(MarkerPolicy):
         close, change, headline = _invented(ticker, ctx.rng)
         return self._invented_note(ticker, close, change, headline, ctx)
 
+    @abstractmethod
     def _invented_note(self, ticker: str, close: float, change: float, headline: str, ctx: PolicyContext) -> str:
-        raise NotImplementedError
+        """Implemented by each analyst."""
 
 
 @dataclass(frozen=True)
