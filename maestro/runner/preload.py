@@ -2,7 +2,7 @@
 
 Importing the frameworks (LangGraph, AutoGen, ADK) takes seconds; doing it in the
 forkserver means each run's process starts with them loaded. The runner hands over what to
-preload in a spec file keyed by its process id (:func:`spec_path`; a file, not environment
+preload in a spec file keyed by its process id (``worker.preload_spec_path``; a file, not environment
 variables), which the forkserver finds through its parent's id: the frameworks, the
 systems named by reference, and a file of pickled systems, unpickled into the worker's
 cache; each system is warmed when it has a ``warm()`` method (e.g. building the QA world
@@ -17,12 +17,11 @@ import json
 import logging
 import os
 import pickle
-import tempfile
 from pathlib import Path
 
 import maestro.collector.telemetry  # noqa: F401 - preload the OTel SDK and pyarrow
-import maestro.runner.worker  # noqa: F401 - preload the worker and what it imports
 from maestro.procs import die_with_parent
+from maestro.runner.worker import preload_spec_path  # and so the worker and all it imports
 
 log = logging.getLogger(__name__)
 
@@ -141,18 +140,13 @@ def _preload_systems(names: list[str], shipped_file: str | None) -> None:
             log.exception("preloading a shipped system failed")
 
 
-def spec_path(runner_pid: int) -> Path:
-    """Where the runner with process id ``runner_pid`` leaves its preload spec."""
-    return Path(tempfile.gettempdir()) / f"maestro-preload-{runner_pid}.json"
-
-
 def preload() -> None:
     """In the forkserver: tie it to the runner's life, then import and warm what the
     runner's spec names."""
     # The forkserver dies with the runner that started it, and its runs with it (their own
     # parent-death signal): a killed study leaves no process behind.
     die_with_parent()
-    path = spec_path(os.getppid())
+    path = preload_spec_path(os.getppid())
     try:
         spec = json.loads(path.read_text())
     except (OSError, ValueError):
@@ -165,4 +159,6 @@ def preload() -> None:
             Path(leftover).unlink(missing_ok=True)
 
 
+# Only the forkserver imports this module (it is the runner's preload list): importing it
+# anywhere else would tie that process to its parent.
 preload()

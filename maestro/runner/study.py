@@ -26,7 +26,7 @@ from maestro.runner.pool import ProcessExecutor, StartMethod
 from maestro.runner.preflight import preflight
 from maestro.runner.record import RunRecord
 from maestro.runner.systems import pickle_system
-from maestro.runner.worker import WorkerContext
+from maestro.runner.worker import WorkerContext, preload_spec_path
 from maestro.semconv import SCHEMA_VERSION, RunStatus
 from maestro.store.layout import StudyLayout, atomic_write_json
 from maestro.store.lock import StudyLock
@@ -348,12 +348,11 @@ class _Breaker:
 
 @contextlib.contextmanager
 def _preload(config: StudyConfig, shipped: dict[str, bytes], frameworks: set[str]):
-    """What the forkserver preloads: a spec file (``maestro.runner.preload.spec_path``) keyed
-    by this process's id, which the forkserver, started by this process, finds through its
-    parent's id; the pickled ``shipped`` systems beside it. Both are removed afterwards."""
-    from maestro.runner.preload import spec_path
-
-    spec = spec_path(os.getpid())
+    """What the forkserver preloads: a spec file (``worker.preload_spec_path``) keyed by this
+    process's id, which the forkserver, started by this process, finds through its parent's
+    id; the pickled ``shipped`` systems beside it. Both are removed afterwards (the forkserver
+    removes them once read, too)."""
+    spec = preload_spec_path(os.getpid())
     shipped_file = spec.with_suffix(".pkl") if shipped else None
     if shipped_file is not None:
         shipped_file.write_bytes(pickle.dumps(list(shipped.values())))

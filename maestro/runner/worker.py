@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 import threading
 import time
 import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from maestro import semconv as sc
@@ -29,7 +31,8 @@ from maestro.semconv import Judgement, RunStatus
 from maestro.sim.seeding import run_nonce
 from maestro.store.layout import StudyLayout
 
-__all__ = ["WorkerContext", "execute_run", "wrap_with_adapter", "ADAPTERS", "system_for", "SYSTEM_CACHE"]
+__all__ = ["WorkerContext", "execute_run", "wrap_with_adapter", "ADAPTERS", "system_for", "SYSTEM_CACHE",
+           "preload_spec_path"]
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,12 @@ def wrap_with_adapter(framework: str, app, telemetry: RunTelemetry, provider: st
         return ADAPTERS[framework](app, telemetry, provider)
     except KeyError:
         raise RuntimeError(f"no maestro adapter for framework {framework!r}; known: {', '.join(ADAPTERS)}") from None
+
+
+def preload_spec_path(runner_pid: int) -> Path:
+    """Where the runner with process id ``runner_pid`` leaves the forkserver's preload spec
+    (``maestro.runner.preload`` reads it through its parent's id)."""
+    return Path(tempfile.gettempdir()) / f"maestro-preload-{runner_pid}.json"
 
 
 _TASK_CACHE: dict[tuple, dict[str, Task]] = {}
