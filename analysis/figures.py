@@ -494,6 +494,10 @@ def message_sizes(spans: pd.DataFrame, runs: pd.DataFrame | None = None) -> Figu
 
 # --------------------------------------------------------------------------- one run (A.1)
 
+_LEGEND_ROW_CHARS = 170
+"""Characters of 6.5-pt legend text that fit one row of an 11-inch-wide figure."""
+
+
 def tokens_over_time(spans: pd.DataFrame, runs: pd.DataFrame | None = None, run_id: str | None = None, *,
                      time_note: str | None = None) -> Figure:
     """Appendix A.1 token consumption: cumulative prompt and completion tokens of each agent
@@ -521,7 +525,10 @@ def tokens_over_time(spans: pd.DataFrame, runs: pd.DataFrame | None = None, run_
     b.set_xlabel(time_label("time since run start", note))
     b.set_ylabel("cumulative tokens, all agents (count)")
     b.set_title("all agents", fontsize=9)
-    fig.legend(*a.get_legend_handles_labels(), loc="outside lower center", ncols=min(6, 2 * len(set(calls["agent"]))),
+    handles, labels = a.get_legend_handles_labels()
+    # as many columns as fit the figure's width at this font size (long agent names: fewer)
+    per_row = max(1, _LEGEND_ROW_CHARS // (max(len(lab) for lab in labels) + 6))
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(6, 2 * len(set(calls["agent"])), per_row),
                fontsize=6.5)
     return _finish(fig, title, sim)
 

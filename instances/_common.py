@@ -1,5 +1,6 @@
 """Pieces every instance package repeats: lazy exports, the model client's settings, a
-LangGraph run under a step limit, and an answer turned into a ``TaskResult``.
+LangGraph run under a step limit, an answer turned into a ``TaskResult``, and task files
+(JSONL read line by line, a seeded sample).
 
 Framework-free at import time (the LangChain and LangGraph imports sit inside the
 functions that need them), so an instance's ``__init__`` can use it while the simulated
@@ -8,15 +9,20 @@ service imports only the instance's policies.
 
 from __future__ import annotations
 
+import json
+import random
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from importlib import import_module
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
-from maestro.contract import InstanceOption, RunContext, TaskResult, resolve_options
+from maestro.contract import InstanceOption, RunContext, Task, TaskResult, resolve_options
+
+T = TypeVar("T")
 
 __all__ = ["lazy_exports", "client_options", "client_settings", "make_chat_openai",
-           "invoke_graph", "answer_result", "message_text"]
+           "invoke_graph", "answer_result", "message_text", "tasks_from_jsonl", "seeded_sample"]
 
 
 def lazy_exports(package: str, names: dict[str, str], instance: tuple[str, str]) -> Callable[[str], Any]:
@@ -112,3 +118,31 @@ def message_text(msg: Any) -> str:
     if isinstance(content, list):
         return "".join(p if isinstance(p, str) else str(p.get("text", "")) for p in content if isinstance(p, (str, dict)))
     return "" if content is None else str(content)
+
+
+def tasks_from_jsonl(path: str, instance: str, fields: str, make: Callable[[str, dict[str, Any]], Task]) -> list[Task]:
+    """Tasks from a JSONL file: ``make(task_id, row)`` for each JSON object a line (the id is
+    the row's ``id``, else ``line-<n>``). A bad line is a ValueError naming the file, the line
+    and the expected ``fields``, never echoing the line (a task may hold secrets)."""
+    tasks = []
+    for i, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            if not isinstance(row, dict):
+                raise ValueError("not a JSON object")
+            tasks.append(make(str(row.get("id") or f"line-{i}"), row))
+        except (KeyError, ValueError, TypeError) as e:
+            why = f"missing {e}" if isinstance(e, KeyError) else \
+                "not JSON" if isinstance(e, json.JSONDecodeError) else str(e)
+            raise ValueError(f"{path}:{i}: bad {instance} task ({why}); fields: {fields}") from None
+    return tasks
+
+
+def seeded_sample(items: Sequence[T], n: int | None, seed: int) -> list[T]:
+    """``n`` of ``items`` drawn with ``seed``, kept in their order (all of them when ``n`` is
+    None or not smaller)."""
+    if n is None or n >= len(items):
+        return list(items)
+    return [items[i] for i in sorted(random.Random(seed).sample(range(len(items)), n))]

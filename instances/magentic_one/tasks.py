@@ -13,11 +13,8 @@ relative); *wrong* otherwise, or when the answer gives no number. Exact match an
 
 from __future__ import annotations
 
-import json
-import random
-from pathlib import Path
-
 from maestro.contract import JudgeResult, Task
+from maestro.instances._common import seeded_sample, tasks_from_jsonl
 
 from .documents import document_names, document_text
 from .prompts import TASK_MARKER
@@ -70,31 +67,14 @@ def _bundled() -> list[Task]:
 
 
 def _from_jsonl(path: str) -> list[Task]:
-    tasks = []
-    for i, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            if not isinstance(row, dict):
-                raise ValueError("not a JSON object")
-            tasks.append(task_for(str(row.get("id") or f"line-{i}"), str(row["question"]), row.get("answer")))
-        except (KeyError, ValueError, TypeError) as e:
-            why = f"missing {e}" if isinstance(e, KeyError) else \
-                "not JSON" if isinstance(e, json.JSONDecodeError) else str(e)
-            raise ValueError(f"{path}:{i}: bad magentic_one task ({why}); fields: id, question, optional answer "
-                             "(a number)") from None
-    return tasks
+    return tasks_from_jsonl(path, "magentic_one", "id, question, optional answer (a number)",
+                            lambda task_id, row: task_for(task_id, str(row["question"]), row.get("answer")))
 
 
 def load_tasks(*, n: int | None = None, source: str | None = None, seed: int = 0) -> list[Task]:
     """The bundled questions, or ``source`` (JSONL: ``id``, ``question``, optional
     ``answer``); a seeded sample of ``n`` when given (in the set's order)."""
-    tasks = _from_jsonl(source) if source else _bundled()
-    if n is not None and n < len(tasks):
-        keep = sorted(random.Random(seed).sample(range(len(tasks)), n))
-        tasks = [tasks[i] for i in keep]
-    return tasks
+    return seeded_sample(_from_jsonl(source) if source else _bundled(), n, seed)
 
 
 def judge(task: Task, answer: str | None) -> JudgeResult:

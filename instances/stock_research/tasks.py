@@ -18,12 +18,10 @@ report at all is wrong; a task without facts is *unjudged*.
 
 from __future__ import annotations
 
-import json
-import random
-from pathlib import Path
 from typing import Any
 
 from maestro.contract import JudgeResult, Task
+from maestro.instances._common import seeded_sample, tasks_from_jsonl
 
 from . import market
 from .prompts import format_question, parse_ticker
@@ -59,32 +57,15 @@ def _bundled() -> list[Task]:
 
 
 def _from_jsonl(path: str) -> list[Task]:
-    tasks = []
-    for i, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            if not isinstance(row, dict):
-                raise ValueError("not a JSON object")
-            tasks.append(task_for(str(row.get("id") or f"line-{i}"), str(row["question"]), row.get("ticker")))
-        except (KeyError, ValueError) as e:
-            why = f"missing {e}" if isinstance(e, KeyError) else \
-                "not JSON" if isinstance(e, json.JSONDecodeError) else str(e)
-            raise ValueError(f"{path}:{i}: bad stock_research task ({why}); fields: id, question, optional ticker") \
-                from None
-    return tasks
+    return tasks_from_jsonl(path, "stock_research", "id, question, optional ticker",
+                            lambda task_id, row: task_for(task_id, str(row["question"]), row.get("ticker")))
 
 
 def load_tasks(*, n: int | None = None, source: str | None = None, seed: int = 0) -> list[Task]:
     """The bundled questions (one per ticker), or ``source`` (JSONL: ``id``, ``question``,
     optional ``ticker``; the ticker must be one of the bundled market's); a seeded sample of
     ``n`` when given (in the set's order)."""
-    tasks = _from_jsonl(source) if source else _bundled()
-    if n is not None and n < len(tasks):
-        keep = sorted(random.Random(seed).sample(range(len(tasks)), n))
-        tasks = [tasks[i] for i in keep]
-    return tasks
+    return seeded_sample(_from_jsonl(source) if source else _bundled(), n, seed)
 
 
 def judge(task: Task, answer: str | None) -> JudgeResult:

@@ -14,11 +14,8 @@ and none beyond N; otherwise *wrong*, with the reason naming what is missing or 
 
 from __future__ import annotations
 
-import json
-import random
-from pathlib import Path
-
 from maestro.contract import JudgeResult, Task
+from maestro.instances._common import seeded_sample, tasks_from_jsonl
 
 from .prompts import day_numbers, format_request, parse_request
 
@@ -58,32 +55,14 @@ def _bundled() -> list[Task]:
 
 
 def _from_jsonl(path: str) -> list[Task]:
-    tasks = []
-    for i, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            if not isinstance(row, dict):
-                raise ValueError("not a JSON object")
-            tasks.append(task_from_request(str(row.get("id") or f"line-{i}"), str(row["question"]),
-                                           row.get("days"), row.get("destination")))
-        except (KeyError, ValueError) as e:
-            why = f"missing {e}" if isinstance(e, KeyError) else \
-                "not JSON" if isinstance(e, json.JSONDecodeError) else str(e)
-            raise ValueError(f"{path}:{i}: bad travel_planning task ({why}); fields: id, question, "
-                             "optional days, destination") from None
-    return tasks
+    return tasks_from_jsonl(path, "travel_planning", "id, question, optional days, destination",
+                            lambda task_id, row: task_from_request(task_id, str(row["question"]), row.get("days"), row.get("destination")))
 
 
 def load_tasks(*, n: int | None = None, source: str | None = None, seed: int = 0) -> list[Task]:
     """The bundled requests, or ``source`` (JSONL: ``id``, ``question``, optional ``days``,
     ``destination``); a seeded sample of ``n`` when given (in the set's order)."""
-    tasks = _from_jsonl(source) if source else _bundled()
-    if n is not None and n < len(tasks):
-        keep = sorted(random.Random(seed).sample(range(len(tasks)), n))
-        tasks = [tasks[i] for i in keep]
-    return tasks
+    return seeded_sample(_from_jsonl(source) if source else _bundled(), n, seed)
 
 
 def judge(task: Task, answer: str | None) -> JudgeResult:
