@@ -6,7 +6,11 @@
 * ``callgraph``: per-run call graphs, Jaccard / normalised LCS similarity (paper 4.3);
 * ``failures`` and ``judges``: Table 3 taxonomy, layered attribution, LLM judges, kappa;
 * ``cost``: run costs from LLM spans, Pareto frontier with bootstrap, tool on/off deltas;
-* ``stats``: clustered bootstrap CIs, pass@k / pass^k, flip rates, paired tests.
+* ``stats``: clustered bootstrap CIs, pass@k / pass^k, flip rates, paired tests;
+* ``viewer`` and ``chrome_trace``: a static HTML page per run (``maestro view``) and the
+  spans as Trace Event Format JSON for Perfetto / speedscope (``maestro export``);
+* ``gate`` (imported on its own: ``maestro.analysis.gate.run_gate``): the release decision
+  of ``maestro gate``.
 """
 
 from maestro.analysis.callgraph import (
@@ -19,6 +23,7 @@ from maestro.analysis.callgraph import (
     similarity_between,
     similarity_within,
 )
+from maestro.analysis.chrome_trace import chrome_trace, write_chrome_trace
 from maestro.analysis.columns import ColumnSpec, describe
 from maestro.analysis.cost import (
     config_summary,
@@ -56,6 +61,7 @@ from maestro.analysis.judges import (
 from maestro.analysis.overview import cell_table, overview_figures
 from maestro.analysis.report import FIGURES, ReportResult, write_report
 from maestro.analysis.stats import bootstrap_ci, flip_rate, paired_test, pass_at_k, pass_hat_k, pass_k_table
+from maestro.analysis.viewer import write_viewer
 
 __all__ = [
     # overview
@@ -112,4 +118,8 @@ __all__ = [
     "FIGURES",
     "ReportResult",
     "write_report",
+    # one run at a time: viewer pages and chrome-trace export
+    "write_viewer",
+    "chrome_trace",
+    "write_chrome_trace",
 ]

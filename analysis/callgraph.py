@@ -196,6 +196,24 @@ class _Encoded:
         self.rows, self.cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
         self.n = len(sequences)
 
+    @classmethod
+    def from_codes(cls, codes: Sequence[np.ndarray]) -> _Encoded:
+        """Sequences already coded as integer arrays (:func:`_edge_codes`): the strings are
+        made in C (UTF-32 bytes), not edge by edge."""
+        obj = cls.__new__(cls)
+        strings = []
+        for c in codes:
+            k = c.astype(np.int64) + 1
+            k = np.where(k < 0xD800, k, k + 0x800)  # as _code_char: no lone surrogates
+            strings.append(k.astype("<u4").tobytes().decode("utf-32-le"))
+        obj.strings = strings
+        obj.lengths = np.fromiter((len(c) for c in codes), dtype=np.int64, count=len(codes))
+        uniq = [np.unique(c) for c in codes]
+        obj.rows = np.repeat(np.arange(len(codes), dtype=np.int64), [len(u) for u in uniq])
+        obj.cols = np.concatenate(uniq).astype(np.int64) if uniq else np.zeros(0, dtype=np.int64)
+        obj.n = len(codes)
+        return obj
+
     def incidence(self, width: int) -> np.ndarray:
         x = np.zeros((self.n, width), dtype=np.float32)
         x[self.rows, self.cols] = 1.0
@@ -211,8 +229,9 @@ def _blocks(a: _Encoded, b: _Encoded, width: int, workers: int) -> tuple[np.ndar
         return z, z.copy()
     xa, xb = a.incidence(width), b.incidence(width)
     # float32 products of 0/1 rows are exact integers well past any realistic edge count
-    inter = xa @ xb.T
-    union = xa.sum(1)[:, None] + xb.sum(1)[None, :] - inter
+    # (the ratio in float64: a float32 quotient would differ from jaccard() in the 8th digit)
+    inter = (xa @ xb.T).astype(np.float64)
+    union = xa.sum(1, dtype=np.float64)[:, None] + xb.sum(1, dtype=np.float64)[None, :] - inter
     jac = np.divide(inter, union, out=np.zeros(inter.shape, dtype=np.float64), where=union > 0)
     lcs_len = process.cdist(a.strings, b.strings, scorer=LCSseq.similarity, dtype=np.int32, workers=workers)
     longest = np.maximum(a.lengths[:, None], b.lengths[None, :])
@@ -240,17 +259,134 @@ def cross_matrices(seqs_a: Sequence[Sequence[Hashable]], seqs_b: Sequence[Sequen
     return _blocks(a, b, max(len(codebook), 1), workers)
 
 
+# --- blockwise statistics ---------------------------------------------------------------------
+
+BLOCK_CELLS = 2_000_000
+"""Pairs computed at once by the blockwise statistics (bounds their memory: ~30 MB)."""
+
+
+class _ValueCounts:
+    """Exact distribution of similarity values as (sorted distinct value, count): a run pair's
+    Jaccard is |A∩B|/|A∪B| and its LCS similarity len/longest, so the values are few and
+    their counts give the exact mean and median of any number of pairs in bounded memory."""
+
+    def __init__(self) -> None:
+        self.values: list[np.ndarray] = []
+        self.counts: list[np.ndarray] = []
+
+    def add(self, vals: np.ndarray) -> None:
+        if vals.size:
+            u, c = np.unique(vals, return_counts=True)
+            self.values.append(u)
+            self.counts.append(c)
+            if len(self.values) > 64:
+                self._merge()
+
+    def _merge(self) -> None:
+        v, inv = np.unique(np.concatenate(self.values), return_inverse=True)
+        c = np.bincount(inv, weights=np.concatenate(self.counts)).astype(np.int64)
+        self.values, self.counts = [v], [c]
+
+    def stats(self) -> tuple[int, float, float]:
+        """(pairs, mean, median) as ``np.mean`` / ``np.median`` of all the values would give."""
+        if not self.values:
+            return 0, 0.0, 0.0
+        self._merge()
+        v, c = self.values[0], self.counts[0]
+        n = int(c.sum())
+        cum = np.cumsum(c)
+        at = lambda k: float(v[np.searchsorted(cum, k, side="right")])  # noqa: E731 - the k-th smallest (0-based)
+        median = at((n - 1) // 2) if n % 2 else float(np.mean([at(n // 2 - 1), at(n // 2)]))
+        return n, float((v * c).sum() / n), median
+
+
+_TRIANGLES: dict[bytes, tuple[_ValueCounts, _ValueCounts]] = {}
+"""A group's own-pair statistics by the digest of its sequences: the report asks for the
+same groups twice (within-group figure, and the diagonal of the between-group heatmap)."""
+
+
+def _pair_stats(a: _Encoded, b: _Encoded | None, width: int, workers: int) -> tuple[_ValueCounts, _ValueCounts]:
+    """Jaccard and LCS value counts over the pairs of ``a`` x ``b`` (``b`` None: the unordered
+    pairs i < j of ``a``), computed in blocks of rows: memory stays bounded by
+    :data:`BLOCK_CELLS` whatever the number of runs, and a group's own pairs are computed
+    once (the upper triangle), not twice."""
+    if b is None:
+        import hashlib
+
+        key = hashlib.blake2b("\x00".join(a.strings).encode("utf-8", "surrogatepass"), digest_size=20).digest()
+        hit = _TRIANGLES.get(key)
+        if hit is None:
+            hit = _pair_stats_blocks(a, None, width, workers)
+            if len(_TRIANGLES) >= 256:
+                _TRIANGLES.pop(next(iter(_TRIANGLES)))
+            _TRIANGLES[key] = hit
+        return hit
+    return _pair_stats_blocks(a, b, width, workers)
+
+
+def _pair_stats_blocks(a: _Encoded, b: _Encoded | None, width: int,
+                       workers: int) -> tuple[_ValueCounts, _ValueCounts]:
+    jac, lcs = _ValueCounts(), _ValueCounts()
+    other = a if b is None else b
+    if a.n == 0 or other.n == 0:
+        return jac, lcs
+    rows = max(1, BLOCK_CELLS // max(other.n, 1))
+    if b is None:
+        rows = min(rows, max(32, a.n // 16))  # thin blocks: little computed below the diagonal
+    for i0 in range(0, a.n, rows):
+        i1 = min(a.n, i0 + rows)
+        j0 = i0 if b is None else 0  # the triangle: columns from the block's first row on
+        blk_a, blk_b = _Slice(a, i0, i1), _Slice(other, j0, other.n)
+        if blk_b.n == 0:
+            continue
+        j, lc = _blocks(blk_a, blk_b, width, workers)
+        if b is None:
+            keep = np.arange(j0, other.n)[None, :] > np.arange(i0, i1)[:, None]
+            j, lc = j[keep], lc[keep]
+        jac.add(j.ravel())
+        lcs.add(lc.ravel())
+    return jac, lcs
+
+
+class _Slice(_Encoded):
+    """Rows ``i0:i1`` of an encoded set (no copy of the strings beyond the slice)."""
+
+    def __init__(self, enc: _Encoded, i0: int, i1: int):  # noqa: D107 - deliberately not calling super
+        self.strings = enc.strings[i0:i1]
+        self.lengths = enc.lengths[i0:i1]
+        sel = (enc.rows >= i0) & (enc.rows < i1)
+        self.rows, self.cols = enc.rows[sel] - i0, enc.cols[sel]
+        self.n = i1 - i0
+
+
 # --- groups ----------------------------------------------------------------------------------
 
 def _as_tuple(by: str | Sequence[str]) -> tuple[str, ...]:
     return (by,) if isinstance(by, str) else tuple(by)
 
 
-def _run_keys(runs: pd.DataFrame, edges: pd.DataFrame) -> tuple[list[Any], dict[Any, list[Edge]]]:
+def _edge_codes(runs: pd.DataFrame, edges: pd.DataFrame) -> tuple[dict[Any, np.ndarray], int]:
+    """Row label of ``runs`` -> that run's ordered edge sequence as integer codes (one code per
+    distinct (source, target) pair), and the number of codes: the same sequences as
+    :func:`edge_sequences`, computed column-wise (no Python object per edge)."""
     multi = "study_id" in runs.columns and runs["study_id"].nunique() > 1
-    keys = list(zip(runs["study_id"], runs["run_id"])) if multi else list(runs["run_id"])
-    # key edges the way the runs are keyed, even when only one study has message records
-    return keys, edge_sequences(edges, keys, multi=multi)
+    empty = np.zeros(0, dtype=np.int64)
+    if edges.empty:
+        return {i: empty for i in runs.index}, 1
+    cols = ["study_id", "run_id"] if multi else ["run_id"]
+    e = edges.sort_values(cols + ["order"], kind="stable")
+    pair = e["message_source"].astype(str) + "\x1f" + e["message_target"].astype(str)
+    codes, uniques = pd.factorize(pair)
+    if multi:
+        ekey = (e["study_id"].astype(str) + "\x1f" + e["run_id"].astype(str)).to_numpy()
+        rkeys = (runs["study_id"].astype(str) + "\x1f" + runs["run_id"].astype(str)).tolist()
+    else:
+        ekey = e["run_id"].astype(str).to_numpy()
+        rkeys = runs["run_id"].astype(str).tolist()
+    kcodes, kuniq = pd.factorize(ekey)  # sorted by key: each run's edges are contiguous
+    bounds = np.flatnonzero(np.diff(kcodes)) + 1
+    by_key = dict(zip(kuniq, np.split(codes.astype(np.int64), bounds)))
+    return {i: by_key.get(k, empty) for i, k in zip(runs.index, rkeys)}, max(len(uniques), 1)
 
 
 def _groups(runs: pd.DataFrame, cols: tuple[str, ...]):
@@ -258,10 +394,6 @@ def _groups(runs: pd.DataFrame, cols: tuple[str, ...]):
     if missing:
         raise ValueError(f"runs frame has no column(s) {missing}; available: {list(runs.columns)}")
     return runs.groupby(list(cols), sort=True, dropna=False)
-
-
-def _upper(m: np.ndarray) -> np.ndarray:
-    return m[np.triu_indices(m.shape[0], k=1)]
 
 
 def similarity_within(runs: pd.DataFrame, edges: pd.DataFrame,
@@ -273,21 +405,20 @@ def similarity_within(runs: pd.DataFrame, edges: pd.DataFrame,
     over the group's unordered run pairs (0 for groups of fewer than two runs).
     """
     cols = _as_tuple(by)
-    keys, seqs = _run_keys(runs, edges)
-    key_of = dict(zip(runs.index, keys))
+    codes, width = _edge_codes(runs, edges)
     rows = []
     for gkey, g in _groups(runs, cols):
-        group = [seqs[key_of[i]] for i in g.index]
         row = dict(zip(cols, gkey if isinstance(gkey, tuple) else (gkey,)))
-        n = len(group)
+        n = len(g)
         row.update(n_runs=n, n_pairs=n * (n - 1) // 2)
         if n < 2:
             row.update(jaccard_mean=0.0, jaccard_median=0.0, lcs_mean=0.0, lcs_median=0.0)
         else:
-            jac, lcs = pairwise_matrices(group, workers=workers)
-            ju, lu = _upper(jac), _upper(lcs)
-            row.update(jaccard_mean=float(ju.mean()), jaccard_median=float(np.median(ju)),
-                       lcs_mean=float(lu.mean()), lcs_median=float(np.median(lu)))
+            enc = _Encoded.from_codes([codes[i] for i in g.index])
+            jac, lcs = _pair_stats(enc, None, width, workers)
+            _, jmean, jmed = jac.stats()
+            _, lmean, lmed = lcs.stats()
+            row.update(jaccard_mean=jmean, jaccard_median=jmed, lcs_mean=lmean, lcs_median=lmed)
         rows.append(row)
     return pd.DataFrame(rows, columns=[*cols, "n_runs", "n_pairs", "jaccard_mean", "jaccard_median", "lcs_mean",
                                        "lcs_median"])
@@ -307,31 +438,23 @@ def similarity_between(runs: pd.DataFrame, edges: pd.DataFrame, by: str | Sequen
     """
     cols = _as_tuple(by)
     pcols = _as_tuple(panel) if panel else ()
-    keys, seqs = _run_keys(runs, edges)
-    key_of = dict(zip(runs.index, keys))
+    codes, width = _edge_codes(runs, edges)
     rows = []
     panels = _groups(runs, pcols) if pcols else [((), runs)]
     for pkey, p in panels:
         pvals = dict(zip(pcols, pkey if isinstance(pkey, tuple) else (pkey,)))
-        groups = [(gk, [seqs[key_of[i]] for i in g.index]) for gk, g in _groups(p, cols)]
-        for ia, (ka, sa) in enumerate(groups):
-            for ib, (kb, sb) in enumerate(groups):
+        groups = [(gk, list(g.index)) for gk, g in _groups(p, cols)]
+        # every group's edges encoded once, then compared blockwise
+        encoded = {ig: _Encoded.from_codes([codes[i] for i in idx]) for ig, (_, idx) in enumerate(groups)}
+        for ia, (ka, _) in enumerate(groups):
+            for ib, (kb, _) in enumerate(groups):
                 if ib < ia:
                     continue  # symmetric: computed once, written both ways
-                if ia == ib:
-                    n = len(sa)
-                    if n < 2:
-                        vals, npairs = None, 0
-                    else:
-                        jac, lcs = pairwise_matrices(sa, workers=workers)
-                        vals, npairs = (_upper(jac), _upper(lcs)), n * (n - 1) // 2
-                else:
-                    jac, lcs = cross_matrices(sa, sb, workers=workers)
-                    vals, npairs = (jac.ravel(), lcs.ravel()), len(sa) * len(sb)
-                stats = dict(n_pairs=npairs, jaccard_median=0.0, lcs_median=0.0, jaccard_mean=0.0, lcs_mean=0.0)
-                if vals is not None and npairs:
-                    stats.update(jaccard_median=float(np.median(vals[0])), lcs_median=float(np.median(vals[1])),
-                                 jaccard_mean=float(vals[0].mean()), lcs_mean=float(vals[1].mean()))
+                ea, eb = encoded[ia], encoded[ib]
+                jac, lcs = _pair_stats(ea, None if ia == ib else eb, width, workers)
+                npairs, jmean, jmed = jac.stats()
+                _, lmean, lmed = lcs.stats()
+                stats = dict(n_pairs=npairs, jaccard_median=jmed, lcs_median=lmed, jaccard_mean=jmean, lcs_mean=lmean)
                 la = ka[0] if len(cols) == 1 and isinstance(ka, tuple) else ka
                 lb = kb[0] if len(cols) == 1 and isinstance(kb, tuple) else kb
                 rows.append({**pvals, "group_a": la, "group_b": lb, **stats})

@@ -32,6 +32,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from maestro.analysis.columns import (
@@ -45,18 +46,18 @@ from maestro.analysis.columns import (
     FrameContext,
     select_specs,
 )
-from maestro.store.layout import TMP_SUFFIX, StudyLayout, table_from_rows
+from maestro.store.dataset import read_manifest, scan
+from maestro.store.layout import table_from_rows
+from maestro.store.location import Location
 from maestro.store.reader import (
     TIME_COLUMNS,
     Study,
     TraceFormatError,
-    read_parquet,
-    read_runs_table,
+    read_runs,
     read_study_json,
     to_frame,
-    validate_parquet,
 )
-from maestro.store.schema import RESOURCE_COLUMNS, RUN_COLUMNS, SPAN_COLUMNS, Column
+from maestro.store.schema import RESOURCE_COLUMNS, RUN_COLUMNS, SPAN_COLUMNS, Column, arrow_schema
 
 __all__ = [
     "StudyLike",
@@ -91,7 +92,7 @@ def _as_list(studies: StudyLike | Iterable[StudyLike]) -> list[StudyLike]:
 class _Source:
     """One study as the frames read it."""
 
-    root: Path
+    root: Location
     info: dict[str, Any]
     study: Study | None
 
@@ -102,6 +103,7 @@ class _Reader:
     def __init__(self, strict: bool):
         self.strict = strict
         self.errors: Errors = []
+        self._runs: dict[str, pa.Table] = {}
 
     def fail(self, err: TraceFormatError) -> None:
         if self.strict:
@@ -112,13 +114,13 @@ class _Reader:
         out = []
         for s in _as_list(studies):
             if isinstance(s, Study):
-                out.append(_Source(Path(s.path), s.info, s))
+                out.append(_Source(Location.of(s.path), s.info, s))
                 continue
-            layout = StudyLayout(s)
+            loc = Location.of(s)
             try:
-                if not layout.root.is_dir():
-                    raise TraceFormatError(layout.root, "no such study folder")
-                out.append(_Source(layout.root, read_study_json(layout.study_json), None))
+                if not loc.is_dir(loc.root):
+                    raise TraceFormatError(loc.uri, "no such study folder")
+                out.append(_Source(loc, read_study_json(loc), None))
             except TraceFormatError as e:
                 self.fail(e)
         return out
@@ -126,17 +128,29 @@ class _Reader:
     def runs(self, src: _Source) -> pd.DataFrame:
         if src.study is not None:
             return src.study.runs
-        path = StudyLayout(src.root).runs_parquet
-        if path.exists():
+        return to_frame(self._runs_table(src))
+
+    def _runs_table(self, src: _Source) -> pa.Table:
+        # read once per study and reader: the frames' runs and the compacted rows' attempts
+        key = src.root.uri
+        if key not in self._runs:
             try:
-                return to_frame(read_runs_table(path))
+                self._runs[key] = read_runs(src.root)
             except (TraceFormatError, pa.ArrowInvalid, OSError) as e:
-                self.fail(e if isinstance(e, TraceFormatError) else TraceFormatError(path, f"cannot read data ({e})"))
-        return to_frame(table_from_rows(RUN_COLUMNS, [], {}))
+                self.fail(e if isinstance(e, TraceFormatError) else
+                          TraceFormatError(src.root.display(src.root.path("runs.parquet")), f"cannot read data ({e})"))
+                self._runs[key] = table_from_rows(RUN_COLUMNS, [], {})
+        return self._runs[key]
+
+    def attempts(self, src: _Source) -> dict[str, Any]:
+        """run_id -> attempt of the study's run index (which compacted rows are current)."""
+        t = self._runs_table(src)
+        return dict(zip(t.column("run_id").to_pylist(), t.column("attempt").to_pylist()))
 
     def folder(self, src: _Source, which: str, columns: list[str] | None = None,
                span_types: tuple[str, ...] | None = None) -> pd.DataFrame:
-        """All files of ``spans/`` or ``resources/`` (only ``columns``; spans filtered by type)."""
+        """Rows of ``spans`` or ``resources`` in both stored forms (only ``columns``; spans
+        filtered by type, pushed down to the files)."""
         spec_cols = SPAN_COLUMNS if which == "spans" else RESOURCE_COLUMNS
         names = columns or [c.name for c in spec_cols]
         loaded = getattr(src.study, which, None) if src.study is not None else None
@@ -145,23 +159,16 @@ class _Reader:
             if span_types is not None:
                 df = df[df["span_type"].isin(span_types)]
             return df[names].reset_index(drop=True)
-        folder = StudyLayout(src.root).spans_dir if which == "spans" else StudyLayout(src.root).resources_dir
-        tables = []
-        filters = [("span_type", "in", list(span_types))] if span_types is not None else None
-        if folder.is_dir():
-            for p in sorted(folder.iterdir()):
-                if p.name.startswith(".") and p.name.endswith(TMP_SUFFIX):
-                    continue  # a writer's temporary file, never data
-                try:
-                    if p.suffix != ".parquet" or not p.is_file():
-                        raise TraceFormatError(p, f"unexpected file in {which}/ (only <run_id>.parquet files belong here)")
-                    validate_parquet(p, which, spec_cols)
-                    tables.append(read_parquet(p, spec_cols, names, filters))
-                except TraceFormatError as e:
-                    self.fail(e)
-        if not tables:
-            tables = [table_from_rows([c for c in spec_cols if c.name in names], [], {}).select(names)]
-        return to_frame(pa.concat_tables(tables))
+        flt = pc.field("span_type").isin(list(span_types)) if span_types is not None else None
+        try:
+            table = scan(src.root, which, names, flt, attempts=self.attempts(src), on_error=self._skip)
+        except TraceFormatError as e:  # the manifest itself: nothing of this table can be read
+            self.fail(e)
+            table = table_from_rows([c for c in spec_cols if c.name in names], [], {}).select(names)
+        return to_frame(table)
+
+    def _skip(self, err: TraceFormatError) -> None:
+        self.fail(err)
 
 
 def _span_aggregates(spans: pd.DataFrame) -> pd.DataFrame:
@@ -285,7 +292,8 @@ def read_once(studies: StudyLike | Iterable[StudyLike]) -> list[Study]:
         if src.study is not None:
             out.append(src.study)
             continue
-        out.append(Study(src.root, src.info, reader.runs(src), reader.folder(src, "spans"),
+        root: Any = Path(src.root.root) if src.root.local else src.root.uri
+        out.append(Study(root, src.info, reader.runs(src), reader.folder(src, "spans"),
                          reader.folder(src, "resources")))
     return out
 
@@ -323,37 +331,67 @@ def _view_select(cols: list[Column], present: set[str], source: str) -> str:
 
 def duckdb_connection(studies: StudyLike | Iterable[StudyLike], *, database: str = ":memory:"):
     """A duckdb connection with views ``runs``, ``spans`` and ``resources`` over the parquet
-    files of the given studies (read in place, nothing is copied), with the columns of
-    ``load_study`` (stored names, a UTC ``timestamptz`` after each ns time column; the
-    session time zone is UTC).
+    files of the given studies (read in place, nothing is copied; per-run and compacted
+    files alike, projections and filters pushed down), with the columns of ``load_study``
+    (stored names, a UTC ``timestamptz`` after each ns time column; the session time zone
+    is UTC). Studies in object storage (``s3://``) are read through ``pyarrow.fs``.
 
     >>> con = duckdb_connection("traces/demo")                       # doctest: +SKIP
     >>> con.sql("select span_type, count(*) from spans group by 1").df()   # doctest: +SKIP
     """
     import duckdb
 
-    roots = [Path(s.path) if isinstance(s, Study) else Path(s) for s in _as_list(studies)]
-    for r in roots:
-        read_study_json(StudyLayout(r).study_json)  # refuse folders that are not maestro studies
+    locs = [Location.of(s.path) if isinstance(s, Study) else Location.of(s) for s in _as_list(studies)]
+    for loc in locs:
+        read_study_json(loc)  # refuse folders that are not maestro studies
     con = duckdb.connect(database)
     con.execute("set TimeZone = 'UTC'")
-    tables = {
-        "runs": ([StudyLayout(r).runs_parquet for r in roots], RUN_COLUMNS),
-        "spans": ([p for r in roots for p in sorted(StudyLayout(r).spans_dir.glob("*.parquet"))], SPAN_COLUMNS),
-        "resources": ([p for r in roots for p in sorted(StudyLayout(r).resources_dir.glob("*.parquet"))],
-                      RESOURCE_COLUMNS),
-    }
-    for view, (paths, cols) in tables.items():
-        files = [str(p) for p in paths if p.is_file()]
-        if files:
-            listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-            # union_by_name fills a column some files lack; one that every file lacks (an
-            # optional column newer than all of them) is added as typed nulls
-            present = set().union(*(pq.read_schema(f).names for f in files))
-            source = f"read_parquet([{listing}], union_by_name=true)"
-        else:
+    runs_tables = [read_runs(loc) for loc in locs]
+    attempts = [dict(zip(t.column("run_id").to_pylist(), t.column("attempt").to_pylist())) for t in runs_tables]
+    # runs: small; the merged index (runs.parquet plus the records since) as one Arrow table
+    con.register("_runs_merged", pa.concat_tables(runs_tables) if runs_tables else table_from_rows(RUN_COLUMNS, [], {}))
+    con.execute(f"create view runs as {_view_select(RUN_COLUMNS, {c.name for c in RUN_COLUMNS}, '_runs_merged')}")
+    for view, cols in (("spans", SPAN_COLUMNS), ("resources", RESOURCE_COLUMNS)):
+        sources, present = [], set()
+        for k, loc in enumerate(locs):
+            for j, (files, excluded) in enumerate(_view_files(loc, view, attempts[k])):
+                if not files:
+                    continue
+                if loc.local:
+                    listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+                    present |= set().union(*(pq.read_schema(f).names for f in files))
+                    src = f"read_parquet([{listing}], union_by_name=true)"
+                else:
+                    import pyarrow.dataset as ds
+
+                    name = f"_{view}_{k}_{j}"
+                    con.register(name, ds.dataset(files, schema=arrow_schema(cols), format="parquet", filesystem=loc.fs))
+                    present |= {c.name for c in cols}
+                    src = name
+                if excluded:
+                    name = f"_{view}_{k}_{j}_excluded"
+                    con.register(name, pa.table({"run_id": pa.array(excluded, pa.string())}))
+                    src = f"(select * from {src} where run_id not in (select run_id from {name}))"
+                sources.append(src)
+        if not sources:
             # an empty view with the stored columns, so queries still bind
             con.register(f"_{view}_empty", table_from_rows(cols, [], {}))
-            present, source = {c.name for c in cols}, f"_{view}_empty"
-        con.execute(f"create view {view} as {_view_select(cols, present, source)}")
+            present, sources = {c.name for c in cols}, [f"_{view}_empty"]
+        con.execute(f"create view {view} as " + " union all by name ".join(
+            f"({_view_select(cols, present, s)})" for s in sources))
     return con
+
+
+def _view_files(loc: Location, artefact: str, attempts: dict[str, Any]) -> list[tuple[list[str], list[str]]]:
+    """(files, run ids to leave out) of the compacted generation, then of the per-run files,
+    by the readers' rule (:mod:`maestro.store.dataset`)."""
+    from maestro.store.dataset import per_run_files
+
+    per_run, _ = per_run_files(loc, artefact)
+    manifest = read_manifest(loc)
+    out: list[tuple[list[str], list[str]]] = []
+    if manifest is not None:
+        excluded = [r for r, a in manifest.runs.items() if r in per_run or attempts.get(r) != a]
+        out.append(([loc.path("compacted", f) for f in manifest.files.get(artefact, [])], excluded))
+    out.append((list(per_run.values()), []))
+    return out

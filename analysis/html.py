@@ -166,8 +166,11 @@ def _img(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
-def render_html(data: ReportData, figures: list[tuple[FigureSpec, Path]], placeholders: list[str]) -> str:
-    """The report page as one HTML string."""
+def render_html(data: ReportData, figures: list[tuple[FigureSpec, Path]], placeholders: list[str], *,
+                run_links: dict[str, str] | None = None) -> str:
+    """The report page as one HTML string. ``run_links``: figure name -> href of the viewer
+    page of the run it draws (plus ``index`` -> the runs index, ``run_id`` -> the run's id)."""
+    run_links = run_links or {}
     ids = ", ".join(data.study_ids)
     title = f"maestro report: {ids}" + (f" [{SIMULATED_LABEL}]" if data.simulated else "")
     parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>",
@@ -182,6 +185,9 @@ def render_html(data: ReportData, figures: list[tuple[FigureSpec, Path]], placeh
         items = "".join(f"<li>{html.escape(p)}</li>" for p in data.problems)
         parts.append(f"<div class=\"problems\"><b>Analysis steps that failed</b><ul>{items}</ul></div>")
     parts.append("<h2>Studies</h2>" + _table(study_summary(data)))
+    if "index" in run_links:
+        parts.append(f"<p>Runs: <a href=\"{html.escape(run_links['index'])}\">index of runs</a> (each run's page: "
+                     "<code>maestro view STUDY</code>).</p>")
     parts.append("<h2>Outcomes</h2><ul>" + "".join(f"<li><b>{html.escape(word)}</b>: {html.escape(sentence)}</li>"
                                                    for word, sentence in OUTCOMES) + "</ul>")
     cells = cell_summary(data.runs)
@@ -197,8 +203,11 @@ def render_html(data: ReportData, figures: list[tuple[FigureSpec, Path]], placeh
             section = spec.section
             parts.append(f"<h2>{html.escape(section)}</h2>")
         note = " (no data in this study)" if spec.name in placeholders else ""
+        link = f" <a href=\"{html.escape(run_links[spec.name])}\">Run {html.escape(run_links.get('run_id', ''))}: " \
+            "span tree, messages, attributes</a>" if spec.name in run_links and not note else ""
         parts.append(f"<figure id=\"{html.escape(spec.name)}\"><img alt=\"{html.escape(spec.name)}\" "
-                     f"src=\"{_img(path)}\"><figcaption>{html.escape(spec.caption + note)}</figcaption></figure>")
+                     f"src=\"{_img(path)}\"><figcaption>{html.escape(spec.caption + note)}{link}</figcaption>"
+                     "</figure>")
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     parts.append(f"<footer>Written by maestro {html.escape(__version__)} on {stamp}.</footer></body></html>")
     return "\n".join(parts)

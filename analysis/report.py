@@ -26,8 +26,8 @@ from matplotlib.figure import Figure
 from maestro.analysis import figures as F
 from maestro.store.reader import Study
 
-__all__ = ["FigureSpec", "ReportData", "ReportResult", "FIGURES", "REPORT_DPI", "MAX_PX", "load_report_data",
-           "render_figure", "write_report"]
+__all__ = ["FigureSpec", "ReportData", "ReportResult", "FIGURES", "REPORT_DPI", "MAX_PX", "SINGLE_RUN_FIGURES",
+           "load_report_data", "render_figure", "write_report"]
 
 StudyLike = str | os.PathLike[str] | Study
 
@@ -101,6 +101,9 @@ class ReportResult:
     """Whether the report carries the SIMULATED label."""
     study_ids: list[str]
     """The studies in the report."""
+    run_pages: list[Path] = field(default_factory=list)
+    """Viewer pages written beside the report (``runs/<study_id>/<run_id>.html``) for the
+    runs it mentions."""
 
     @property
     def paths(self) -> list[Path]:
@@ -315,6 +318,8 @@ def write_report(studies: StudyLike | Iterable[StudyLike], out: str | os.PathLik
     Raises:
         TraceFormatError: a path is not a maestro study folder or holds a malformed file.
     """
+    from urllib.parse import unquote
+
     from maestro.analysis.html import render_html
 
     data = load_report_data(studies, judges=judges)
@@ -331,8 +336,44 @@ def write_report(studies: StudyLike | Iterable[StudyLike], out: str | os.PathLik
         written.append(path)
         if on_figure is not None:
             on_figure(spec.name, i, len(FIGURES))
+    # the run the single-run figures draw gets its viewer page beside the report (links only;
+    # `maestro view` writes every run's page into the same runs/<study_id>/ folder)
+    run_links = _step(data, "run pages", lambda: _run_pages(data, out_dir)) or {}
     html = out_dir / "index.html"
-    html.write_text(render_html(data, [(spec, p) for spec, p in zip(FIGURES, written)], placeholders),
-                    encoding="utf-8")
+    html.write_text(render_html(data, [(spec, p) for spec, p in zip(FIGURES, written)], placeholders,
+                                run_links=run_links), encoding="utf-8")
     return ReportResult(out=out_dir, html=html, figures=written, placeholders=placeholders,
-                        problems=list(data.problems), simulated=data.simulated, study_ids=data.study_ids)
+                        problems=list(data.problems), simulated=data.simulated, study_ids=data.study_ids,
+                        run_pages=sorted({out_dir / unquote(href) for key, href in run_links.items()
+                                          if key in SINGLE_RUN_FIGURES}))
+
+
+SINGLE_RUN_FIGURES = ("tokens_over_time", "flame_graph", "resource_timeseries")
+"""Figures that draw one (typical) run: the page links each to that run's viewer page."""
+
+
+def _run_pages(data: ReportData, out_dir: Path) -> dict[str, str]:
+    """Write the viewer page of the typical run (:func:`figure_data.pick_run`) and its
+    study's run index under ``<out>/runs/<study_id>/``; figure name (and ``index``) -> href
+    relative to the report page."""
+    from urllib.parse import quote
+
+    from maestro.analysis.figure_data import _resolve_run
+    from maestro.analysis.viewer import page_name, write_viewer
+
+    run_id, study_id = _resolve_run(data.runs, data.spans, None)
+    if run_id is None:
+        return {}
+    sid = study_id if study_id is not None else data.study_ids[0]
+    runs = data.runs[data.runs["study_id"] == sid] if "study_id" in data.runs.columns else data.runs
+    spans = data.spans[data.spans["study_id"] == sid] if "study_id" in data.spans.columns else data.spans
+    fails = data.tables.get("failures")
+    if isinstance(fails, pd.DataFrame) and "study_id" in fails.columns:
+        fails = fails[fails["study_id"] == sid]
+    path = data.study_paths[data.study_ids.index(sid)] if sid in data.study_ids else data.study_paths[0]
+    folder = page_name(sid)[:-5]
+    study = Study(path, data.infos.get(sid, {}), runs, spans, data.resources.iloc[0:0])
+    write_viewer(study, out_dir / "runs" / folder, [run_id], failures=fails if isinstance(fails, pd.DataFrame) else None)
+    href = f"runs/{quote(folder)}/{quote(page_name(run_id))}"
+    return {**{name: href for name in SINGLE_RUN_FIGURES}, "index": f"runs/{quote(folder)}/index.html",
+            "run_id": str(run_id)}

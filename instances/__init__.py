@@ -23,6 +23,10 @@ INSTANCE_MODULES: dict[str, str] = {
     "tot": "maestro.instances.tot",
     "stock_research": "maestro.instances.stock_research",
     "magentic_one": "maestro.instances.magentic_one",
+    "content_creation": "maestro.instances.content_creation",
+    "image_scoring": "maestro.instances.image_scoring",
+    "brand_seo": "maestro.instances.brand_seo",
+    "financial_analyzer": "maestro.instances.financial_analyzer",
 }
 """Instance name -> module path."""
 

@@ -21,7 +21,7 @@ from maestro.contract import InstanceOption, RunContext, Task, TaskResult, resol
 
 T = TypeVar("T")
 
-__all__ = ["lazy_exports", "client_options", "client_settings", "make_chat_openai",
+__all__ = ["lazy_exports", "client_options", "client_settings", "make_chat_openai", "adk_gemini_model",
            "invoke_graph", "answer_result", "message_text", "tasks_from_jsonl", "seeded_sample"]
 
 
@@ -82,6 +82,24 @@ def make_chat_openai(ctx: RunContext, retries_option: str = "max_retries") -> An
 
     # A custom base_url turns streamed usage off unless asked for explicitly.
     return ChatOpenAI(stream_usage=True, **client_settings(ctx, retries_option))
+
+
+def adk_gemini_model(ctx: RunContext, attempts: int, instance: str) -> Any:
+    """An ADK ``Gemini`` model for ``ctx.endpoint`` (the simulated service's Gemini base URL or
+    Google's API: same code path) with google-genai's HTTP retries (``attempts`` per call).
+    A ValueError naming ``instance`` when the endpoint speaks no Gemini REST."""
+    import os
+
+    from google.adk.models import Gemini
+    from google.genai import types
+
+    ep = ctx.endpoint
+    if not ep.gemini_base_url:
+        raise ValueError(f"instance {instance!r} (ADK, Gemini REST) needs a sim/* or gemini/* backend, not {ep.spec!r}")
+    os.environ.setdefault("NO_GCE_CHECK", "true")  # google-auth must never probe a metadata server
+    retry = types.HttpRetryOptions(attempts=attempts, initial_delay=0.05, max_delay=1.0) if attempts > 1 else None
+    return Gemini(model=ep.model, base_url=ep.gemini_base_url, client_kwargs={"api_key": ep.api_key},
+                  retry_options=retry)
 
 
 def invoke_graph(app: Any, inputs: Mapping[str, Any], limit: int) -> tuple[dict[str, Any], TaskResult | None]:

@@ -4,6 +4,11 @@
     maestro run INSTANCE [...]        run one instance without a study file
     maestro runs ls STUDY             list a study's runs
     maestro report STUDY... [--out DIR]  every analysis figure as PNG plus one HTML page
+    maestro view STUDY [RUN_ID]       a static HTML page per run (span tree, timeline, messages)
+    maestro export STUDY --format chrome-trace  trace-event JSON for Perfetto / speedscope
+    maestro gate BASELINE CANDIDATE   release decision: exit 0 pass, 1 regression, 2 invalid input
+    maestro ingest --study DIR        an OTLP/HTTP receiver (loopback) writing the spans it gets as a study
+    maestro import FILE... --study DIR  OTLP JSON files (OpenInference, GenAI, ADK, AutoGen spans) as a study
     maestro sim serve [...]           run the simulated LLM service standalone
 
 Errors are one line on stderr: a bad study file, option or backend exits 2, a file-system
@@ -186,7 +191,8 @@ def _cmd_study_run(args) -> int:
     _check_task_file(config)
     console = _console()
     result = run_study(config, progress=not args.no_progress, console=console, retry=args.retry,
-                       max_connection_failures=args.max_connection_failures)
+                       max_connection_failures=args.max_connection_failures, executor=args.executor,
+                       address=args.address)
     return _finish_study(result, console, not args.no_figures)
 
 
@@ -252,6 +258,16 @@ def _cmd_runs_ls(args) -> int:
     return 0
 
 
+def _cmd_compact(args) -> int:
+    from maestro.store.compact import compact
+
+    r = compact(args.study, force=True, endpoint=args.endpoint)
+    what = (f"merged {r.merged_files} per-run file(s) into generation {r.generation}" if r.compacted
+            else f"nothing compacted ({r.reason}); generation {r.generation}")
+    _console().print(f"{args.study}: {what}: {r.runs} runs, {r.rows.get('spans', 0)} spans in {r.wall_s:.2f} s")
+    return 0
+
+
 def _cmd_report(args) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -280,6 +296,95 @@ def _cmd_report(args) -> int:
     return 0
 
 
+def _import_options(args):
+    from maestro.interop import ImportOptions
+
+    if args.backend:
+        from maestro.backends import parse_backend
+
+        parse_backend(args.backend)
+    return ImportOptions(group_by=args.group_by, capture_content=args.capture_content, instance=args.instance,
+                         framework=args.framework, backend=args.backend)
+
+
+def _cmd_ingest(args) -> int:
+    from maestro.interop import serve
+    from maestro.runner.importer import open_receiver
+
+    console = _console()
+    try:
+        receiver = open_receiver(str(args.study), _import_options(args), port=args.port, idle_s=args.idle_s,
+                                 on_run=lambda run_id: console.print(f"run [bold]{run_id}[/] written"))
+    except ValueError as e:  # a bad study folder name
+        print(f"maestro: error: {_one_line(e)}", file=sys.stderr)
+        return 2
+    console.print(f"receiving OTLP/HTTP traces at [bold]{receiver.url}[/] (protobuf or JSON) into "
+                  f"[bold]{args.study}[/]; Ctrl-C to stop", highlight=False)
+    serve(receiver, until_idle_s=args.until_idle)
+    console.print(f"{receiver.spans_received} span(s) received, {len(receiver.runs_written)} run(s) written"
+                  + (f", {receiver.late_spans} late span(s) not written (raise --idle-s)" if receiver.late_spans else ""))
+    return 0
+
+
+def _cmd_import(args) -> int:
+    from maestro.runner.importer import import_files
+
+    try:
+        run_ids = import_files([str(f) for f in args.files], str(args.study), _import_options(args))
+    except ValueError as e:  # not OTLP JSON (OtlpError), no spans, a bad study folder name
+        print(f"maestro: error: {_one_line(e)}", file=sys.stderr)
+        return 2
+    _console().print(f"{len(run_ids)} run(s) written to [bold]{args.study}[/]")
+    return 0
+
+
+def _cmd_view(args) -> int:
+    from maestro.analysis.viewer import write_viewer
+
+    try:
+        result = write_viewer(args.study, args.out, [args.run_id] if args.run_id else None)
+    except ValueError as e:  # an unknown run id, or a malformed study (TraceFormatError)
+        print(f"maestro: error: {_one_line(e)}", file=sys.stderr)
+        return 2
+    console = _console()
+    if args.run_id:
+        console.print(f"page: [bold]{result.pages[args.run_id]}[/]")
+    else:
+        console.print(f"{len(result.pages)} run page(s) in [bold]{result.out}[/]")
+    console.print(f"index: [bold]{result.index}[/]")
+    return 0
+
+
+def _cmd_export(args) -> int:
+    from maestro.analysis.chrome_trace import write_chrome_trace
+
+    out = args.out or args.study / "report" / "chrome_trace.json"
+    try:
+        path = write_chrome_trace(args.study, out, args.run)
+    except ValueError as e:  # an unknown run id, or a malformed study (TraceFormatError)
+        print(f"maestro: error: {_one_line(e)}", file=sys.stderr)
+        return 2
+    console = _console()
+    console.print(f"chrome trace: [bold]{path}[/] (open in Perfetto or speedscope)")
+    return 0
+
+
+def _cmd_gate(args) -> int:
+    """Exit 0 pass, 1 regression, 2 when the gate cannot decide (invalid input or an error)."""
+    from maestro.analysis.gate import run_gate, to_json_text
+
+    try:
+        result = run_gate(args.baseline, args.candidate, args.policy)
+        if args.json:
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.json).write_text(to_json_text(result), encoding="utf-8")
+    except Exception as e:  # noqa: BLE001 - exit 1 means "regression": any failure to decide is 2
+        _fail(e, _os_message(e) if isinstance(e, OSError) else _one_line(e), args.debug)
+        return 2
+    print(result.markdown())  # plain print: rich would read [CI] brackets as markup
+    return result.exit_code
+
+
 def _cmd_sim_serve(rest: list[str]) -> int:
     from maestro.sim.cli import serve_main
 
@@ -306,6 +411,9 @@ def build_parser() -> argparse.ArgumentParser:
     sr.add_argument("--max-connection-failures", type=_int_at_least(1), default=5, metavar="N",
                     help="stop a backend after N runs in a row could not reach it (default 5); its runs are "
                          "left to a resume")
+    sr.add_argument("--executor", choices=["local", "ray"],
+                    help="where runs execute (default: file, else MAESTRO_EXECUTOR, else local)")
+    sr.add_argument("--address", help="Ray cluster address HOST:PORT (default: file, else RAY_ADDRESS)")
     sr.add_argument("--no-progress", action="store_true")
     sr.add_argument("--no-figures", action="store_true", help="skip the overview figures")
     sr.set_defaults(func=_cmd_study_run)
@@ -336,6 +444,12 @@ def build_parser() -> argparse.ArgumentParser:
                     "maestro's (readers ignore them)")
     ls.set_defaults(func=_cmd_runs_ls)
 
+    cmp = sub.add_parser("compact", help="merge a study's per-run files into a few large files (atomic; "
+                         "readers read both forms)", parents=[common])
+    cmp.add_argument("study", help="study folder or s3://bucket/prefix/study")
+    cmp.add_argument("--endpoint", help="S3 endpoint for an s3:// study (default: MAESTRO_S3_ENDPOINT)")
+    cmp.set_defaults(func=_cmd_compact)
+
     rep = sub.add_parser("report", help="every analysis figure as PNG plus one self-contained HTML page",
                          parents=[common])
     rep.add_argument("study", type=Path, nargs="+", help="study folder(s), e.g. traces/demo; several are compared "
@@ -345,6 +459,55 @@ def build_parser() -> argparse.ArgumentParser:
                      "(two or more give the judge-agreement figure)")
     rep.add_argument("--no-progress", action="store_true")
     rep.set_defaults(func=_cmd_report)
+
+    view = sub.add_parser("view", help="a static HTML page per run: span tree with timeline, messages, call graph, "
+                          "attributes, failure evidence", parents=[common])
+    view.add_argument("study", type=Path, help="study folder, e.g. traces/demo")
+    view.add_argument("run_id", nargs="?", help="only this run's page (default: every run)")
+    view.add_argument("--out", type=Path, help="folder of the pages (default: STUDY/report/runs/<study_id>, where "
+                      "the report links to)")
+    view.set_defaults(func=_cmd_view)
+
+    exp = sub.add_parser("export", help="export a study's spans for other tools", parents=[common])
+    exp.add_argument("study", type=Path, help="study folder, e.g. traces/demo")
+    exp.add_argument("--format", required=True, choices=["chrome-trace"],
+                     help="chrome-trace: Trace Event Format JSON (Perfetto, speedscope, chrome://tracing)")
+    exp.add_argument("--out", type=Path, help="output file (default: STUDY/report/chrome_trace.json)")
+    exp.add_argument("--run", action="append", metavar="RUN_ID", help="only this run, repeatable (default: all)")
+    exp.set_defaults(func=_cmd_export)
+
+    gate = sub.add_parser("gate", help="release decision: compare a candidate study with a baseline (exit 0 "
+                          "pass, 1 regression, 2 invalid input)", parents=[common])
+    gate.add_argument("baseline", type=Path, help="baseline study folder")
+    gate.add_argument("candidate", type=Path, help="candidate study folder")
+    gate.add_argument("--policy", type=Path, help="policy TOML laid over the default thresholds "
+                      "(docs/analysis.md, Release gate)")
+    gate.add_argument("--json", type=Path, metavar="FILE", help="also write the decision and every number as JSON")
+    gate.set_defaults(func=_cmd_gate)
+
+    interop = _Parser(add_help=False)
+    interop.add_argument("--study", type=Path, required=True, help="study folder to write (created; its name is "
+                         "the study id), e.g. traces/imported")
+    interop.add_argument("--group-by", metavar="ATTRIBUTE", help="span or resource attribute whose value names a "
+                         "run (default: one run per trace id)")
+    interop.add_argument("--capture-content", action="store_true", help="keep prompts, outputs and tool arguments "
+                         "(redacted); dropped by default")
+    interop.add_argument("--instance", help="instance name of every run (default: maestro.instance, else "
+                         "service.name)")
+    interop.add_argument("--framework", help="framework of every run (default: maestro.framework, else detected)")
+    interop.add_argument("--backend", help="backend spec of every run, e.g. openai/gpt-4o (default: maestro.backend, "
+                         "else from the model calls)")
+    ing = sub.add_parser("ingest", help="receive OTLP/HTTP traces (protobuf or JSON) on loopback and write them "
+                         "as a study", parents=[common, interop])
+    ing.add_argument("--port", type=_int_at_least(0), default=4318, help="port on 127.0.0.1 (default 4318; 0: any)")
+    ing.add_argument("--idle-s", type=_finite_number(0, strict=True), default=2.0, help="write a run once its root "
+                     "span arrived and nothing of it came for this long (default 2)")
+    ing.add_argument("--until-idle", type=_finite_number(0, strict=True), metavar="S", help="exit after S seconds "
+                     "without spans (after the first); default: run until Ctrl-C / SIGTERM")
+    ing.set_defaults(func=_cmd_ingest)
+    imp = sub.add_parser("import", help="import OTLP JSON files as a study", parents=[common, interop])
+    imp.add_argument("files", nargs="+", type=Path, help="OTLP JSON files (a request, a list, or JSON lines)")
+    imp.set_defaults(func=_cmd_import)
 
     sim = sub.add_parser("sim", help="the simulated LLM service").add_subparsers(dest="sim_command", required=True)
     sim.add_parser("serve", help="serve on 127.0.0.1 (options: maestro sim serve --help)", add_help=False)

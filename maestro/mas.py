@@ -20,7 +20,8 @@ did not write, in the shape Inspect AI users know (dataset, solver, scorer)::
 The runner builds the system once per run in the run's own process, wraps it with the
 adapter for ``framework``, sends the sample's input through the framework's usual entry
 point (``invoke`` for LangGraph, ``run(task=...)`` for AutoGen, ``run`` for ADK; or your
-``invoke``), takes the answer from the result (or your ``answer``) and scores it.
+``invoke``, which mcp-agent and custom systems must give), takes the answer from the result
+(or your ``answer``) and scores it.
 
 The built-in instances meet the runner through the same :class:`Instance` protocol
 (``maestro.contract``); a :class:`MAS` is one implementation of it.
@@ -41,9 +42,11 @@ from maestro.scorers import Score, Scorer, as_scorer
 
 __all__ = ["Sample", "MAS", "load_samples", "FRAMEWORKS", "default_answer", "default_invoke"]
 
-FRAMEWORKS = ("langgraph", "autogen", "adk", "custom")
-"""Frameworks a MAS may name: the first three get their maestro adapter; ``custom`` records
-through ``maestro.collector.current_telemetry()`` itself."""
+FRAMEWORKS = ("langgraph", "autogen", "adk", "custom", "mcp_agent")
+"""Frameworks a MAS may name: ``langgraph``, ``autogen``, ``adk`` and ``mcp_agent`` get their
+maestro adapter (``maestro.adapters.<framework>``); ``custom`` records through
+``maestro.collector.current_telemetry()`` itself. ``mcp_agent`` and ``custom`` need your
+``invoke`` (see :func:`default_invoke`)."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,12 @@ def default_answer(framework: str, result: Any) -> str | None:
 
 
 def default_invoke(framework: str, app: Any, sample: Sample, ctx: RunContext) -> Any:
-    """Send ``sample.input`` through the framework's usual entry point of the wrapped app."""
+    """Send ``sample.input`` through the framework's usual entry point of the wrapped app.
+
+    mcp-agent has no such entry point (an ``MCPApp`` runs whatever your code does inside
+    ``async with app.run():``: agents with attached LLMs, an Orchestrator, your own
+    workflow), so ``mcp_agent`` and ``custom`` systems give ``invoke``; here they raise
+    ValueError."""
     if framework == "langgraph":
         state = sample.input if isinstance(sample.input, Mapping) else \
             {"messages": [{"role": "user", "content": sample.input}]}
@@ -130,7 +138,7 @@ def default_invoke(framework: str, app: Any, sample: Sample, ctx: RunContext) ->
         return asyncio.run(app.run(task=sample.text))
     if framework == "adk":
         return app.run(sample.text)
-    raise ValueError("a MAS with framework 'custom' needs invoke=(app, sample, ctx) -> result")
+    raise ValueError(f"a MAS with framework {framework!r} needs invoke=(app, sample, ctx) -> result")
 
 
 @dataclass(eq=False)
@@ -140,7 +148,10 @@ class MAS:
     name: str
     """Its name in run ids and the run record's ``instance`` column (letters, digits, ``._-``)."""
     framework: str
-    """``langgraph``, ``autogen``, ``adk`` (the runner applies that adapter) or ``custom``."""
+    """``langgraph``, ``autogen``, ``adk``, ``mcp_agent`` (the runner applies that adapter) or
+    ``custom``. For ``mcp_agent``, ``build`` returns your ``MCPApp`` (the adapter traces what
+    runs inside ``async with app.run():``, so ``invoke`` enters it) or an ``AugmentedLLM``
+    workflow (each ``generate*`` call traced)."""
     build: Callable[[RunContext], Any]
     """``build(ctx) -> app``: your graph, team or agent for one run, reaching its model at
     ``ctx.endpoint`` and using tools only if ``ctx.tools_enabled``. Called in the run's own
@@ -174,8 +185,8 @@ class MAS:
                              f"got {self.framework!r}")
         if not callable(self.build):
             raise ValueError(f"MAS {self.name!r}: build must be callable (ctx) -> app")
-        if self.framework == "custom" and self.invoke is None:
-            raise ValueError(f"MAS {self.name!r}: framework 'custom' needs invoke=(app, sample, ctx) -> result")
+        if self.framework in ("custom", "mcp_agent") and self.invoke is None:
+            raise ValueError(f"MAS {self.name!r}: framework {self.framework!r} needs invoke=(app, sample, ctx) -> result")
         self.scorer = as_scorer(self.scorer)
         self._samples: dict[str, Sample] | None = None
 

@@ -308,6 +308,11 @@ MAESTRO_MESSAGE_SOURCE = "maestro.message.source"
 """On message spans: sending agent (``__start__`` for the run's input)."""
 MAESTRO_MESSAGE_TARGET = "maestro.message.target"
 """On message spans: receiving agent (``__end__`` for the run's output)."""
+MAESTRO_MESSAGE_DERIVED = "maestro.message.derived"
+"""On message spans of imported traces: true when the hand-over was derived from the order
+of agent spans (``maestro import``/``ingest``), not recorded by an adapter."""
+MAESTRO_SOURCE_NAME = "maestro.source.name"
+"""On imported spans renamed to maestro's convention: the span's name in the source trace."""
 MAESTRO_USAGE_ESTIMATED = "maestro.usage.estimated"
 """True when token counts were estimated from text because the provider reported none."""
 MAESTRO_HTTP_ATTEMPTS = "maestro.http.attempts"
@@ -340,6 +345,37 @@ MAESTRO_SEARCH_ACTION = "maestro.search.action"
 MAESTRO_SPAN_ATTRIBUTES_EVENT = "maestro.span_attributes"
 """Name of the framework event (LangChain custom event) with which MAS code annotates the
 span of the agent step that emits it; its data is a dict of ``maestro.*`` attributes."""
+
+# --- OpenInference (Arize Phoenix and peers): written on OTLP export, read on import ------
+OPENINFERENCE_SPAN_KIND = "openinference.span.kind"
+"""OpenInference span kind (``AGENT``, ``LLM``, ``TOOL``, ``CHAIN``, ``EMBEDDING`` ...)."""
+OPENINFERENCE_PROJECT_NAME = "openinference.project.name"
+"""Resource attribute naming the Phoenix project a trace lands in."""
+OPENINFERENCE_SPAN_KINDS = {
+    SpanType.RUN.value: "CHAIN",
+    SpanType.AGENT.value: "AGENT",
+    SpanType.LLM.value: "LLM",
+    SpanType.TOOL.value: "TOOL",
+    SpanType.MESSAGE.value: "CHAIN",
+    SpanType.OTHER.value: "CHAIN",
+}
+"""``maestro.span.type`` -> the OpenInference kind an exported span carries."""
+LLM_MODEL_NAME = "llm.model_name"
+"""OpenInference: model of an LLM span."""
+LLM_PROVIDER = "llm.provider"
+"""OpenInference: provider of an LLM span."""
+LLM_SYSTEM = "llm.system"
+"""OpenInference: model family/vendor of an LLM span (``openai``, ``vertexai`` ...)."""
+LLM_TOKEN_COUNT_PROMPT = "llm.token_count.prompt"
+"""OpenInference: prompt tokens of an LLM span."""
+LLM_TOKEN_COUNT_COMPLETION = "llm.token_count.completion"
+"""OpenInference: completion tokens of an LLM span."""
+LLM_TOKEN_COUNT_TOTAL = "llm.token_count.total"
+"""OpenInference: total tokens of an LLM span."""
+TOOL_NAME = "tool.name"
+"""OpenInference: tool name of a TOOL span."""
+AGENT_NAME = "agent.name"
+"""OpenInference: agent name of an AGENT span."""
 
 # --- Resource attributes (Listing 1, "resource") -----------------------------------------
 SERVICE_NAME = "service.name"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 __all__ = ["Setting", "SETTINGS", "FSYNC", "SAMPLE_INTERVAL_S", "HARD_KILL_GRACE_S", "ENVIRONMENT", "SIM_API_KEY",
+           "OTLP_FLUSH_S", "EXECUTOR", "EXECUTORS", "S3_ENDPOINT", "COMPACT_MIN_RUNS", "SPAN_SINK_HOST",
            "markdown_table"]
 
 T = TypeVar("T")
@@ -72,7 +73,38 @@ ENVIRONMENT: Setting[str] = Setting("MAESTRO_ENVIRONMENT", "local", "`deployment
 SIM_API_KEY: Setting[str] = Setting("MAESTRO_SIM_API_KEY", "sim-key-not-secret", "The key clients send to the "
                                     "simulated service (it checks none).", str)
 
-SETTINGS: tuple[Setting[Any], ...] = (FSYNC, SAMPLE_INTERVAL_S, HARD_KILL_GRACE_S, ENVIRONMENT, SIM_API_KEY)
+OTLP_FLUSH_S: Setting[float] = Setting("MAESTRO_OTLP_FLUSH_S", 2.0, "Seconds a run waits at its end for its OTLP "
+                                       "export (when on) to flush, after the run's measured work; spans not "
+                                       "delivered by then count in `spans_export_failed`.", _positive)
+
+EXECUTORS = ("local", "ray")
+"""Where a study's runs can execute (``maestro.runner.executors``)."""
+
+
+def _executor(raw: str) -> str:
+    value = raw.strip()
+    if value not in EXECUTORS:
+        raise ValueError(f"expected one of {', '.join(EXECUTORS)}, got {raw!r}")
+    return value
+
+
+EXECUTOR: Setting[str] = Setting("MAESTRO_EXECUTOR", "local", "Where a study's runs execute when neither its config "
+                                 "nor the call names an executor: `local` (process pool) or `ray` (the Ray cluster "
+                                 "at `RAY_ADDRESS`, else a Ray instance started on this machine).", _executor)
+
+S3_ENDPOINT: Setting[str] = Setting("MAESTRO_S3_ENDPOINT", "", "Endpoint of S3-compatible storage for `s3://` study "
+                                    "locations (e.g. `http://127.0.0.1:9000`); empty: the provider's default.", str)
+COMPACT_MIN_RUNS: Setting[int] = Setting("MAESTRO_COMPACT_MIN_RUNS", 200, "A study compacts its per-run files at its "
+                                         "end when at least this many runs have them (`maestro compact` always "
+                                         "does).", lambda raw: max(1, int(raw)))
+
+SPAN_SINK_HOST: Setting[str] = Setting("MAESTRO_SPAN_SINK_HOST", "127.0.0.1", "Address a run's span sink (OTLP/HTTP "
+                                      "receiver of its remote agents' spans, e.g. A2A servers) listens on and gives "
+                                      "them; with remote agents on other machines, an address of this machine they "
+                                      "reach.", str)
+
+SETTINGS: tuple[Setting[Any], ...] = (FSYNC, SAMPLE_INTERVAL_S, HARD_KILL_GRACE_S, ENVIRONMENT, SIM_API_KEY,
+                                      OTLP_FLUSH_S, EXECUTOR, S3_ENDPOINT, COMPACT_MIN_RUNS, SPAN_SINK_HOST)
 """All of them."""
 
 

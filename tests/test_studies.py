@@ -4,6 +4,7 @@ recorded."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -23,19 +24,22 @@ def _runs(config):
     return expand_runs(config, tasks)
 
 
-def test_architecture_suite_is_the_papers_grid():
+def test_architecture_suite_is_the_papers_grid_on_a_balanced_task_design():
     c = load_study_config(STUDIES / "architecture_suite.toml")
     assert c.instances == ("crag", "plan_execute", "lats")
     assert c.backends == ("sim/strong", "sim/underspecified", "sim/abstaining", "sim/confabulating")
-    assert c.tools == (True, False) and c.repeats == 20
-    assert c.timeout_s == 600 and c.max_tokens == 8192 and c.time_factor == 0.02
+    assert c.tools == (True, False) and c.repeats == 5 and c.tasks == 14
+    # the paper's 10-minute cap in simulated time at the study's time factor
+    assert c.timeout_s == pytest.approx(600 * c.time_factor) and c.max_tokens == 8192 and c.time_factor == 0.02
     runs = _runs(c)
-    assert len(runs) == 3 * 4 * 2 * c.tasks * 20 == len({r.run_id for r in runs})
-    # the three architectures answer the same tasks, covering every hop count
+    assert len(runs) == 3 * 4 * 2 * c.tasks * 5 == len({r.run_id for r in runs})
+    # the three architectures answer the same tasks: two per stratum of hops x evidence location
     tasks = {name: get_instance(name).tasks(n=c.tasks, seed=c.seed) for name in c.instances}
     ids = {name: [t.task_id for t in ts] for name, ts in tasks.items()}
     assert ids["crag"] == ids["plan_execute"] == ids["lats"]
-    assert sorted(t.meta["hops"] for t in tasks["crag"]) == [1, 2, 3]
+    strata = Counter((t.meta["hops"], t.meta["evidence"]) for t in tasks["crag"])
+    assert set(strata.values()) == {2} and len(strata) == 7
+    assert {e for _, e in strata} == {"local", "web", "both"} and {h for h, _ in strata} == {1, 2, 3}
 
 
 def test_smoke_study_loads_and_runs_tree_of_thoughts_with_tools_off_only():

@@ -18,11 +18,15 @@ QUERY_SCHEMA = {"type": "object", "properties": {"query": {"type": "string"}}, "
 
 
 def policy_ctx(seed: int = 0, *, accuracy: float = 1.0, strictness: float = 0.5, mix: FailureMix | None = None,
-               verbosity: float = 1.0, **extra) -> PolicyContext:
-    """A policy context for profile ``t`` whose rng is ``random.Random(seed)``; ``extra``
-    becomes the profile's extra knobs."""
-    return PolicyContext(rng=random.Random(seed), profile_name="t", accuracy=accuracy,
-                         failure_mix=mix or FailureMix(), verbosity=verbosity, strictness=strictness, extra=extra)
+               verbosity: float = 1.0, knowledge: float = 0.0, calibration: float = 0.5, abstention: float = 0.5,
+               instruction: float = 1.0, profile: str = "t", **extra) -> PolicyContext:
+    """A policy context for profile ``profile`` whose rng is ``random.Random(seed)``:
+    ``accuracy`` is the reasoning reliability, the capabilities as named; ``extra`` becomes
+    the profile's extra knobs."""
+    return PolicyContext(rng=random.Random(seed), profile_name=profile, accuracy=accuracy,
+                         failure_mix=mix or FailureMix(), verbosity=verbosity, strictness=strictness, extra=extra,
+                         knowledge=knowledge, instruction_following=instruction, calibration=calibration,
+                         abstention=abstention)
 
 SPAN_TREE_COLUMNS = ("span_type", "agent_name", "input_tokens", "output_tokens", "input_bytes", "output_bytes",
                      "tool_name", "message_source", "message_target", "status_code")

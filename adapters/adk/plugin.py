@@ -58,7 +58,7 @@ from google.adk.plugins.base_plugin import BasePlugin
 
 from maestro import semconv as sc
 from maestro.adapters import _common as common
-from maestro.adapters.adk import extract, genai, native
+from maestro.adapters.adk import a2a, extract, genai, native
 from maestro.collector.http import HttpLedger, bind_ledger
 from maestro.collector.telemetry import RunTelemetry, SpanHandle
 
@@ -168,6 +168,7 @@ class MaestroAdkPlugin(BasePlugin):
         self._tools: dict[str, tuple[SpanHandle, contextvars.Token[tuple[SpanHandle, str] | None]]] = {}
         native.install_gate()
         genai.install_genai_hook(direct_call_scope)
+        a2a.install_a2a_hook(direct_call_scope)  # hand-overs to RemoteA2aAgents: message spans, run headers
 
     # -- lookup ------------------------------------------------------------------------
     def _invocation(self, inv_id: str) -> _Invocation:

@@ -1,31 +1,39 @@
 """Simulated-model behaviour for Plan-and-Execute's three roles.
 
 Each policy recognises its role by the marker sentence of the role's system prompt, reads
-the question and material from the user message (layouts in ``prompts``), and looks the
-question up in the QA world to know the truth. Randomness comes only from ``ctx.rng``.
+the question and material from the user message (layouts in ``prompts``), and reasons
+through the QA world's knowledge model (``maestro.instances.qa_world.knowledge``,
+docs/simulation.md): it reads facts from the passages in its context, recalls the facts its
+profile knows, and slips with the reliability of one reasoning step, which falls as the
+history grows. It never sees the gold answer. Randomness comes only from ``ctx.rng``.
 
-* Planner: with probability ``accuracy`` one step per hop (the hop's one-hop question for
-  the first, "the entity found in step i" after that) and a final answering step;
-  otherwise a single lazy step ("Search for ...": the executor and replanner must recover).
-* Executor (ReAct): finds the first hop the notes (completed steps and tool results so
-  far) do not resolve. Before any tool result it calls a tool: web search (when offered)
-  with probability ``pe_p_web`` (0.5), else the local retriever, asking that hop's one-hop
-  question with probability ``accuracy`` and a keyword query otherwise. When a tool result
-  names the hop's target it reports it with probability ``accuracy`` (otherwise it fails as
-  ``failure_mix`` draws); when not, it searches again with the other tool, then gives up
-  with "Result: not found".
-* Replanner: when the completed steps contain the gold it answers, unless it distrusts the
-  result: the first time with probability ``pe_doubt``, and after a verification step it
-  already asked for with probability ``pe_persist`` (both per profile in ``PROFILE_KNOBS``,
-  overridable by the profile's ``extra``;
-  1.0 when the prompt demands verification), in which case it asks for another
-  verification step. That is the paper's replanner loop: weaker profiles have higher
-  values, and each round costs an executor turn and a replanner turn. When the gold is not
-  found yet it lists the unresolved hops as the new plan, until the completed steps reach
-  ``2 * hops + 2``; then it answers anyway: right by luck never, wrong as ``failure_mix``
-  draws (vague, wrong entity or empty).
+* Planner: when it follows the instruction (``instruction_following``), one step per hop
+  (the first hop's one-hop question, then "the entity found in step i") and a final
+  answering step; otherwise a single lazy step ("Search for ...").
+* Executor (ReAct): works on the first hop the completed steps do not support with
+  evidence. Before any tool result it calls a tool (web search, when offered, or the local
+  retriever, by a coin flip) with that hop's one-hop question when it follows the
+  instruction, a keyword query otherwise (a second search rephrases the first, with the
+  other tool when there is one). It then reports what it concluded for that hop,
+  ``Result: X (the answer to: ...)``, quoting the passage it read (``Evidence: ...``); a
+  fact it only recalls it reports without a quote. Lacking the fact after a search it tries
+  the other tool, then either says ``Result: not found`` (it notices: ``calibration``) or
+  states a confabulated entity as if found.
+* Replanner: checks the executor's work by the completed steps alone: facts they quote
+  as evidence, and results they state without a source (claims). It doubts an unsupported
+  claim when it notices the missing source (``calibration``, decided once per model,
+  question and claim: ``knowledge.doubts_claim``) and asks for a verification step. When
+  no tool can reach the evidence (web-only facts with web search off), verification brings
+  nothing new, the same claim comes back and meets the same doubt: the paper's replanner
+  loop (section 5.2), which runs until the run's time cap although the claim may be right.
+  Every hop supported: it answers. A hop nobody answered yet: a new plan of the remaining
+  hops, until the completed steps reach ``2 * hops + 2``; then it answers from what it
+  knows itself, or as a model lacking a fact does (abstains, hedges or confabulates). With
+  the strict prompt it asks for one verification step before any answer, when it follows
+  the instruction.
 
-Verbosity adds justification sentences to executor results and answers.
+Answers it could not ground carry speculation sentences (longer replies); ``verbosity``
+scales all justification text.
 """
 
 from __future__ import annotations
@@ -34,17 +42,18 @@ import re
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
-from maestro.instances.qa_world.lookup import answer_in_context
-from maestro.instances.qa_world.policy_kit import (
-    failure_answer,
-    hop_question,
-    hop_target,
-    hops_of,
-    keyword_query,
-    known_question,
-    resolved_hops,
+from maestro.instances.qa_world.knowledge import (
+    Chain,
+    claim_key,
+    doubts_claim,
+    empty_chain,
+    hop_query,
+    lacking_answer,
+    resolve_chain,
+    speculation_factor,
 )
-from maestro.instances.qa_world.scoring import contains_span
+from maestro.instances.qa_world.lookup import KnownQuestion
+from maestro.instances.qa_world.policy_kit import keyword_query, known_question
 from maestro.instances.sim_kit import MarkerPolicy, pad, register_policies
 from maestro.sim.policy import PolicyContext, SimReply, SimRequest, SimToolCall
 
@@ -59,26 +68,7 @@ from .prompts import (
     parse_replanner_input,
 )
 
-__all__ = ["PlannerPolicy", "ExecutorPolicy", "ReplannerPolicy", "POLICIES", "register_sim_policies",
-           "DEFAULT_DOUBT", "DEFAULT_PERSIST", "PROFILE_KNOBS"]
-
-DEFAULT_DOUBT = 0.05
-"""Chance that a replanner distrusts a correct result the first time (profile ``pe_doubt``)."""
-DEFAULT_PERSIST = 0.5
-"""Chance that it keeps distrusting after a verification step (profile ``pe_persist``)."""
-
-PROFILE_KNOBS: dict[str, dict[str, float]] = {
-    "strong": {"pe_doubt": 0.03, "pe_persist": 0.3},
-    "underspecified": {"pe_doubt": 0.2, "pe_persist": 0.75},
-    "abstaining": {"pe_doubt": 0.25, "pe_persist": 0.8},
-    "confabulating": {"pe_doubt": 0.08, "pe_persist": 0.5},
-}
-"""``pe_doubt``/``pe_persist`` per simulated profile: weaker models doubt a correct result
-more and keep doubting (the replanner loop). A profile's ``extra`` overrides them."""
-
-
-def _knob(ctx: PolicyContext, name: str, default: float) -> float:
-    return float(ctx.extra.get(name, PROFILE_KNOBS.get(ctx.profile_name, {}).get(name, default)))
+__all__ = ["PlannerPolicy", "ExecutorPolicy", "ReplannerPolicy", "POLICIES", "register_sim_policies", "claims_in"]
 
 _PADDING = (
     "The search results state this directly.",
@@ -87,10 +77,31 @@ _PADDING = (
     "The passages are consistent on this point.",
     "I cross-checked the remaining results as well.",
 )
+_SPECULATION = (
+    "Note: no passage states this step directly; it is my best reconstruction.",
+    "Note: this rests on background knowledge rather than on a retrieved source.",
+    "Note: several candidates could fit; this one seems most plausible.",
+    "Note: the completed steps leave one link unconfirmed.",
+)
 
 
-def _pad(text: str, rng, verbosity: float) -> str:
-    return pad(text, rng, verbosity, _PADDING, cap=20)
+def _render(line: str, ctx: PolicyContext, speculation: float = 1.0, evidence: str | None = None) -> str:
+    """``line``, the passage it read (always quoted: the replanner checks by it), then
+    justification, or speculation sentences for an ungrounded result, by verbosity."""
+    if evidence:
+        line = f"{line}\nEvidence: {evidence}"
+    if speculation > 1.0:
+        return pad(line, ctx.rng, ctx.verbosity * speculation, _SPECULATION, cap=20)
+    return pad(line, ctx.rng, ctx.verbosity, _PADDING, cap=20)
+
+
+_CLAIM = re.compile(r"Result:\s*(.+?)\s*\(the answer to:\s*(.+?)\)", re.IGNORECASE)
+
+
+def claims_in(text: str) -> dict[str, str]:
+    """Executor claims in completed-steps text: normalised one-hop question -> entity named
+    (a later claim about the same question wins)."""
+    return {claim_key(q): ent.strip() for ent, q in _CLAIM.findall(text)}
 
 
 @dataclass(frozen=True)
@@ -104,14 +115,33 @@ class PlannerPolicy(MarkerPolicy):
         question = parse_planner_input(request.last_user)
         kq = known_question(question)
         rng = ctx.rng
-        if kq is None or rng.random() >= ctx.accuracy:
+        if kq is None or kq.question is None or rng.random() >= ctx.instruction_following:
             return SimReply(text=f"1. Search for {keyword_query(question)}\n2. Answer the question from the results")
-        hops = hops_of(kq)
-        steps = [hop_question(kq, 0)]
-        for i in range(1, hops):
-            steps.append(f"Find the answer to '{hop_question(kq, i).rstrip('?')}' for the entity found in step {i}")
+        first = hop_query(kq, empty_chain(kq), 0)
+        steps = [first]
+        for i in range(1, kq.question.hops):
+            kind = kq.question.hop_kinds[i]
+            ask = _HOP_ASK[kind]
+            steps.append(f"Find {ask} the entity found in step {i}")
         steps.append("Give the final answer")
         return SimReply(text="\n".join(f"{i}. {s}" for i, s in enumerate(steps, start=1)))
+
+
+_HOP_ASK = {
+    "born_in": "the city of birth of",
+    "located_in": "the country of",
+    "has_capital": "the capital city of",
+    "founded_by": "the founder of",
+    "headquartered_in": "the headquarters city of",
+    "flows_through": "the country that is crossed by",
+}
+"""How a plan step names each hop kind about an earlier step's entity."""
+
+
+def _target_hop(kq: KnownQuestion, done: str, ctx: PolicyContext) -> Chain:
+    """The walk over the completed steps' evidence only: its first lacking hop is the hop the
+    current step works on."""
+    return resolve_chain(kq, done, ctx, memory=False)
 
 
 @dataclass(frozen=True)
@@ -131,34 +161,44 @@ class ExecutorPolicy(MarkerPolicy):
         if kq is None:
             if tools and not tool_results:
                 return SimReply(tool_calls=(self._call(tools, keyword_query(step or question), ctx),))
-            return SimReply(text=_pad("Result: not found", rng, ctx.verbosity))
-        before = resolved_hops(kq, done)
-        i = min(before, hops_of(kq) - 1)
-        target = hop_target(kq, i) or ""
+            return SimReply(text=_render("Result: not found", ctx))
+        base = _target_hop(kq, done, ctx)
+        hops = base.hops
+        i = min(base.lacking, hops - 1)
         observed = "\n".join(tool_results)
-        if observed and contains_span(observed, target):
-            if rng.random() < ctx.accuracy:
-                return SimReply(text=_pad(f"Result: {target} (the answer to: {hop_question(kq, i)})", rng, ctx.verbosity))
-            mode = ctx.failure_mix.draw(rng)
-            bad = failure_answer(kq, mode, rng, observed)
-            return SimReply(text=f"Result: {bad}" if bad else "")
+        if tools and not tool_results:
+            query = hop_query(kq, base, i) if rng.random() < ctx.instruction_following else keyword_query(step or question)
+            return SimReply(tool_calls=(self._call(tools, query, ctx),))
+        chain = resolve_chain(kq, done + "\n" + observed, ctx)
+        asked = hop_query(kq, chain, i) if len(chain.beliefs) >= i else hop_query(kq, base, i)
+        if len(chain.beliefs) > i:
+            belief = chain.beliefs[i]
+            line = f"Result: {belief.entity} (the answer to: {asked})"
+            if belief.source == "evidence":
+                return SimReply(text=_render(line, ctx, evidence=belief.evidence))
+            return SimReply(text=_render(line, ctx, speculation=speculation_factor(chain)))
         if tools and len(tool_results) < 2:
-            used = {c.name for m in request.messages for c in m.tool_calls}
-            query = hop_question(kq, i) if rng.random() < ctx.accuracy else keyword_query(step or question)
-            return SimReply(tool_calls=(self._call(tools, query, ctx, avoid=used),))
-        return SimReply(text=_pad("Result: not found", rng, ctx.verbosity))
+            # A search that found nothing is not repeated word for word: the model rephrases
+            # (the hop's question after a keyword query, keywords after the question).
+            calls = [c for m in request.messages for c in m.tool_calls]
+            before = str(calls[-1].arguments.get("query", "")) if calls else ""
+            query = keyword_query(asked) if before == asked else asked
+            return SimReply(tool_calls=(self._call(tools, query, ctx, avoid={c.name for c in calls}),))
+        mode, text = lacking_answer(kq, ctx, observed)
+        if mode == "confabulate":
+            return SimReply(text=_render(f"Result: {text} (the answer to: {asked})", ctx, speculation=speculation_factor(chain)))
+        return SimReply(text=_render("Result: not found", ctx))
 
     @staticmethod
     def _call(tools: dict, query: str, ctx: PolicyContext, avoid: AbstractSet[str] = frozenset()) -> SimToolCall:
         names = sorted(tools)
         web = [n for n in names if "web" in n]
         local = [n for n in names if "web" not in n]
-        p_web = float(ctx.extra.get("pe_p_web", 0.5))
         # A second search goes to the tool not tried yet, when there is one.
         fresh = [n for n in names if n not in avoid]
         if avoid and fresh:
             pick = fresh[0]
-        elif web and (not local or ctx.rng.random() < p_web):
+        elif web and (not local or ctx.rng.random() < 0.5):
             pick = web[0]
         else:
             pick = (local or names)[0]
@@ -170,7 +210,7 @@ _STEP_RESULT = re.compile(r"^\s*\d+\.\s+(.*)$", re.MULTILINE)
 
 @dataclass(frozen=True)
 class ReplannerPolicy(MarkerPolicy):
-    """Answers, or revises the remaining plan (and sometimes distrusts a right answer)."""
+    """Answers, or revises the remaining plan (and doubts claims it cannot check)."""
 
     name: str = "plan_execute.replanner"
     marker: str = REPLANNER_MARKER
@@ -180,33 +220,41 @@ class ReplannerPolicy(MarkerPolicy):
         kq = known_question(question)
         rng = ctx.rng
         steps_done = len(_STEP_RESULT.findall(done))
-        gold, found = answer_in_context(question, done)
-        if found and gold is not None:
-            strict = STRICT_VERIFY_SENTENCE in request.system
-            verifying = VERIFY_PREFIX in done
-            if strict:
-                p_reject = 1.0
-            elif verifying:
-                p_reject = _knob(ctx, "pe_persist", DEFAULT_PERSIST)
-            else:
-                p_reject = _knob(ctx, "pe_doubt", DEFAULT_DOUBT)
-            if rng.random() < p_reject:
-                what = hop_question(kq, hops_of(kq) - 1).rstrip("?") if kq is not None else question.rstrip("?")
-                return SimReply(text=f"Plan:\n1. {VERIFY_PREFIX} {gold} is the answer to '{what}' with another search")
-            if rng.random() < ctx.accuracy:
-                return SimReply(text=_pad(f"Answer: {gold}", rng, ctx.verbosity))
-            return SimReply(text=self._fail(kq, ctx, done))
-        hops = hops_of(kq) if kq is not None else 1
-        if kq is not None and steps_done < 2 * hops + 2:
-            first = resolved_hops(kq, done)
-            steps = [hop_question(kq, j) for j in range(min(first, hops - 1), hops)]
+        if kq is None:
+            return SimReply(text=self._lacking(kq, ctx, done, 2.0))
+        # As the checker of the executor's work it goes by the completed steps: evidence
+        # they quote, and claims they make without a source, which it may doubt.
+        chain = resolve_chain(kq, done, ctx, memory=False, claims=claims_in(done))
+        hops = chain.hops
+        for i, belief in enumerate(chain.beliefs):
+            if belief.source == "claim" and doubts_claim(ctx, question, belief.entity):
+                return SimReply(text=self._verify(belief.entity, hop_query(kq, chain, i)))
+        if chain.complete:
+            if STRICT_VERIFY_SENTENCE in request.system and VERIFY_PREFIX not in done \
+                    and rng.random() < ctx.instruction_following:
+                return SimReply(text=self._verify(chain.answer or "", hop_query(kq, chain, hops - 1)))
+            return SimReply(text=_render(f"Answer: {chain.answer}", ctx, speculation=speculation_factor(chain)))
+        if steps_done < 2 * hops + 2:
+            later = kq.question.hop_kinds[chain.lacking + 1:] if kq.question is not None else ()
+            steps = [hop_query(kq, chain)]
+            steps += [f"Find {_HOP_ASK[k]} the entity found in the previous step" for k in later]
             return SimReply(text="Plan:\n" + "\n".join(f"{k}. {s}" for k, s in enumerate(steps, start=1)))
-        return SimReply(text=self._fail(kq, ctx, done))
+        # Out of plan revisions: what it knows itself fills the gaps, else it lacks the fact.
+        chain = resolve_chain(kq, done, ctx, claims=claims_in(done))
+        if chain.complete:
+            return SimReply(text=_render(f"Answer: {chain.answer}", ctx, speculation=speculation_factor(chain)))
+        return SimReply(text=self._lacking(kq, ctx, done, speculation_factor(chain)))
 
     @staticmethod
-    def _fail(kq, ctx: PolicyContext, context: str) -> str:
-        answer = failure_answer(kq, ctx.failure_mix.draw(ctx.rng), ctx.rng, context)
-        return _pad(f"Answer: {answer}", ctx.rng, ctx.verbosity) if answer else ""
+    def _verify(entity: str, hop_question: str) -> str:
+        return f"Plan:\n1. {VERIFY_PREFIX} {entity} is the answer to '{hop_question.rstrip('?')}' with another search"
+
+    @staticmethod
+    def _lacking(kq: KnownQuestion | None, ctx: PolicyContext, context: str, speculation: float) -> str:
+        mode, text = lacking_answer(kq, ctx, context)
+        if mode == "abstain":
+            return f"Answer: {text}"
+        return _render(f"Answer: {text}", ctx, speculation=speculation)
 
 
 POLICIES = (PlannerPolicy(), ExecutorPolicy(), ReplannerPolicy())

@@ -14,7 +14,7 @@ Typical use::
 
 from __future__ import annotations
 
-from .lookup import KnownQuestion, answer_in_context, find_question, lookup_question, register_user_question
+from .lookup import KnownQuestion, find_question, lookup_question, register_user_question
 from .retriever import BM25Index, add_user_passages, index_for, retrieve, tokenize, web_search
 from .scoring import contains_span, exact_match, judge, normalize_answer, token_f1
 from .tasks import load_tasks, question_task, read_jsonl_tasks, stratified_sample
@@ -60,7 +60,6 @@ __all__ = [
     "lookup_question",
     "find_question",
     "register_user_question",
-    "answer_in_context",
     "normalize_answer",
     "exact_match",
     "token_f1",

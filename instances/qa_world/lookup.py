@@ -1,8 +1,9 @@
-"""Question lookup for simulated-model policies: "what is the gold, and is it in this text?"
+"""Question lookup: which known question a prompt is about.
 
 A policy only sees prompt text. These helpers map a question's text back to what the
-world knows about it: its gold answer and, for world questions, its path of entities (so a
-grader can tell a supporting document from a distractor). Lookup is by normalised
+world knows about it: its gold answer and, for world questions, its path of entities. Sim
+policies pass what they find to the knowledge model (``knowledge``), the one place that
+consults that truth, and never read the gold themselves. Lookup is by normalised
 question text over every world built in this process (the bundled one is built on first
 use) and over tasks loaded from user JSONL files in this process.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .scoring import contains_span, normalize_answer
+from .scoring import normalize_answer
 from .world import DEFAULT_QUESTIONS_PER_HOP, DEFAULT_SEED, Question, World, build_world, built_worlds
 
 __all__ = [
@@ -19,7 +20,6 @@ __all__ = [
     "register_user_question",
     "lookup_question",
     "find_question",
-    "answer_in_context",
 ]
 
 
@@ -98,12 +98,3 @@ def find_question(text: str) -> KnownQuestion | None:
             if len(key) > best_len and f" {key} " in norm:
                 best, best_len = kq, len(key)
     return best
-
-
-def answer_in_context(question_text: str, context_text: str) -> tuple[str | None, bool]:
-    """``(gold, found)``: the question's gold answer (None if unknown) and whether the gold
-    (or an alias) appears in ``context_text`` as a whole-token span."""
-    kq = lookup_question(question_text) or find_question(question_text)
-    if kq is None or kq.gold is None:
-        return None, False
-    return kq.gold, any(contains_span(context_text, g) for g in kq.golds())

@@ -23,7 +23,7 @@ from .lookup import register_user_question
 from .retriever import add_user_passages
 from .world import DEFAULT_QUESTIONS_PER_HOP, DEFAULT_SEED, Passage, Question, build_world
 
-__all__ = ["question_task", "read_jsonl_tasks", "stratified_sample", "load_tasks"]
+__all__ = ["evidence_location", "question_task", "read_jsonl_tasks", "stratified_sample", "load_tasks"]
 
 
 def question_task(q: Question) -> Task:
@@ -39,8 +39,19 @@ def question_task(q: Question) -> Task:
             "support_ids": list(q.support_ids),
             "support_pools": list(q.support_pools),
             "local_complete": q.local_complete,
+            "evidence": evidence_location(q),
         },
     )
+
+
+def evidence_location(q: Question) -> str:
+    """Where a question's evidence lives: ``local`` (every hop has a local passage; the web
+    states it too), ``web`` (no hop has one: only web search reaches it) or ``both`` (some
+    hops only on the web)."""
+    pools = set(q.support_pools)
+    if pools == {"local"}:
+        return "local"
+    return "web" if pools == {"web"} else "both"
 
 
 def _fail(path: Path, lineno: int, msg: str) -> ValueError:
@@ -104,32 +115,40 @@ def read_jsonl_tasks(path: str | Path) -> list[Task]:
     return tasks
 
 
-def stratified_sample(tasks: list[Task], n: int, seed: int = 0) -> list[Task]:
-    """``n`` tasks stratified by ``meta["hops"]``, deterministic in ``seed``.
+_EVIDENCE_ORDER = {"local": 0, "web": 1, "both": 2}
 
-    Each stratum is shuffled by a seeded rng; item ``j`` of a stratum of size ``m`` gets the
-    key ``(j + 0.5) / m`` and the first ``n`` by key are taken. Strata are thus represented in
-    proportion to their size, and a smaller ``n`` always gives a subset of a larger one.
-    The result keeps the input order.
+
+def stratified_sample(tasks: list[Task], n: int, seed: int = 0) -> list[Task]:
+    """``n`` tasks balanced over strata of ``meta["hops"]`` and ``meta["evidence"]`` (where the
+    evidence lives, for world questions), deterministic in ``seed``.
+
+    Each stratum is shuffled by a seeded rng; then strata give one task each in turn (local
+    evidence first, then web, then both; by hop count within), round after round, until
+    ``n`` are taken, so every stratum is represented equally as far as its size allows (a
+    balanced design: rare strata such as web-only questions are not drowned by common ones).
+    A smaller ``n`` always gives a subset of a larger one. The result keeps the input order.
     """
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
     if n >= len(tasks):
         return list(tasks)
     rng = random.Random(f"qa_world.sample:{seed}")
-    strata: dict[Any, list[int]] = {}
+    strata: dict[tuple[Any, Any], list[int]] = {}
     for i, t in enumerate(tasks):
-        strata.setdefault(t.meta.get("hops"), []).append(i)
-    keyed: list[tuple[float, int, int]] = []
-    # Sort strata keys by repr so None and ints order deterministically together.
-    for rank, key in enumerate(sorted(strata, key=repr)):
+        strata.setdefault((t.meta.get("hops"), t.meta.get("evidence")), []).append(i)
+    # Sort keys by repr first so the shuffles run in one fixed order whatever the input order.
+    shuffled = {}
+    for key in sorted(strata, key=repr):
         idxs = strata[key][:]
         rng.shuffle(idxs)
-        m = len(idxs)
-        keyed += [((j + 0.5) / m, rank, i) for j, i in enumerate(idxs)]
-    keyed.sort()
-    chosen = sorted(i for _, _, i in keyed[:n])
-    return [tasks[i] for i in chosen]
+        shuffled[key] = idxs
+    order = sorted(shuffled, key=lambda k: (_EVIDENCE_ORDER.get(k[1], 3), repr(k[0])))
+    chosen: list[int] = []
+    for j in range(max(len(v) for v in shuffled.values())):
+        for key in order:
+            if j < len(shuffled[key]) and len(chosen) < n:
+                chosen.append(shuffled[key][j])
+    return [tasks[i] for i in sorted(chosen)]
 
 
 def load_tasks(source: str | None = None, n: int | None = None, seed: int = 0) -> list[Task]:

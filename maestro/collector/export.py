@@ -1,6 +1,7 @@
-"""Span exporters: the unified-schema parquet exporter and the content filter for OTLP.
+"""Span exporters: the unified-schema parquet exporter and the content policy (the OTLP
+exporter, which applies the same policy, is ``maestro.collector.otlp``).
 
-Both implement OpenTelemetry's ``SpanExporter`` contract: ``export`` receives finished
+The exporter implements OpenTelemetry's ``SpanExporter`` contract: ``export`` receives finished
 ``ReadableSpan`` objects and returns a result, it never raises into the caller, and
 ``shutdown`` finishes the output. Schema fields become flat columns; every other
 attribute goes into one JSON column.
@@ -21,7 +22,7 @@ from maestro import semconv as sc
 from maestro.store.layout import StreamingParquetWriter, file_metadata
 from maestro.store.schema import SPAN_COLUMNS
 
-__all__ = ["RunIdentity", "ContentPolicy", "ParquetSpanExporter", "FilteringSpanExporter", "span_to_row"]
+__all__ = ["RunIdentity", "ContentPolicy", "ParquetSpanExporter", "span_to_row"]
 
 log = logging.getLogger(__name__)
 
@@ -259,44 +260,3 @@ class ParquetSpanExporter(SpanExporter):
         self._flush_rows()
         self._writer.close()
         self.written = self.exported
-
-
-class FilteringSpanExporter(SpanExporter):
-    """Applies the content policy before handing spans to another exporter (e.g. OTLP),
-    and counts what the wrapped exporter accepted."""
-
-    def __init__(self, inner: SpanExporter, content: ContentPolicy):
-        self.inner = inner
-        self.content = content
-        self.exported = 0
-        self.failed = 0
-
-    def _filtered(self, span: ReadableSpan) -> ReadableSpan:
-        attrs = dict(span.attributes or {})
-        kept = self.content.attributes(attrs)
-        if kept is attrs and not self.content.capture:
-            return span
-        return ReadableSpan(
-            name=span.name, context=span.context, parent=span.parent, resource=span.resource,
-            attributes=kept, events=span.events, links=span.links, kind=span.kind,
-            status=span.status, start_time=span.start_time, end_time=span.end_time,
-            instrumentation_scope=span.instrumentation_scope,
-        )
-
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        try:
-            result = self.inner.export([self._filtered(s) for s in spans])
-        except Exception:
-            log.exception("span export failed")
-            result = SpanExportResult.FAILURE
-        if result is SpanExportResult.SUCCESS:
-            self.exported += len(spans)
-        else:
-            self.failed += len(spans)
-        return result
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self.inner.force_flush(timeout_millis)
-
-    def shutdown(self) -> None:
-        self.inner.shutdown()

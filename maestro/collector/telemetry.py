@@ -10,14 +10,14 @@ OTLP, still receives standard SDK spans. Spans that frameworks or user code crea
 with the run's SDK ``tracer`` flow through the same processors.
 
 Nothing is dropped silently: spans are counted when created and when written; the
-difference (and anything the optional OTLP exporter dropped) is reported in the run's
-record, which is then flagged as not clean.
+difference is reported in the run's record, which is then flagged as not clean. Spans the
+optional OTLP export (``maestro.collector.otlp``) did not deliver are counted apart
+(``spans_export_failed``): a peer's failure never fails or slows the run.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import random
 import socket
 import threading
@@ -29,9 +29,8 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
@@ -39,14 +38,16 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status,
 
 from maestro import __version__, settings
 from maestro import semconv as sc
-from maestro.collector.export import ContentPolicy, FilteringSpanExporter, ParquetSpanExporter, RunIdentity
+from maestro.collector.export import ContentPolicy, ParquetSpanExporter, RunIdentity
 from maestro.collector.http import TOTALS, install_http_hooks
+from maestro.collector.otlp import DEFAULT_OTLP_QUEUE, OtlpExport, otlp_configured
 from maestro.collector.redact import Redactor
 from maestro.collector.resources import ResourceSampler, summarise
 from maestro.store.layout import atomic_write_table, file_metadata, table_from_rows
 from maestro.store.schema import RESOURCE_COLUMNS
 
-__all__ = ["RunTelemetry", "RunStats", "SpanHandle", "FastIdGenerator", "current_telemetry"]
+__all__ = ["RunTelemetry", "RunStats", "SpanHandle", "FastIdGenerator", "current_telemetry", "run_resource",
+           "DEFAULT_OTLP_QUEUE"]
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +55,6 @@ _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _SCOPE = InstrumentationScope("maestro", __version__)
 _STATUS_UNSET = Status(StatusCode.UNSET)
 _STATUS_OK = Status(StatusCode.OK)
-
-DEFAULT_OTLP_QUEUE = 65536
-"""OTLP batch queue size unless OTEL_BSP_MAX_QUEUE_SIZE says otherwise (SDK default: 2048)."""
 
 
 class FastIdGenerator(IdGenerator):
@@ -121,6 +119,9 @@ class RunStats:
     http_response_bytes_total: int = 0
     resources: dict[str, Any] = field(default_factory=dict)
     """mean/peak/min CPU and RSS (see resources.summarise)."""
+    spans_export_failed: int | None = None
+    """Spans the run's OTLP export did not deliver (endpoint down, refused, not flushed in
+    time); None when OTLP export was off."""
     write_error: str | None = None
     """Why the run's span or resource file could not be written (its spans are then lost
     and counted dropped); None when both were written."""
@@ -148,6 +149,7 @@ class RunStats:
             **self.resources,
             "spans_created": self.spans_created, "spans_written": self.spans_written,
             "spans_dropped": self.spans_dropped, "clean": self.spans_dropped == 0 and self.write_error is None,
+            "spans_export_failed": self.spans_export_failed,
         }
 
     def add(self, attrs) -> None:
@@ -229,8 +231,22 @@ def current_telemetry() -> RunTelemetry | None:
     return _CURRENT
 
 
-def _otlp_configured() -> bool:
-    return bool(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+def run_resource(identity: RunIdentity) -> Resource:
+    """The run's OTel resource, from ``Resource.create``: maestro's defaults
+    (``service.name = maestro.<instance>``, version, environment, host, the Phoenix project
+    named after the study) give way to ``OTEL_SERVICE_NAME`` / ``OTEL_RESOURCE_ATTRIBUTES``;
+    the run identity (``maestro.*``) always wins."""
+    defaults = {
+        sc.SERVICE_NAME: f"maestro.{identity.instance}",
+        sc.SERVICE_VERSION: __version__,
+        sc.DEPLOYMENT_ENVIRONMENT: settings.ENVIRONMENT.get(),
+        sc.HOST_NAME: _HOST_NAME,
+        sc.OPENINFERENCE_PROJECT_NAME: identity.study_id,
+    }
+    from_env = OTELResourceDetector().detect().attributes
+    attrs: dict[str, Any] = {k: v for k, v in defaults.items() if k not in from_env}
+    attrs.update(identity.resource_attributes())
+    return Resource.create(attrs)
 
 
 class RunTelemetry:
@@ -241,7 +257,9 @@ class RunTelemetry:
         spans_path / resources_path: where the run's parquet files go.
         capture_content: write prompts, responses and tool arguments (redacted).
         sample_interval_s: resource sampling period (None: env MAESTRO_SAMPLE_INTERVAL_S, else 0.1 s).
-        otlp: also export over OTLP/HTTP; None means "if OTEL_EXPORTER_OTLP_*ENDPOINT is set".
+        otlp: also export over OTLP/HTTP: True, or the endpoint URL (base, like
+            ``OTEL_EXPORTER_OTLP_ENDPOINT``, or ending in ``/v1/traces``); None means "if
+            OTEL_EXPORTER_OTLP_*ENDPOINT is set"; False never.
         sample_resources: False disables the sampler thread (benchmarks of the span path only).
     """
 
@@ -253,7 +271,7 @@ class RunTelemetry:
         *,
         capture_content: bool = False,
         sample_interval_s: float | None = None,
-        otlp: bool | None = None,
+        otlp: bool | str | None = None,
         sample_resources: bool = True,
         redactor: Redactor | None = None,
     ):
@@ -263,24 +281,14 @@ class RunTelemetry:
         self.content = ContentPolicy(capture=capture_content, redact=self.redact)
         self.stats = RunStats()
         self._ids = FastIdGenerator()
-        self.resource = Resource(
-            {
-                sc.SERVICE_NAME: f"maestro.{identity.instance}",
-                sc.SERVICE_VERSION: __version__,
-                sc.DEPLOYMENT_ENVIRONMENT: settings.ENVIRONMENT.get(),
-                sc.TELEMETRY_SDK_NAME: "opentelemetry",
-                sc.TELEMETRY_SDK_LANGUAGE: "python",
-                sc.TELEMETRY_SDK_VERSION: _SDK_VERSION,
-                sc.HOST_NAME: _HOST_NAME,
-                **identity.resource_attributes(),
-            }
-        )
+        self.resource = run_resource(identity)
         self.parquet = ParquetSpanExporter(spans_path, identity, self.content)
         self._run_processor = _RunSpanProcessor(self.parquet, self.stats)
         self._processors: list[SpanProcessor] = [self._run_processor]
-        self._otlp: FilteringSpanExporter | None = None
-        if otlp or (otlp is None and _otlp_configured()):
-            self._add_otlp()
+        self._otlp_broken = False
+        self._otlp: OtlpExport | None = None
+        if otlp or (otlp is None and otlp_configured()):
+            self._add_otlp(otlp if isinstance(otlp, str) else None)
         self.provider = TracerProvider(
             resource=self.resource,
             sampler=ALWAYS_ON,
@@ -302,15 +310,15 @@ class RunTelemetry:
         self._ctx_token: Token[otel_context.Context] | None = None
 
     # -- set-up ----------------------------------------------------------------------
-    def _add_otlp(self) -> None:
+    def _add_otlp(self, endpoint: str | None) -> None:
         try:
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-        except ImportError:  # pragma: no cover - dependency of maestro
-            log.warning("OTLP export requested but opentelemetry-exporter-otlp-proto-http is missing")
+            self._otlp = OtlpExport(self.content, self.identity, endpoint)
+        except Exception:  # noqa: BLE001 - a bad endpoint must not lose the run: it is counted
+            log.exception("OTLP export could not be set up; the run's spans go to parquet only")
+            self.stats.spans_export_failed = 0  # made up below: every span counts as not delivered
+            self._otlp_broken = True
             return
-        queue = int(os.environ.get("OTEL_BSP_MAX_QUEUE_SIZE", DEFAULT_OTLP_QUEUE))
-        self._otlp = FilteringSpanExporter(OTLPSpanExporter(), self.content)
-        self._processors.append(BatchSpanProcessor(self._otlp, max_queue_size=queue))
+        self._processors.append(self._otlp.processor)
 
     def start(self, name: str | None = None, attributes: dict[str, Any] | None = None,
               start_ns: int | None = None) -> RunTelemetry:
@@ -483,17 +491,24 @@ class RunTelemetry:
             errors.append(f"resources file: {type(e).__name__}: {e}")
         for p in self._processors:
             try:
-                p.shutdown()
+                if self._otlp is not None and p is self._otlp.processor:
+                    self._otlp.shutdown()  # bounded: a dead peer costs at most MAESTRO_OTLP_FLUSH_S
+                else:
+                    p.shutdown()
             except Exception as e:  # noqa: BLE001
+                if self._otlp is not None and p is self._otlp.processor:
+                    log.warning("OTLP export did not shut down cleanly: %s: %s", type(e).__name__, e)
+                    continue
                 errors.append(f"spans file: {type(e).__name__}: {e}" if p is self._run_processor
                               else f"span processor: {type(e).__name__}: {e}")
         s = self.stats
         s.write_error = "; ".join(errors) or None
         s.spans_written = self.parquet.written
-        otlp_dropped = 0
         if self._otlp is not None:
-            otlp_dropped = max(0, s.spans_created - self._otlp.exported)
-        s.spans_dropped = max(0, s.spans_created - s.spans_written) + otlp_dropped
+            s.spans_export_failed = max(0, s.spans_created - self._otlp.exported)
+        elif self._otlp_broken:
+            s.spans_export_failed = s.spans_created
+        s.spans_dropped = max(0, s.spans_created - s.spans_written)
         s.http_request_bytes_total = TOTALS.request_bytes
         s.http_response_bytes_total = TOTALS.response_bytes
         s.resources = summarise(self.resource_samples)
@@ -511,15 +526,5 @@ class RunTelemetry:
         atomic_write_table(table_from_rows(RESOURCE_COLUMNS, rows, meta), self.resources_path)
 
 
-def _sdk_version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("opentelemetry-sdk")
-    except Exception:
-        return "unknown"
-
-
-# Looked up once per process: both are constant and the lookups cost ~1 ms per run.
-_SDK_VERSION = _sdk_version()
+# Looked up once per process: constant, and the lookup costs ~1 ms per run.
 _HOST_NAME = socket.gethostname()

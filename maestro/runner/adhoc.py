@@ -85,6 +85,7 @@ def trace_run(
     capture_content: bool = False,
     store_answers: bool = False,
     sample_resources: bool = True,
+    otlp_endpoint: str | None = None,
 ) -> Iterator[TracedRun]:
     """Trace everything inside the block as one run of study ``study_id``.
 
@@ -101,6 +102,10 @@ def trace_run(
     overrides) whenever that backend has a price; ``tools_enabled`` stays null unless given.
     The run is judged by ``run.score(...)``, else by ``scorer(sample, answer)`` when a
     ``target`` is given, else it is ``unjudged``.
+
+    ``otlp_endpoint`` also streams the run's spans over OTLP/HTTP (base URL as in
+    ``OTEL_EXPORTER_OTLP_ENDPOINT``); without it the standard ``OTEL_EXPORTER_OTLP_*``
+    variables decide. What the export did not deliver is counted in ``spans_export_failed``.
     """
     if backend is not None:
         parse_backend(backend)
@@ -111,7 +116,8 @@ def trace_run(
                            backend=backend or "", tools_enabled=tools_enabled, repeat=repeat, task_id=task_id,
                            seed=seed, simulated=bool(backend and parse_backend(backend).simulated))
     run = TracedRun(identity, layout.spans_file(run_id), layout.resources_file(run_id),
-                    capture_content=capture_content, sample_resources=sample_resources)
+                    capture_content=capture_content, sample_resources=sample_resources,
+                    otlp=otlp_endpoint if otlp_endpoint else None)
     timing = RunTiming()
     t0 = time.perf_counter()
     run.start()

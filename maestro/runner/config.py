@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from maestro.backends import BackendError, parse_backend
+from maestro.settings import EXECUTORS
 from maestro.store.layout import valid_id
 
 __all__ = ["StudyConfig", "RunSpec", "ConfigError", "load_study_config", "expand_runs", "derive_seed", "tool_settings",
@@ -129,11 +130,22 @@ class StudyConfig:
     max_tokens: int = 8192
     """Cap on each LLM response (the paper: 8,192)."""
     workers: int | None = None
-    """Parallel worker processes (None: number of cores)."""
+    """Parallel worker processes (None: number of cores); on Ray, runs in flight at once
+    (None: the cluster's CPUs)."""
+    executor: str | None = None
+    """Where runs execute: ``local`` (a process pool here) or ``ray`` (a Ray cluster); None:
+    ``MAESTRO_EXECUTOR``, else ``local``. An argument of ``run_study`` wins over this."""
+    address: str | None = None
+    """The Ray cluster's address (``HOST:PORT`` of its head, or ``auto``); None: Ray's
+    ``RAY_ADDRESS``, else a Ray instance started on this machine. Only for ``ray``."""
     time_factor: float = 0.02
     """Simulated service speed: real-time latencies x this factor."""
     capture_content: bool = False
     """Write prompts, responses and tool arguments (redacted)."""
+    otlp_endpoint: str | None = None
+    """Also stream every run's spans over OTLP/HTTP to this endpoint (a base URL as in
+    ``OTEL_EXPORTER_OTLP_ENDPOINT``, e.g. ``http://127.0.0.1:6006``, or one ending in
+    ``/v1/traces``); None: only when the ``OTEL_EXPORTER_OTLP_*`` variables say so."""
     store_answers: bool = False
     """Write each run's question and final answer (redacted) to runs.parquet. Off by default
     (privacy): scorers still judge every answer in the run's process; failure rules and LLM
@@ -182,8 +194,15 @@ class StudyConfig:
         _check_int("max_tokens", self.max_tokens, 1)
         _check_int("workers", self.workers, 1, optional="omit it for one per core")
         _check_number("time_factor", self.time_factor, 0, strict=False)
+        if self.executor is not None and self.executor not in EXECUTORS:
+            _bad("executor", f"one of {', '.join(map(repr, EXECUTORS))}", self.executor)
+        if self.address is not None and (not isinstance(self.address, str) or not self.address.strip()):
+            _bad("address", "a Ray cluster address (HOST:PORT or auto)", self.address)
         _check_bool("capture_content", self.capture_content)
         _check_bool("store_answers", self.store_answers)
+        if self.otlp_endpoint is not None and (not isinstance(self.otlp_endpoint, str)
+                                               or not self.otlp_endpoint.startswith(("http://", "https://"))):
+            _bad("otlp_endpoint", "an http:// or https:// URL", self.otlp_endpoint)
         object.__setattr__(self, "out", _check_path("out", self.out))
         if Path(self.out).exists() and not Path(self.out).is_dir():
             _bad("out", "a folder", self.out, "a file", limit=None)
@@ -221,6 +240,14 @@ class StudyConfig:
                 _bad(key, "a table {input = <USD per 1M tokens>, output = <USD per 1M tokens>}", price)
             for side in ("input", "output"):
                 _check_number(f"{key}.{side}", price[side], 0, strict=False)
+
+    def otlp_env(self) -> dict[str, str]:
+        """The OTel variables that make each run export to ``otlp_endpoint`` (none when unset)."""
+        if self.otlp_endpoint is None:
+            return {}
+        from maestro.collector.otlp import traces_url
+
+        return {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": traces_url(self.otlp_endpoint)}
 
     @property
     def n_workers(self) -> int:

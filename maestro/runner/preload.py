@@ -45,6 +45,9 @@ FRAMEWORK_MODULES = {
     "autogen": ("maestro.adapters.autogen", "autogen_agentchat.agents", "autogen_agentchat.teams",
                 "autogen_agentchat.conditions", "autogen_ext.models.openai"),
     "adk": ("maestro.adapters.adk", "google.adk.agents", "google.adk.runners", "google.adk.tools", "google.genai"),
+    "mcp_agent": ("maestro.adapters.mcp_agent", "mcp_agent.app", "mcp_agent.agents.agent",
+                  "mcp_agent.workflows.llm.augmented_llm_openai", "mcp_agent.workflows.orchestrator.orchestrator",
+                  "mcp_agent.workflows.evaluator_optimizer.evaluator_optimizer"),
 }
 """What a MAS on each framework usually imports: preloaded for the frameworks a study uses,
 so a user's ``build`` finds them imported."""

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
+import functools
 import os
-import pickle
 import platform
 import re
 import sys
@@ -22,12 +20,14 @@ from maestro.backends import load_prices, parse_backend
 from maestro.collector.export import RunIdentity
 from maestro.instances import INSTANCE_MODULES
 from maestro.runner.config import ConfigError, RunSpec, StudyConfig, expand_runs, incomparable_settings
-from maestro.runner.pool import ProcessExecutor, StartMethod
+from maestro.runner.executors import Preload, SimPlan, open_executor, resolve_executor
+from maestro.runner.pool import StartMethod
 from maestro.runner.preflight import preflight
 from maestro.runner.record import RunRecord
 from maestro.runner.systems import pickle_system
-from maestro.runner.worker import WorkerContext, preload_spec_path
+from maestro.runner.worker import WorkerContext
 from maestro.semconv import SCHEMA_VERSION, RunStatus
+from maestro.store.compact import compact
 from maestro.store.layout import StudyLayout, atomic_write_json
 from maestro.store.lock import StudyLock
 from maestro.store.reader import STUDY_FORMAT, RunHistory, RunIndex, read_study_json
@@ -98,6 +98,12 @@ def failure_row(spec: RunSpec, attempt: int, status: str, reason: str, error: st
                            backend=spec.backend, tools_enabled=spec.tools_enabled, repeat=spec.repeat,
                            seed=spec.seed, task_id=spec.task_id, simulated=b.simulated)
     return RunRecord(identity, status, reason=reason, error=error, attempt=attempt).row()
+
+
+def _study_failure_row(study_id: str, frameworks: dict[str, str], spec: RunSpec, attempt: int, status: str,
+                       reason: str, error: str | None) -> dict[str, Any]:
+    # Module level, so the bound form pickles (a Ray task builds crash rows on its node).
+    return failure_row(spec, attempt, status, reason, error, study_id, frameworks[spec.instance])
 
 
 _ENV_PREFIXES = ("OPENAI_", "GOOGLE_", "GEMINI_", "OTEL_", "MAESTRO_")
@@ -173,7 +179,8 @@ CONNECTION_ERROR = re.compile(r"APIConnectionError|ConnectError|ConnectTimeout|C
 
 
 def run_study(config: StudyConfig, *, progress: bool = True, console=None, start_method: StartMethod = "forkserver",
-              retry: Iterable[str] = (), max_connection_failures: int = 5) -> StudyResult:
+              retry: Iterable[str] = (), max_connection_failures: int = 5, executor: str | None = None,
+              address: str | None = None) -> StudyResult:
     """Run (or resume, or extend) a study. Already-recorded runs are skipped.
 
     Before any run starts every backend is checked (:func:`maestro.runner.preflight.preflight`).
@@ -192,6 +199,11 @@ def run_study(config: StudyConfig, *, progress: bool = True, console=None, start
     forks each run from a server that preloaded the frameworks; ``spawn`` (a fresh
     interpreter per run) exists for comparison in benchmarks/study_throughput.py.
 
+    ``executor``: where runs execute, ``local`` or ``ray`` (default: ``config.executor``, else
+    ``MAESTRO_EXECUTOR``, else ``local``); ``address``: the Ray cluster's (default:
+    ``config.address``, else ``RAY_ADDRESS``, else a local Ray instance). See
+    :mod:`maestro.runner.executors`.
+
     Raises:
         ConfigError: a backend cannot be used, or the study folder holds incomparable runs.
         StudyLockedError: another runner is writing the study folder.
@@ -202,6 +214,7 @@ def run_study(config: StudyConfig, *, progress: bool = True, console=None, start
         raise ConfigError(f"retry: unknown status(es) {', '.join(unknown)}; retryable: {', '.join(RETRYABLE)}")
     if max_connection_failures < 1:
         raise ConfigError(f"max_connection_failures must be >= 1, got {max_connection_failures}")
+    kind, address = resolve_executor(executor or config.executor, address or config.address)
     preflight(config.backends)
     systems = config.systems()
     try:
@@ -213,11 +226,11 @@ def run_study(config: StudyConfig, *, progress: bool = True, console=None, start
     layout = StudyLayout.for_study(config.out, config.study_id).create()
     with StudyLock(layout.root):
         return _run_locked(config, layout, systems, runs, prices, set(retry) | {RunStatus.WRITE_FAILED.value},
-                           max_connection_failures, progress, console, start_method, t0)
+                           max_connection_failures, progress, console, start_method, t0, kind, address)
 
 
 def _run_locked(config, layout, systems, runs, prices, retry, max_connection_failures, progress, console,
-                start_method, t0) -> StudyResult:
+                start_method, t0, kind, address) -> StudyResult:
     previous = read_study_json(layout.study_json) if layout.study_json.exists() else None
     if previous is not None:
         changed = incomparable_settings(previous.get("config") or {}, config)
@@ -240,20 +253,17 @@ def _run_locked(config, layout, systems, runs, prices, retry, max_connection_fai
 
     sim = None
     if todo and any(parse_backend(b).simulated for b in config.backends):
-        from maestro.sim.process import start_sim_subprocess
-
-        # The service imports the built-ins' and referenced modules' policies (and the LLM
-        # judge's grader): give it this process's import path, so a user's own module that
-        # imports here imports there too.
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
         modules = [INSTANCE_MODULES.get(ref, ref.partition(":")[0]) for ref in config.instances if isinstance(ref, str)]
-        sim = start_sim_subprocess(["maestro.scorers", *modules], config.time_factor, env=env)
+        sim = SimPlan(tuple(modules), config.time_factor)
+    preload = Preload(frameworks=tuple(sorted(set(frameworks.values()))),
+                      systems=tuple(ref for ref in config.instances if isinstance(ref, str)),
+                      shipped=tuple(shipped.values()), python_path=tuple(p for p in sys.path if p))
     ctx = WorkerContext(
-        study_root=str(layout.root), study_id=config.study_id, sim_url=sim.url if sim else None,
+        study_root=str(layout.root), study_id=config.study_id, sim_url=None,
         timeout_s=config.timeout_s, max_tokens=config.max_tokens, capture_content=config.capture_content,
         store_answers=config.store_answers, prices=config.prices, task_file=config.task_file,
         n_tasks=config.tasks, study_seed=config.seed, instance_options=config.instance_options,
-        env=_worker_env(), systems=shipped,
+        env={**_worker_env(), **config.otlp_env()}, systems=shipped,
     )
     display = _Progress(len(runs), skipped, index, enabled=progress, console=console)
     executed: Counter = Counter()
@@ -261,7 +271,7 @@ def _run_locked(config, layout, systems, runs, prices, retry, max_connection_fai
     breaker = _Breaker(max_connection_failures)
 
     def on_result(spec: RunSpec, row: dict[str, Any]) -> None:
-        index.upsert(row)
+        index.record(row)  # O(1): one record file; folded into runs.parquet at the end
         display.advance(row)
         executed[row["status"]] += 1
         if row["status"] in _RAISED and row.get("outcome_reason"):
@@ -277,17 +287,13 @@ def _run_locked(config, layout, systems, runs, prices, retry, max_connection_fai
         if unrecorded:
             index.write()
 
-    def make_failure_row(spec, attempt, status, reason, error):
-        return failure_row(spec, attempt, status, reason, error, config.study_id, frameworks[spec.instance])
-
-    try:
-        with _preload(config, shipped, set(frameworks.values())) as preload, display:
-            executor = ProcessExecutor(config.n_workers, preload=preload, start_method=start_method)
-            executor.run(todo, ctx, on_result, failure_row=make_failure_row,
-                         should_run=lambda spec: spec.backend not in breaker.stopped)
-    finally:
-        if sim is not None:
-            sim.stop()
+    make_failure_row = functools.partial(_study_failure_row, config.study_id, frameworks)
+    workers = config.workers if kind == "ray" else config.n_workers
+    with open_executor(kind, workers=workers, preload=preload, sim=sim, address=address,
+                       start_method=start_method) as executor, display:
+        executor.run(todo, ctx, on_result, failure_row=make_failure_row,
+                     should_run=lambda spec: spec.backend not in breaker.stopped)
+    compact(layout.root, index=index, lock=False)  # folds the run records; merges per-run files past a threshold
     rows = list(index.rows.values())
     counts = {s: sum(r["status"] == s for r in rows) for s in RUN_STATUSES}
     summary = _summarise(rows)
@@ -344,28 +350,6 @@ class _Breaker:
             return [row["run_id"]] if backend in self.stopped else []
         self.stopped[backend] = f"{len(streak)} runs in a row could not reach it (last: {reason})"
         return list(streak)
-
-
-@contextlib.contextmanager
-def _preload(config: StudyConfig, shipped: dict[str, bytes], frameworks: set[str]):
-    """What the forkserver preloads: a spec file (``worker.preload_spec_path``) keyed by this
-    process's id, which the forkserver, started by this process, finds through its parent's
-    id; the pickled ``shipped`` systems beside it. Both are removed afterwards (the forkserver
-    removes them once read, too)."""
-    spec = preload_spec_path(os.getpid())
-    shipped_file = spec.with_suffix(".pkl") if shipped else None
-    if shipped_file is not None:
-        shipped_file.write_bytes(pickle.dumps(list(shipped.values())))
-    spec.write_text(json.dumps({"frameworks": sorted(frameworks),
-                                "systems": [ref for ref in config.instances if isinstance(ref, str)],
-                                "shipped_file": str(shipped_file) if shipped_file else None}))
-    try:
-        yield ["maestro.runner.preload"]
-    finally:
-        # The forkserver reads these once, when it starts (before the first run).
-        for path in (spec, shipped_file):
-            if path is not None:
-                path.unlink(missing_ok=True)
 
 
 class _Progress:

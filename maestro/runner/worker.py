@@ -77,12 +77,18 @@ def _adk(app, telemetry, provider):
     return instrument(app, telemetry, provider=provider)
 
 
+def _mcp_agent(app, telemetry, provider):
+    from maestro.adapters.mcp_agent import instrument
+
+    return instrument(app, telemetry, provider=provider)
+
+
 def _custom(app, telemetry, provider):
     # Instances of our own that record through maestro.collector.current_telemetry().
     return app
 
 
-ADAPTERS = {"langgraph": _langgraph, "autogen": _autogen, "adk": _adk, "custom": _custom}
+ADAPTERS = {"langgraph": _langgraph, "autogen": _autogen, "adk": _adk, "mcp_agent": _mcp_agent, "custom": _custom}
 """Framework -> function(app, telemetry, provider) returning the instrumented app."""
 
 

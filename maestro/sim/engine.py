@@ -155,6 +155,10 @@ class Engine:
                 verbosity=profile.verbosity,
                 strictness=profile.strictness,
                 extra=dict(profile.extra),  # a copy: a policy can't alter the profile
+                knowledge=profile.knowledge,
+                instruction_following=profile.instruction_following,
+                calibration=profile.calibration,
+                abstention=profile.abstention,
             )
             try:
                 reply = policy.respond(req, ctx)

@@ -148,14 +148,24 @@ class PolicyContext:
     """Seeded per request; the only source of randomness a policy may use."""
     profile_name: str
     accuracy: float
-    """Probability of a correct answer when the evidence is in context."""
+    """The profile's ``reasoning``: probability that one reasoning step over facts in hand
+    (read from the context or recalled) is right."""
     failure_mix: FailureMix
+    """Derived from calibration and abstention: how a model that lacks a fact fails."""
     verbosity: float
     """Output-length multiplier (1.0 = terse)."""
     strictness: float = 0.5
-    """How readily graders/reviewers reject (0 = accept everything, 1 = reject often)."""
+    """Derived (the profile's ``calibration``): how readily graders/reviewers reject."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Profile-specific knobs, free for policies to read."""
+    knowledge: float = 0.0
+    """Share of facts the model knows without evidence (which ones: fixed per profile name)."""
+    instruction_following: float = 1.0
+    """Probability of following a requested protocol or format."""
+    calibration: float = 0.5
+    """Probability of noticing that a needed fact is missing."""
+    abstention: float = 0.5
+    """When it notices: probability of saying so rather than hedging vaguely."""
 
 
 @runtime_checkable

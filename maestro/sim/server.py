@@ -36,6 +36,7 @@ from maestro.sim import wire_gemini, wire_openai
 from maestro.sim.engine import BadRequest, Engine, PolicyError, SimOutcome
 from maestro.sim.profiles import Profile, get_profile, profile_names
 from maestro.sim.requestlog import RequestLog
+from maestro.sim.seeding import stable_seed
 from maestro.sim.urls import SimRunKey, parse_sim_path
 from maestro.tokens import count_message_tokens
 
@@ -357,7 +358,12 @@ class _Handler(BaseHTTPRequestHandler):
             elif method == "batchEmbedContents":
                 self._send_json(200, wire_gemini.render_batch_embed(body))
             elif method == "predict":
-                self._send_json(200, wire_gemini.render_predict(body))
+                # Image generation draws with the run's seed, keyed like a chat request (the
+                # body and how often this run sent it), and takes the image model's time.
+                occ = self.server.sim.engine.counter.next(profile.name, runkey, "predict", body_bytes)
+                reply = wire_gemini.render_predict(body, profile, stable_seed(rk.seed, profile.name, "predict", body_bytes, occ))
+                self.server.sim.sleep(wire_gemini.predict_seconds(body, profile.ttft_s))
+                self._send_json(200, reply)
             else:
                 raise _error("gemini", 404, f"unsupported method {method!r}")
         except BadRequest as exc:

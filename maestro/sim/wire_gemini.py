@@ -7,10 +7,10 @@ accepts both, and google-genai itself sends e.g. ``parameters_json_schema`` in s
 from __future__ import annotations
 
 import base64
+import io
 import json
+import random
 import re
-import struct
-import zlib
 from typing import Any
 
 from maestro.sim.embeddings import DEFAULT_DIMS, embed_text
@@ -28,6 +28,13 @@ __all__ = [
     "render_embed_content",
     "render_batch_embed",
     "render_predict",
+    "render_scene_png",
+    "scene_elements",
+    "predict_seconds",
+    "IMAGE_SIZE",
+    "IMAGE_GRID",
+    "IMAGE_COLOURS",
+    "IMAGE_SHAPES",
     "GEMINI_FINISH",
 ]
 
@@ -285,34 +292,141 @@ def render_batch_embed(body: Any) -> dict[str, Any]:
     return {"embeddings": [{"values": _embed_one(r)[0]} for r in reqs]}
 
 
-def _png_1x1() -> bytes:
-    """A valid 1x1 transparent PNG, built here rather than pasted as opaque bytes."""
+# --- :predict image generation: a small scene drawn from the prompt --------------------------
+#
+# The simulated image model reads its prompt the way a text-to-image model does: each
+# "<count> <colour> <shape>" phrase (``two red circles``, ``a blue square``, ``triangles``)
+# asks for elements to draw, ``on a <colour> background`` sets the background. What the
+# prompt leaves open is drawn by the seeded rng (a shape without a colour gets a random
+# colour, a plural without a count two or three elements), and the profile's reliability
+# makes it miss: each element is, with probability ``(1 - accuracy) / 2``, either drawn in
+# another colour (the profile's "wrong" share of its failure mix) or left out. Elements sit
+# in the cells of a 3x3 grid, so they never overlap, on a 192x192 PNG (Pillow).
 
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+IMAGE_SIZE = 192
+"""Width and height of every simulated image, in pixels."""
+IMAGE_GRID = 3
+"""Elements are drawn one per cell of an ``IMAGE_GRID`` x ``IMAGE_GRID`` grid (at most 9)."""
+IMAGE_COLOURS: dict[str, tuple[int, int, int]] = {
+    "red": (220, 38, 38), "orange": (245, 140, 20), "yellow": (245, 210, 30), "green": (40, 160, 70),
+    "blue": (40, 90, 220), "purple": (140, 60, 190), "pink": (240, 120, 180), "brown": (130, 80, 40),
+    "black": (20, 20, 20), "white": (255, 255, 255), "grey": (128, 128, 128), "gray": (128, 128, 128),
+}
+"""Colour words the image model knows, and the RGB it paints them in."""
+IMAGE_SHAPES = ("circle", "square", "triangle")
+"""Shape words the image model draws."""
 
-    ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 6, 0, 0, 0)  # width, height, 8-bit RGBA
-    idat = zlib.compress(b"\x00" + b"\x00\x00\x00\x00")  # filter byte + one transparent pixel
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+_COUNT_WORDS = {"a": 1, "an": 1, "one": 1, "single": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+                "seven": 7, "eight": 8, "nine": 9}
+_COLOUR_RE = "|".join(IMAGE_COLOURS)
+_SHAPE_RE = "|".join(IMAGE_SHAPES)
+_BACKGROUND_RE = re.compile(rf"\b(?:on\s+(?:an?\s+|the\s+)?(?:plain\s+|flat\s+|solid\s+)?)?({_COLOUR_RE})\s+background\b")
+_ELEMENT_RE = re.compile(
+    rf"\b(?:(\d+|{'|'.join(_COUNT_WORDS)})\s+)?(?:(?:small|large|big|bold|bright|flat|simple|solid)\s+)*"
+    rf"(?:({_COLOUR_RE})\s+)?({_SHAPE_RE})(s|es)?\b")
 
 
-_PNG_1X1 = base64.b64encode(_png_1x1()).decode("ascii")
+def scene_elements(prompt: str) -> tuple[str, list[tuple[int | None, str | None, str, bool]]]:
+    """What a prompt asks to draw: ``(background colour, [(count, colour, shape, plural)])``
+    (count and colour None when the prompt leaves them open; background ``white`` by
+    default)."""
+    text = (prompt or "").lower()
+    bg = "white"
+    m = _BACKGROUND_RE.search(text)
+    if m:
+        bg = m.group(1)
+        text = text[:m.start()] + " " + text[m.end():]
+    out: list[tuple[int | None, str | None, str, bool]] = []
+    for em in _ELEMENT_RE.finditer(text):
+        count_word, colour, shape, plural = em.groups()
+        count = None
+        if count_word:
+            count = int(count_word) if count_word.isdigit() else _COUNT_WORDS[count_word]
+        out.append((count, colour, shape, bool(plural)))
+    return bg, out
 
 
-def render_predict(body: Any) -> dict[str, Any]:
-    """Vertex ``:predict``: image generation (instances with ``prompt``) returns tiny PNGs,
-    text embedding (instances with ``content``) returns hashed vectors."""
+def _draw_shape(draw: Any, shape: str, cell: int, colour: tuple[int, int, int]) -> None:
+    side = IMAGE_SIZE // IMAGE_GRID
+    x0, y0 = (cell % IMAGE_GRID) * side, (cell // IMAGE_GRID) * side
+    pad = side // 7
+    box = (x0 + pad, y0 + pad, x0 + side - pad - 1, y0 + side - pad - 1)
+    if shape == "circle":
+        draw.ellipse(box, fill=colour)
+    elif shape == "square":
+        draw.rectangle(box, fill=colour)
+    else:
+        draw.polygon([((box[0] + box[2]) // 2, box[1]), (box[0], box[3]), (box[2], box[3])], fill=colour)
+
+
+def render_scene_png(prompt: str, rng: Any, accuracy: float = 1.0, failure_mix: Any = None) -> bytes:
+    """A PNG of what ``prompt`` asks for (see the section comment above), drawn with ``rng``
+    in this order: per element (in prompt order) its count when left open, its colour when
+    left open, its reliability draw (and failure mode, and wrong colour); then the cells."""
+    from PIL import Image, ImageDraw  # only image generation needs Pillow
+
+    bg_name, asked = scene_elements(prompt)
+    bg = IMAGE_COLOURS[bg_name]
+    others = [c for c in IMAGE_COLOURS if IMAGE_COLOURS[c] != bg and c != "gray"]
+    p_miss = max(0.0, min(1.0, (1.0 - accuracy) / 2.0))
+    drawn: list[tuple[str, tuple[int, int, int]]] = []
+    for count, colour, shape, plural in asked:
+        n = count if count is not None else (rng.randint(2, 3) if plural else 1)
+        for _ in range(n):
+            name = colour or rng.choice(others)
+            if rng.random() < p_miss:
+                mode = failure_mix.draw(rng) if failure_mix is not None else "empty"
+                if mode != "wrong":
+                    continue  # the element is left out
+                name = rng.choice([c for c in others if IMAGE_COLOURS[c] != IMAGE_COLOURS.get(name)])
+            drawn.append((shape, IMAGE_COLOURS[name]))
+    drawn = drawn[: IMAGE_GRID * IMAGE_GRID]
+    cells = rng.sample(range(IMAGE_GRID * IMAGE_GRID), len(drawn))
+    image = Image.new("RGB", (IMAGE_SIZE, IMAGE_SIZE), bg)
+    draw = ImageDraw.Draw(image)
+    for (shape, rgb), cell in zip(drawn, cells, strict=True):
+        _draw_shape(draw, shape, cell, rgb)
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def predict_seconds(body: Any, ttft_s: float) -> float:
+    """Unscaled time the image model takes for ``body``: the profile's time to first token
+    plus one second per image asked for (0 for embeddings)."""
+    inst = body.get("instances") if isinstance(body, dict) else None
+    if not isinstance(inst, list) or all(isinstance(x, dict) and "content" in x for x in inst):
+        return 0.0
+    n = _get(body.get("parameters") or {}, "sampleCount") or 1
+    return ttft_s + float(n) * len(inst)
+
+
+def render_predict(body: Any, profile: Any = None, seed: int = 0) -> dict[str, Any]:
+    """Vertex ``:predict``: image generation (instances with ``prompt``) returns PNGs drawn
+    from the prompt (:func:`render_scene_png`, with the rng of ``seed`` and ``profile``'s
+    accuracy and failure mix; a perfect model when ``profile`` is None); text embedding
+    (instances with ``content``) returns hashed vectors."""
     inst = body.get("instances") if isinstance(body, dict) else None
     if not isinstance(inst, list) or not inst:
         raise BadRequest("'instances' must be a non-empty array")
     params = body.get("parameters") or {}
+    rng = random.Random(seed)
+    accuracy = float(getattr(profile, "accuracy", 1.0))
+    mix = getattr(profile, "failure_mix", None)
     preds: list[dict[str, Any]] = []
     for x in inst:
         if isinstance(x, dict) and "content" in x:
             text = str(x.get("content") or "")
             dims = _get(params, "outputDimensionality") or DEFAULT_DIMS
             preds.append({"embeddings": {"values": embed_text(text, dims), "statistics": {"token_count": count_tokens(text), "truncated": False}}})
-        else:
-            n = _get(params, "sampleCount") or 1
-            preds.extend({"bytesBase64Encoded": _PNG_1X1, "mimeType": "image/png"} for _ in range(int(n)))
+            continue
+        prompt = x.get("prompt") if isinstance(x, dict) else None
+        if not isinstance(prompt, str):
+            raise BadRequest("each image instance needs a string 'prompt'")
+        n = _get(params, "sampleCount") or 1
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 8:
+            raise BadRequest(f"parameters.sampleCount must be an integer from 1 to 8, got {n!r}")
+        for _ in range(n):
+            png = render_scene_png(prompt, rng, accuracy, mix)
+            preds.append({"bytesBase64Encoded": base64.b64encode(png).decode("ascii"), "mimeType": "image/png"})
     return {"predictions": preds}

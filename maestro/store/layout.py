@@ -3,9 +3,12 @@
 ```
 traces/<study_id>/
   study.json            config, package versions, schema version, seeds, price snapshot
-  runs.parquet          one row per finished run (rewritten atomically after each run)
-  spans/<run_id>.parquet       spans of one run
+  runs.parquet          the run index: one row per finished run, as of the last fold
+  runlog/<run_id>.json         one record per run finished since (O(1) per run; newer than runs.parquet)
+  spans/<run_id>.parquet       spans of one run (the crash-safe write path)
   resources/<run_id>.parquet   resource samples of one run
+  compacted/CURRENT.json       the committed compaction generation (maestro.store.compact)
+  compacted/gen-<N>/           its large spans/resources files, row groups ordered by run
   history/                     superseded attempts of retried runs (rows and files)
   quarantine/                  files a resume could not account for (never deleted)
 ```
@@ -39,6 +42,8 @@ __all__ = [
     "table_from_rows",
     "atomic_write_table",
     "atomic_write_json",
+    "atomic_write_bytes",
+    "atomic_copy",
     "StreamingParquetWriter",
     "valid_id",
 ]
@@ -90,6 +95,14 @@ class StudyLayout:
         return self.root / "resources"
 
     @property
+    def runlog_dir(self) -> Path:
+        return self.root / "runlog"
+
+    @property
+    def compacted_dir(self) -> Path:
+        return self.root / "compacted"
+
+    @property
     def history_dir(self) -> Path:
         return self.root / "history"
 
@@ -112,7 +125,7 @@ class StudyLayout:
         """Move ``*.tmp`` leftovers of killed writers to ``quarantine/`` (never deleted:
         the study's lock guarantees no writer is alive). Returns where they went."""
         moved = []
-        for d in (self.root, self.spans_dir, self.resources_dir):
+        for d in (self.root, self.spans_dir, self.resources_dir, self.runlog_dir, self.compacted_dir):
             if d.is_dir():
                 for p in sorted(d.glob(f"*{TMP_SUFFIX}")):
                     moved.append(self.quarantine(p, "partial"))
@@ -171,13 +184,14 @@ def _rename(tmp: Path, path: Path) -> None:
             pass
 
 
-def atomic_write_table(table: pa.Table, path: str | os.PathLike[str]) -> Path:
-    """Write ``table`` to ``path`` via a temporary file and an atomic rename."""
+def atomic_write_table(table: pa.Table, path: str | os.PathLike[str], **kwargs: Any) -> Path:
+    """Write ``table`` to ``path`` via a temporary file and an atomic rename (``kwargs`` go
+    to ``pyarrow.parquet.write_table``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_path(path)
     try:
-        pq.write_table(table, tmp, compression="snappy")
+        pq.write_table(table, tmp, compression="snappy", **kwargs)
         _rename(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -191,6 +205,34 @@ def atomic_write_json(obj: Any, path: str | os.PathLike[str]) -> Path:
     tmp = _tmp_path(path)
     try:
         tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+        _rename(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def atomic_write_bytes(data: bytes, path: str | os.PathLike[str]) -> Path:
+    """Write ``data`` to ``path`` via a temporary file and an atomic rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_path(path)
+    try:
+        tmp.write_bytes(data)
+        _rename(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def atomic_copy(src: str | os.PathLike[str], path: str | os.PathLike[str]) -> Path:
+    """Copy file ``src`` to ``path`` via a temporary file and an atomic rename."""
+    import shutil
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_path(path)
+    try:
+        shutil.copyfile(src, tmp)
         _rename(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

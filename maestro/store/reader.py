@@ -14,18 +14,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from maestro.semconv import ARTEFACT_METADATA_KEY, SCHEMA_VERSION, SCHEMA_VERSION_METADATA_KEY
-from maestro.store.layout import TMP_SUFFIX, StudyLayout, atomic_write_table, file_metadata, table_from_rows
-from maestro.store.schema import RESOURCE_COLUMNS, RUN_COLUMNS, SPAN_COLUMNS, Column
+from maestro.store.layout import StudyLayout, atomic_write_table, file_metadata, table_from_rows
+from maestro.store.location import Location, is_uri
+from maestro.store.schema import RUN_COLUMNS, Column
 
 __all__ = ["TraceFormatError", "Study", "load_study", "read_study_json", "validate_parquet", "read_parquet",
-           "fill_optional", "read_runs_table", "foreign_entries", "MAESTRO_ENTRIES", "RunIndex", "RunHistory", "STUDY_FORMAT",
+           "fill_optional", "read_runs_table", "read_runs", "read_run_records", "record_path", "check_schema",
+           "RUN_RECORD_FORMAT", "foreign_entries", "MAESTRO_ENTRIES", "RunIndex", "RunHistory", "STUDY_FORMAT",
            "PANDAS_DTYPES", "TIME_COLUMNS", "TIMESTAMP_DTYPE", "utc_timestamps", "to_frame"]
 
 STUDY_FORMAT = "maestro.study"
@@ -36,7 +37,7 @@ class TraceFormatError(ValueError):
     """A file in a study folder is not what maestro expects. The message names the file."""
 
     def __init__(self, path: str | os.PathLike[str], problem: str):
-        self.path = Path(path)
+        self.path = path if is_uri(path) else Path(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
 
@@ -46,7 +47,7 @@ class Study:
     """A loaded study."""
 
     path: Path
-    """The study folder."""
+    """The study folder (a ``s3://...`` string for a study in object storage)."""
     info: dict[str, Any]
     """Contents of study.json (config, versions, seeds, price snapshot)."""
     runs: pd.DataFrame
@@ -60,7 +61,7 @@ class Study:
 
     @property
     def study_id(self) -> str:
-        return self.info.get("study_id", self.path.name)
+        return self.info.get("study_id", str(self.path).rstrip("/").rsplit("/", 1)[-1])
 
     def __repr__(self) -> str:
         return (f"Study({self.study_id!r}, runs={len(self.runs)}, spans={len(self.spans)}, "
@@ -68,7 +69,7 @@ class Study:
 
 
 MAESTRO_ENTRIES = frozenset({"study.json", "runs.parquet", "spans", "resources", "summary.json", "report", "figures",
-                             "history", "quarantine"})
+                             "history", "quarantine", "runlog", "compacted"})
 """What maestro writes in a study folder; anything else there is the user's and is ignored."""
 
 
@@ -81,20 +82,29 @@ def foreign_entries(root: str | os.PathLike[str]) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.name not in MAESTRO_ENTRIES and not p.name.startswith("."))
 
 
-def read_study_json(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Parse and check a study.json."""
-    path = Path(path)
-    if not path.is_file():
-        raise TraceFormatError(path, "missing: not a maestro study folder (no study.json)")
+def read_study_json(path: str | os.PathLike[str] | Location, name: str = "study.json") -> dict[str, Any]:
+    """Parse and check a study.json (``path`` itself, or ``name`` in a :class:`Location`)."""
+    if isinstance(path, Location):
+        loc, where = path, path.path(name)
+        shown: str | Path = loc.display(where)
+    else:
+        loc, where = None, str(path)
+        shown = Path(path)
     try:
-        info = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise TraceFormatError(path, f"not valid JSON ({e})") from e
+        text = loc.read_bytes(where).decode() if loc is not None else Path(where).read_text()
+    except (FileNotFoundError, IsADirectoryError):
+        raise TraceFormatError(shown, "missing: not a maestro study folder (no study.json)") from None
+    except UnicodeDecodeError as e:
+        raise TraceFormatError(shown, f"not valid JSON ({e})") from e
+    try:
+        info = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise TraceFormatError(shown, f"not valid JSON ({e})") from e
     if not isinstance(info, dict) or info.get("format") != STUDY_FORMAT:
-        raise TraceFormatError(path, f"not a maestro study file (expected \"format\": \"{STUDY_FORMAT}\")")
+        raise TraceFormatError(shown, f"not a maestro study file (expected \"format\": \"{STUDY_FORMAT}\")")
     version = info.get("schema_version")
     if version != SCHEMA_VERSION:
-        raise TraceFormatError(path, f"schema version {version!r}; this maestro reads version {SCHEMA_VERSION}")
+        raise TraceFormatError(shown, f"schema version {version!r}; this maestro reads version {SCHEMA_VERSION}")
     return info
 
 
@@ -106,21 +116,26 @@ def validate_parquet(path: Path, artefact: str, columns: list[Column]) -> pa.Sch
         schema = pq.read_schema(path)
     except (pa.ArrowInvalid, OSError) as e:
         raise TraceFormatError(path, f"not a readable parquet file (truncated or corrupt: {e})") from e
+    return check_schema(schema, path, artefact, columns)
+
+
+def check_schema(schema: pa.Schema, where: str | os.PathLike[str], artefact: str, columns: list[Column]) -> pa.Schema:
+    """:func:`validate_parquet`'s checks on a schema already read (``where`` names the file)."""
     meta = schema.metadata or {}
     if meta.get(ARTEFACT_METADATA_KEY) != artefact.encode():
         found = meta.get(ARTEFACT_METADATA_KEY, b"none").decode(errors="replace")
-        raise TraceFormatError(path, f"not a maestro {artefact} file (artefact metadata: {found})")
+        raise TraceFormatError(where, f"not a maestro {artefact} file (artefact metadata: {found})")
     version = meta.get(SCHEMA_VERSION_METADATA_KEY, b"").decode(errors="replace")
     if version != str(SCHEMA_VERSION):
-        raise TraceFormatError(path, f"schema version {version!r}; this maestro reads version {SCHEMA_VERSION}")
+        raise TraceFormatError(where, f"schema version {version!r}; this maestro reads version {SCHEMA_VERSION}")
     for c in columns:
         idx = schema.get_field_index(c.name)
         if idx < 0:
             if c.optional:
                 continue  # added after this file was written: readers fill it with nulls
-            raise TraceFormatError(path, f"missing column {c.name!r}")
+            raise TraceFormatError(where, f"missing column {c.name!r}")
         if schema.field(idx).type != c.type:
-            raise TraceFormatError(path, f"column {c.name!r} has type {schema.field(idx).type}, expected {c.type}")
+            raise TraceFormatError(where, f"column {c.name!r} has type {schema.field(idx).type}, expected {c.type}")
     return schema
 
 
@@ -163,12 +178,19 @@ def read_runs_table(path: Path) -> pa.Table:
     the file lacks filled with nulls, and the pre-0.2 judgement ``unknown`` read as
     ``unjudged``."""
     validate_parquet(path, "runs", RUN_COLUMNS)
-    table = fill_optional(_read_table(path), RUN_COLUMNS)
-    i = table.schema.get_field_index("judgement")
-    old = pc.equal(table.column(i), "unknown")
-    if pc.any(old).as_py():
-        table = table.set_column(i, "judgement", pc.if_else(old, "unjudged", table.column(i)))
-    return table
+    return _old_judgement(fill_optional(_read_table(path), RUN_COLUMNS))
+
+
+def _runs_file(loc: Location, path: str) -> pa.Table:
+    if loc.local:
+        return read_runs_table(Path(path))
+    try:
+        f = loc.parquet_file(path)
+        check_schema(f.schema_arrow, loc.display(path), "runs", RUN_COLUMNS)
+        table = f.read()
+    except (pa.ArrowInvalid, OSError) as e:
+        raise TraceFormatError(loc.display(path), f"not a readable parquet file (truncated or corrupt: {e})") from e
+    return _old_judgement(fill_optional(table, RUN_COLUMNS))
 
 
 PANDAS_DTYPES = {"string": "str", "int64": "Int64", "double": "float64", "bool": "boolean"}
@@ -200,95 +222,142 @@ def to_frame(table: pa.Table) -> pd.DataFrame:
 
 
 def _read_folder(folder: Path, artefact: str, columns: list[Column], warnings: list[str]) -> pd.DataFrame:
-    """Every ``*.parquet`` file of a spans/ or resources/ folder as one frame. Hidden files
-    (``.DS_Store``, writers' temporaries) and files that are not parquet are skipped with a
-    warning; a malformed parquet file is an error naming it."""
-    tables, files, skipped = [], [], []
-    if folder.is_dir():
-        for p in sorted(folder.iterdir()):
-            if p.name.startswith(".") and p.name.endswith(TMP_SUFFIX):
-                continue  # a writer's temporary file: never data
-            if p.name.startswith(".") or p.suffix != ".parquet" or not p.is_file():
-                skipped.append(p.name)
-                continue
-            validate_parquet(p, artefact, columns)
-            tables.append(read_parquet(p, columns))
-            files.append(p)
-    if skipped:
-        warnings.append(f"{folder.name}/: ignored {len(skipped)} entr{'y' if len(skipped) == 1 else 'ies'} that "
-                        f"{'is' if len(skipped) == 1 else 'are'} not <run_id>.parquet: {', '.join(skipped[:5])}"
-                        f"{' ...' if len(skipped) > 5 else ''}")
-    if artefact == "spans" and len(tables) > 1:
-        _warn_duplicate_spans(tables, files, warnings)
-    return to_frame(pa.concat_tables(tables) if tables else table_from_rows(columns, [], {}))
+    """Every ``*.parquet`` file of a spans/ or resources/ folder (per-run files only) as one
+    frame; see :func:`maestro.store.dataset.scan` for both stored forms."""
+    from maestro.store.dataset import scan
+
+    loc = Location.of(folder.parent)
+    return to_frame(scan(loc, artefact, warnings=warnings, compacted=False))
 
 
-def _warn_duplicate_spans(tables: list[pa.Table], files: list[Path], warnings: list[str]) -> None:
-    """Name span ids that appear in more than one file (a copied span file), with both files."""
-    ids = pd.Series(pa.concat_arrays([t.column("span_id").combine_chunks() for t in tables]).to_pandas())
-    owner = np.repeat(np.arange(len(tables)), [t.num_rows for t in tables])
-    dup = ids.duplicated(keep=False).to_numpy()
-    if not dup.any():
-        return
-    pairs = pd.DataFrame({"span_id": ids[dup].to_numpy(), "file": owner[dup]}).groupby("span_id")["file"].unique()
-    first = pairs.iloc[0]
-    names = " and ".join(f"spans/{files[i].name}" for i in first[:2])
-    warnings.append(f"{len(pairs)} span id(s) appear in more than one file (e.g. {pairs.index[0]} in {names}): "
-                    "a copied or duplicated span file; remove the copy")
-
-
-def load_study(path: str | os.PathLike[str], *, spans: bool = True, resources: bool = True) -> Study:
-    """Load a study folder (``traces/<study_id>``).
+def load_study(path: str | os.PathLike[str] | Location, *, spans: bool = True, resources: bool = True,
+               endpoint: str | None = None) -> Study:
+    """Load a study (``traces/<study_id>``, or ``s3://bucket/prefix/<study_id>``).
 
     The tables have the stored columns (docs/trace-format.md) in the readers' dtypes
     (:func:`to_frame`: ``str``, ``Int64``, ``float64``, ``boolean``, plus a UTC timestamp
     after each ns time column), the same names and dtypes as the analysis frames and the
-    duckdb views.
+    duckdb views. Both stored forms are read: per-run files and compacted generations
+    (:mod:`maestro.store.compact`), and the run index with the run records written since
+    it was last folded.
 
     Args:
-        path: the study folder.
+        path: the study folder or URI.
         spans / resources: set False to skip reading those tables (faster for run-level work).
+        endpoint: S3 endpoint for an ``s3://`` location (else ``MAESTRO_S3_ENDPOINT``).
 
     Raises:
         TraceFormatError: a file is missing, malformed, truncated, foreign or of another schema version.
     """
-    layout = StudyLayout(path)
-    if not layout.root.is_dir():
-        raise TraceFormatError(layout.root, "no such study folder")
-    info = read_study_json(layout.study_json)
-    runs = to_frame(read_runs_table(layout.runs_parquet) if layout.runs_parquet.exists()
-                    else table_from_rows(RUN_COLUMNS, [], {}))
+    from maestro.store.dataset import per_run_ids, scan
+
+    loc = Location.of(path, endpoint=endpoint)
+    if not loc.is_dir(loc.root):
+        raise TraceFormatError(loc.uri, "no such study folder")
+    info = read_study_json(loc, "study.json")
+    runs_table = read_runs(loc)
+    attempts = dict(zip(runs_table.column("run_id").to_pylist(), runs_table.column("attempt").to_pylist()))
+    runs = to_frame(runs_table)
     warnings: list[str] = []
-    span_df = _read_folder(layout.spans_dir, "spans", SPAN_COLUMNS, warnings) if spans else None
-    res_df = _read_folder(layout.resources_dir, "resources", RESOURCE_COLUMNS, warnings) if resources else None
-    study = Study(layout.root, info, runs, span_df, res_df, warnings)
-    if layout.spans_dir.is_dir():
-        orphans = {p.stem for p in layout.spans_dir.glob("*.parquet") if not p.name.startswith(".")} - set(runs["run_id"])
-        if orphans:
-            study.warnings.append(
-                f"{len(orphans)} run(s) have spans but no row in runs.parquet (interrupted; a resume reruns them)"
-            )
-    if layout.quarantine_dir.is_dir() and any(layout.quarantine_dir.iterdir()):
-        n = sum(1 for _ in layout.quarantine_dir.iterdir())
-        study.warnings.append(f"{n} file(s) in quarantine/: partial writes and interrupted attempts a resume set "
-                              "aside (not loaded; see maestro runs ls --verbose)")
+    span_df = to_frame(scan(loc, "spans", attempts=attempts, warnings=warnings)) if spans else None
+    res_df = to_frame(scan(loc, "resources", attempts=attempts, warnings=warnings)) if resources else None
+    study = Study(Path(loc.root) if loc.local else loc.uri, info, runs, span_df, res_df, warnings)  # type: ignore[arg-type]
+    orphans = per_run_ids(loc, "spans") - set(attempts)
+    if orphans:
+        study.warnings.append(
+            f"{len(orphans)} run(s) have spans but no row in runs.parquet (interrupted; a resume reruns them)"
+        )
+    quarantined = loc.listdir(loc.path("quarantine"))
+    if quarantined:
+        study.warnings.append(f"{len(quarantined)} file(s) in quarantine/: partial writes and interrupted attempts "
+                              "a resume set aside (not loaded; see maestro runs ls --verbose)")
     return study
 
 
-class RunIndex:
-    """``runs.parquet`` kept in memory, upserted by run id and rewritten atomically.
+RUN_RECORD_FORMAT = "maestro.run_record"
+"""Value of the ``format`` key of every ``runlog/<run_id>.json`` record."""
 
-    The runner owns it; each finished run rewrites the file (temp + rename), so a killed
-    study never leaves a half-written index.
+
+def record_path(loc: Location, run_id: str) -> str:
+    """Where the record of ``run_id`` lives."""
+    from maestro.store.layout import valid_id
+
+    return loc.path("runlog", f"{valid_id(run_id, 'run id')}.json")
+
+
+def read_run_records(loc: Location) -> dict[str, dict[str, Any]]:
+    """run_id -> row of every record in ``runlog/`` (written since the index was last folded)."""
+    out: dict[str, dict[str, Any]] = {}
+    folder = loc.path("runlog")
+    for name in loc.listdir(folder):
+        if name.startswith(".") or not name.endswith(".json"):
+            continue  # a writer's temporary file, never data
+        path = f"{folder}/{name}"
+        try:
+            rec = json.loads(loc.read_bytes(path))
+        except (ValueError, UnicodeDecodeError) as e:
+            raise TraceFormatError(loc.display(path), f"not a valid run record ({e})") from e
+        except FileNotFoundError:
+            continue  # folded into runs.parquet while we listed
+        if not isinstance(rec, dict) or rec.get("format") != RUN_RECORD_FORMAT or not isinstance(rec.get("row"), dict):
+            raise TraceFormatError(loc.display(path), f"not a maestro run record (expected \"format\": "
+                                   f"\"{RUN_RECORD_FORMAT}\" and a row)")
+        if rec.get("schema_version") != SCHEMA_VERSION:
+            raise TraceFormatError(loc.display(path), f"schema version {rec.get('schema_version')!r}; this maestro "
+                                   f"reads version {SCHEMA_VERSION}")
+        out[rec["row"]["run_id"]] = rec["row"]
+    return out
+
+
+def _old_judgement(table: pa.Table) -> pa.Table:
+    i = table.schema.get_field_index("judgement")
+    old = pc.equal(table.column(i), "unknown")
+    if pc.any(old).as_py():
+        table = table.set_column(i, "judgement", pc.if_else(old, "unjudged", table.column(i)))
+    return table
+
+
+def read_runs(where: str | os.PathLike[str] | Location) -> pa.Table:
+    """The study's run index as an Arrow table, sorted by run id: ``runs.parquet`` with every
+    run record written since it was last folded (a record replaces the row of its run)."""
+    loc = Location.of(where)
+    path = loc.path("runs.parquet")
+    base = _runs_file(loc, path) if loc.is_file(path) else None
+    records = read_run_records(loc)
+    if not records:
+        return base if base is not None else table_from_rows(RUN_COLUMNS, [], {})
+    extra = _old_judgement(table_from_rows(RUN_COLUMNS, list(records.values()), {}))
+    if base is not None and base.num_rows:
+        keep = pc.invert(pc.is_in(base.column("run_id"), value_set=pa.array(list(records), pa.string())))
+        extra = pa.concat_tables([base.filter(keep), extra.cast(base.schema)])
+    return extra.sort_by("run_id")
+
+
+def _json_value(value: Any) -> Any:
+    # numpy scalars keep their type through the record (an int stays an int); else text
+    item = getattr(value, "item", None)
+    return item() if callable(item) else str(value)
+
+
+class RunIndex:
+    """The study's run index in memory: ``runs.parquet`` plus the run records since.
+
+    The runner owns it. :meth:`record` writes one ``runlog/<run_id>.json`` record per
+    finished run (atomic and durable, O(1): earlier rows are never rewritten);
+    :meth:`write` folds every row into ``runs.parquet`` (atomic) and then removes the
+    folded records, at the end of a study, on compaction, or when a recorded run is taken
+    back. A killed study loses no recorded row: a record left after its fold holds the
+    same row the index does.
     """
 
-    def __init__(self, layout: StudyLayout):
-        self.layout = layout
+    def __init__(self, layout: StudyLayout | Location | str | os.PathLike[str]):
+        self.layout = layout if isinstance(layout, StudyLayout) else None
+        self.location = Location.of(layout.root if isinstance(layout, StudyLayout) else layout)
         self.rows: dict[str, dict[str, Any]] = {}
-        if layout.runs_parquet.exists():
-            # an older file gains its missing optional columns (as nulls) on the next write
-            for row in read_runs_table(layout.runs_parquet).to_pylist():
-                self.rows[row["run_id"]] = row
+        # an older file gains its missing optional columns (as nulls) on the next write
+        for row in read_runs(self.location).to_pylist():
+            self.rows[row["run_id"]] = row
+        self._pending = bool(self.location.listdir(self.location.path("runlog")))
 
     def __contains__(self, run_id: str) -> bool:
         return run_id in self.rows
@@ -296,20 +365,51 @@ class RunIndex:
     def get(self, run_id: str) -> dict[str, Any] | None:
         return self.rows.get(run_id)
 
+    def record(self, row: dict[str, Any]) -> None:
+        """Record a finished run: its row in memory and one durable record file (O(1))."""
+        loc = self.location
+        self.rows[row["run_id"]] = row
+        loc.makedirs(loc.path("runlog"))
+        body = {"format": RUN_RECORD_FORMAT, "schema_version": SCHEMA_VERSION, "row": row}
+        loc.write_bytes(record_path(loc, row["run_id"]), json.dumps(body, default=_json_value).encode())
+        self._pending = True
+
     def upsert(self, row: dict[str, Any], write: bool = True) -> None:
+        """Set a run's row; ``write`` folds the whole index into ``runs.parquet`` at once
+        (one-off writers such as ``trace_run``; a study uses :meth:`record`)."""
         self.rows[row["run_id"]] = row
         if write:
             self.write()
 
+    def remove(self, run_id: str) -> dict[str, Any]:
+        """Take a recorded run back (its row is returned); :meth:`write` makes it durable."""
+        return self.rows.pop(run_id)
+
     def write(self) -> None:
+        """Fold every row into ``runs.parquet`` (atomic, durable), then remove the records
+        it now holds (after the fold: a kill in between leaves records equal to rows)."""
+        loc = self.location
+        folder = loc.path("runlog")
+        records = [n for n in loc.listdir(folder) if n.endswith(".json") and not n.startswith(".")]
         rows = sorted(self.rows.values(), key=lambda r: r["run_id"])
-        atomic_write_table(table_from_rows(RUN_COLUMNS, rows, file_metadata("runs")), self.layout.runs_parquet)
+        loc.write_table(table_from_rows(RUN_COLUMNS, rows, file_metadata("runs")), loc.path("runs.parquet"))
+        for name in records:
+            loc.delete(f"{folder}/{name}")
+        if records:
+            loc.sync_dir(folder)
+        self._pending = False
+
+    def flush(self) -> None:
+        """:meth:`write` when run records wait to be folded (the end of a study)."""
+        if self._pending or not self.location.exists(self.location.path("runs.parquet")):
+            self.write()
 
 
 class RunHistory:
     """``history/``: superseded attempts of runs that ran again (a ``retry``, or a run taken
     back because its backend was down). Each archived attempt keeps its row in
-    ``history/runs.parquet`` and its files as ``history/{spans,resources}/<run_id>.attempt<N>.parquet``.
+    ``history/runs.parquet`` and its files as ``history/{spans,resources}/<run_id>.attempt<N>.parquet``
+    (copied out of the compacted generation when the run's per-run files were compacted).
     """
 
     def __init__(self, layout: StudyLayout):
@@ -325,10 +425,17 @@ class RunHistory:
     def archive(self, row: dict[str, Any]) -> None:
         """Keep ``row`` and move its run's files here (row first: a crash in between leaves
         the files where the row's run id finds them)."""
+        from maestro.store.dataset import extract_compacted_run
+
         run_id, attempt = row["run_id"], row.get("attempt") or 1
         rows = self.rows() + [row]
         atomic_write_table(table_from_rows(RUN_COLUMNS, rows, file_metadata("runs")), self.runs_parquet)
         for src, folder in ((self.layout.spans_file(run_id), "spans"), (self.layout.resources_file(run_id), "resources")):
+            target = self.root / folder / f"{run_id}.attempt{attempt}.parquet"
             if src.exists():
-                (self.root / folder).mkdir(parents=True, exist_ok=True)
-                os.replace(src, self.root / folder / f"{run_id}.attempt{attempt}.parquet")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(src, target)
+            else:
+                # compacted: a copy goes here; readers skip the compacted rows of a run that
+                # is no longer recorded with that attempt, and the next compaction drops them
+                extract_compacted_run(Location.of(self.layout.root), folder, run_id, attempt, str(target))

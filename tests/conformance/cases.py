@@ -40,4 +40,14 @@ CASES: list[ConformanceCase] = [
     ConformanceCase("autogen-stock_research-tools-off", "stock_research", tools=False),
     ConformanceCase("autogen-magentic_one", "magentic_one", tools=True),
     ConformanceCase("adk-marketing", "marketing", tools=True),
+    # Remote agents in their own processes over A2A: their spans join the run through the span sink.
+    ConformanceCase("adk-content_creation", "content_creation", tools=True),
+    ConformanceCase("adk-content_creation-verbose-tools-off", "content_creation", backend="sim/verbose", tools=False),
+    ConformanceCase("adk-image_scoring", "image_scoring", tools=True),
+    ConformanceCase("adk-image_scoring-tools-off", "image_scoring", tools=False, expects_tools=False),
+    ConformanceCase("adk-brand_seo", "brand_seo", tools=True),
+    ConformanceCase("adk-brand_seo-tools-off", "brand_seo", tools=False, expects_tools=False),
+    # Tools are MCP servers in their own processes (stdio); tools off starts none.
+    ConformanceCase("mcp_agent-financial_analyzer", "financial_analyzer", tools=True),
+    ConformanceCase("mcp_agent-financial_analyzer-tools-off", "financial_analyzer", tools=False, expects_tools=False),
 ]

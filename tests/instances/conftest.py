@@ -39,6 +39,10 @@ class PolicyChat(BaseChatModel):
     strictness: float = 0.0
     verbosity: float = 1.0
     mix: FailureMix = Field(default_factory=FailureMix)
+    knowledge: float = 0.0
+    calibration: float = 0.5
+    abstention: float = 0.5
+    instruction: float = 1.0
     calls: list[str] = Field(default_factory=list)
     """Name of the policy that answered each call, in order."""
     seen: dict[str, int] = Field(default_factory=dict)
@@ -58,7 +62,8 @@ class PolicyChat(BaseChatModel):
         digest = hashlib.sha256(f"{self.seed}|{count}|{req.text}".encode()).digest()
         ctx = PolicyContext(rng=random.Random(int.from_bytes(digest[:8], "big")), profile_name="policy-chat",
                             accuracy=self.accuracy, failure_mix=self.mix, verbosity=self.verbosity,
-                            strictness=self.strictness)
+                            strictness=self.strictness, knowledge=self.knowledge, calibration=self.calibration,
+                            abstention=self.abstention, instruction_following=self.instruction)
         reply = policy.respond(req, ctx)
         self.calls.append(policy.name)
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=reply.text or ""))])

@@ -132,27 +132,33 @@ def _node(t, parent, **kw):
 
 def test_reflection_scores_progress_and_answers_from_content():
     kq = lookup_question(Q2.text)
-    bridge, gold = WORLD.name(Q2.path[1]), Q2.answer
-    # hand-computed noise-free scores: a search resolving hop 1 of 2 -> 0.35 + 0.55/2
-    assert search_score(kq, "", f"{bridge} is here") == pytest.approx(0.625)
-    assert search_score(kq, "", "nothing") == pytest.approx(0.1)
-    assert search_score(kq, f"{bridge}", f"{gold} too") == pytest.approx(0.9)
+    hop1, hop2 = (WORLD.passage(pid).text for pid in Q2.support_ids)
+    gold = Q2.answer
+    c = ctx()  # reasoning 1, knows nothing: progress is evidence read along its walk
+    # hand-computed noise-free scores: a search reading hop 1 of 2 -> 0.35 + 0.55/2
+    assert search_score(kq, "", hop1, c) == pytest.approx(0.625)
+    assert search_score(kq, "", "nothing", c) == pytest.approx(0.1)
+    assert search_score(kq, hop1, hop2, c) == pytest.approx(0.9)
+    assert search_score(kq, "", hop2, c) == pytest.approx(0.1)  # hop 2 alone: unreachable without hop 1
     t = new_tree()
-    good = _node(t, ROOT_ID, action="answer", answer=gold)
-    bad = _node(t, ROOT_ID, action="answer", answer="Nobody")
+    read = _node(t, ROOT_ID, action="search", tool="web_search", query="q", observation=f"{hop1}\n{hop2}")
+    good = _node(t, read.node_id, action="answer", answer=gold)
+    bad = _node(t, read.node_id, action="answer", answer="Nobody")
+    blind = _node(t, ROOT_ID, action="answer", answer=gold)
 
-    def score(node, **kw):
+    def score(trail, node, **kw):
         r = ReflectPolicy().respond(SimRequest("openai", "m", (SimMessage("system", REFLECT_SYSTEM), SimMessage(
-            "user", format_reflect_input(Q2.text, [], node)))), ctx(**kw))
+            "user", format_reflect_input(Q2.text, trail, node)))), ctx(**kw))
         return parse_reflection(r.text)
 
-    assert score(good) == (pytest.approx(1.0, abs=0.15), True)
-    assert score(bad, accuracy=1.0)[1] is False
-    # a lenient, inaccurate evaluator accepts confabulations: (1 - 0) * (1 - 0) = always
-    assert score(bad, accuracy=0.0, strictness=0.0) == (pytest.approx(0.8, abs=0.06), True)
+    assert score([read], good) == (pytest.approx(1.0, abs=0.15), True)
+    assert score([read], bad)[1] is False
+    # an answer it cannot check: a calibrated evaluator declines, an uncalibrated one accepts it
+    assert score([], blind, calibration=1.0)[1] is False
+    assert score([], blind, calibration=0.0) == (pytest.approx(0.8, abs=0.06), True)
 
 
-def test_expansion_uses_only_offered_tools_and_answers_once_the_gold_is_in_view():
+def test_expansion_uses_only_offered_tools_and_answers_once_the_evidence_is_in_view():
     def expand(traj_nodes, tools, seed=0, **kw):
         user = format_expand_input(Q2.text, traj_nodes, 1, 2)
         r = SimRequest("openai", "m", (SimMessage("system", EXPAND_SYSTEM), SimMessage("user", user)),
@@ -160,12 +166,15 @@ def test_expansion_uses_only_offered_tools_and_answers_once_the_gold_is_in_view(
         return ExpandPolicy().respond(r, ctx(seed, **kw))
 
     for seed in range(30):
-        reply = expand([], ["local_retriever"], seed, lats_p_guess=0.0)
+        reply = expand([], ["local_retriever"], seed, calibration=1.0)
         assert [c.name for c in reply.tool_calls] == ["local_retriever"]
+    # unaware and not following the instruction to search first: it answers at once
+    hasty = expand([], ["local_retriever"], calibration=0.0, instruction=0.0)
+    assert hasty.text.startswith("Answer:") and not hasty.tool_calls
     t = new_tree()
     n1 = _node(t, ROOT_ID, action="search", tool="web_search", query="q",
-               observation=f"{WORLD.name(Q2.path[1])} and {Q2.answer}")
-    assert expand([n1], ["local_retriever"], accuracy=1.0).text.startswith(f"Answer: {Q2.answer}")
+               observation="\n".join(WORLD.passage(pid).text for pid in Q2.support_ids))
+    assert expand([n1], ["local_retriever"]).text.startswith(f"Answer: {Q2.answer}")
 
 
 def test_adapter_keeps_only_maestro_annotations():

@@ -100,6 +100,13 @@ EXPECTED_DEFAULTS = {
     "marketing": {"temperature": 0.0, "http_attempts": 4, "max_llm_calls": 30},
     "stock_research": {"max_messages": 40, **CLIENT},
     "magentic_one": {"max_turns": 20, "max_stalls": 3, "code_timeout_s": 30, **CLIENT},
+    "image_scoring": {"temperature": 0.0, "http_attempts": 4, "max_llm_calls": 40, "max_iterations": 4,
+                      "score_threshold": 1.0, "image_model": "imagen-3.0-generate-002"},
+    "brand_seo": {"temperature": 0.0, "http_attempts": 4, "max_llm_calls": 60, "browser": "auto",
+                  "chromium": "/usr/bin/chromium"},
+    "content_creation": {"temperature": 0.0, "http_attempts": 4, "max_llm_calls": 30, "max_revisions": 2,
+                         "remote_timeout_s": 60.0, "start_timeout_s": 60.0, "launch": None, "remote_urls": None},
+    "financial_analyzer": {"max_plan_iterations": 8, "max_refinements": 2, "min_rating": "EXCELLENT", "workdir": ""},
 }
 
 
@@ -121,7 +128,7 @@ def test_reading_builtin_declarations_imports_no_framework():
     code = ("import sys\nfrom maestro.instances import INSTANCE_MODULES, declared_options\n"
             "for n in INSTANCE_MODULES: assert declared_options(n)\n"
             "print(sorted(m for m in ('langchain_openai', 'langgraph', 'autogen_agentchat', 'google.adk', "
-            "'google.genai') if m in sys.modules))\n")
+            "'google.genai', 'mcp_agent') if m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"

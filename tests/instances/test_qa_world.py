@@ -10,7 +10,6 @@ import pytest
 
 from maestro.instances.qa_world import (
     HOP_KINDS,
-    answer_in_context,
     build_world,
     load_tasks,
     lookup_question,
@@ -92,15 +91,28 @@ def test_bundled_tasks_and_meta():
 @pytest.mark.parametrize(
     "n, expected",
     [
-        pytest.param(3, {1: 1, 2: 1, 3: 1}, id="n3"),
-        pytest.param(12, {1: 4, 2: 4, 3: 4}, id="n12"),
-        pytest.param(30, {1: 10, 2: 10, 3: 10}, id="n30"),
+        pytest.param(3, {(1, "local"): 1, (2, "local"): 1, (3, "local"): 1}, id="n3-one-per-hop"),
+        # the bundled world's seven strata (no 3-hop question has only web evidence), two each
+        pytest.param(14, {(h, e): 2 for h, e in [(1, "local"), (2, "local"), (3, "local"), (1, "web"), (2, "web"),
+                                                  (2, "both"), (3, "both")]}, id="n14-two-per-stratum"),
     ],
 )
-def test_sample_is_stratified(n, expected):
+def test_sample_is_balanced_over_hops_and_evidence_location(n, expected):
     tasks = load_tasks(n=n, seed=5)
     assert len(tasks) == n
-    assert Counter(t.meta["hops"] for t in tasks) == expected
+    assert Counter((t.meta["hops"], t.meta["evidence"]) for t in tasks) == expected
+    # the evidence label says which pools hold the hops' passages
+    for t in tasks:
+        pools = set(t.meta["support_pools"])
+        assert t.meta["evidence"] == ("local" if pools == {"local"} else "web" if pools == {"web"} else "both")
+
+
+def test_a_small_stratum_gives_all_it_has_and_the_rest_stay_balanced():
+    tasks = load_tasks(n=30, seed=5)
+    counts = Counter((t.meta["hops"], t.meta["evidence"]) for t in tasks)
+    assert counts[(2, "web")] == 2  # the whole stratum
+    rest = [c for k, c in counts.items() if k != (2, "web")]
+    assert max(rest) - min(rest) <= 1
 
 
 def test_sample_is_deterministic_nested_and_seeded():
@@ -128,7 +140,7 @@ def test_user_jsonl_loads_and_registers(tmp_path):
     assert tasks[1].gold == "Ysolde Kern" and tasks[1].meta["aliases"] == ["Kern"]
     assert tasks[2].gold is None and tasks[2].meta["hops"] == 2
     assert lookup_question("which harbour town brews zephquill ale").gold == "Orvanta"
-    assert answer_in_context(rows[1]["question"], "The mural is by Kern.") == ("Ysolde Kern", True)
+    assert lookup_question(rows[1]["question"]).golds() == ("Ysolde Kern", "Kern")
     from maestro.instances.qa_world import retrieve
 
     assert retrieve("Zephquill ale brewed", k=1)[0].pid == "U-u1-0"
@@ -160,12 +172,3 @@ def test_malformed_jsonl_names_file_and_line(tmp_path, line, message):
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="cannot read task file"):
         load_tasks(str(tmp_path / "nope.jsonl"))
-
-
-def test_answer_in_context_world_question():
-    q = build_world().questions[60]
-    assert answer_in_context(q.text, f"Something about {q.answer} here.") == (q.answer, True)
-    assert answer_in_context(q.text.upper(), "nothing relevant") == (q.answer, False)
-    # A substring of a longer token is not a match.
-    assert answer_in_context(q.text, f"{q.answer}ish things")[1] is False
-    assert answer_in_context("A question nobody asked?", "text") == (None, False)

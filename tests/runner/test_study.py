@@ -151,15 +151,15 @@ def test_sigkill_then_resume_completes_only_missing_runs(tmp_path):
     maestro_bin = Path(sys.executable).with_name("maestro")
     proc = subprocess.Popen([str(maestro_bin), "study", "run", str(study_file), "--no-progress"],
                             start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    runs_file = tmp_path / "killed" / "runs.parquet"
+    runlog = tmp_path / "killed" / "runlog"  # one record per finished run (runs.parquet is folded at the end)
     deadline = time.time() + 120
     while time.time() < deadline:
-        if runs_file.exists() and pq.read_metadata(runs_file).num_rows >= 4:
+        if runlog.is_dir() and len(list(runlog.glob("*.json"))) >= 4:
             break
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    before = pq.read_table(runs_file).to_pylist()
+    before = maestro.load_study(tmp_path / "killed", spans=False, resources=False).runs.to_dict("records")
     assert 4 <= len(before) < 24, "the kill must land mid-study"
     result = run_study(maestro.load_study_config(study_file), progress=False)
     assert result.skipped == len(before) and result.executed == 24 - len(before)

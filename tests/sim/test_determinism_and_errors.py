@@ -162,7 +162,7 @@ def test_policy_sees_profile_context(oai_url, fresh, policies):
     policies(Spy())
     c = openai.OpenAI(base_url=oai_url("abstaining", 1, fresh()), api_key="x")
     r = c.chat.completions.create(model="m", messages=[{"role": "user", "content": "spy"}], n=2)
-    assert seen == {"profile": "abstaining", "accuracy": 0.6, "verbosity": 0.8, "protocol": "openai"}
+    assert seen == {"profile": "abstaining", "accuracy": 0.85, "verbosity": 0.8, "protocol": "openai"}
     assert r.choices[0].message.content != r.choices[1].message.content
     assert r.system_fingerprint == "maestro-sim/abstaining/spy-test"
 

@@ -48,18 +48,25 @@ def test_profiles_table():
     def fm(name):
         return get_profile(name).failure_mix
 
+    # the failure signatures follow from calibration and abstention (derived, not set)
     assert fm("underspecified").underspecified > fm("underspecified").wrong + fm("underspecified").empty
     assert fm("abstaining").empty > fm("abstaining").wrong + fm("abstaining").underspecified
     assert fm("confabulating").wrong > fm("confabulating").empty + fm("confabulating").underspecified
+    p = get_profile("abstaining")
+    assert (fm("abstaining").wrong, fm("abstaining").empty) == (pytest.approx(1 - p.calibration),
+                                                                pytest.approx(p.calibration * p.abstention))
+    assert p.accuracy == p.reasoning and p.strictness == p.calibration
     assert get_profile("flaky").p_rate_limit > 0.05 and get_profile("strong").p_rate_limit == 0
     # built-ins differ in speed and verbosity (tests may register more profiles of their own)
     assert len({(p.ttft_s, p.tokens_per_s, p.verbosity) for p in BUILTIN_PROFILES}) == len(BUILTIN_PROFILES)
-    custom = register_profile(Profile("unit-custom", "test", ttft_s=0.1, tokens_per_s=10, verbosity=1, accuracy=0.5, extra={"k": 1}))
+    custom = register_profile(Profile("unit-custom", "test", ttft_s=0.1, tokens_per_s=10, verbosity=1, reasoning=0.5, extra={"k": 1}))
     assert get_profile("unit-custom") is custom
     with pytest.raises(KeyError, match="strong"):
         get_profile("nope")
     with pytest.raises(ValueError):
-        Profile("bad/name", "x", ttft_s=0, tokens_per_s=1, verbosity=1, accuracy=0.5)
+        Profile("bad/name", "x", ttft_s=0, tokens_per_s=1, verbosity=1, reasoning=0.5)
+    with pytest.raises(ValueError, match="knowledge"):
+        Profile("p", "x", ttft_s=0, tokens_per_s=1, verbosity=1, reasoning=0.5, knowledge=1.5)
 
 
 SCHEMAS = [

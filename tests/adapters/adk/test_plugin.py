@@ -312,7 +312,7 @@ def test_model_errors_end_the_spans_as_errors_and_reach_the_caller(sim, tmp_path
     from maestro.sim.profiles import Profile, register_profile
 
     register_profile(Profile(name="adk-test-500", description="always HTTP 500 (test)", ttft_s=0.0,
-                             tokens_per_s=1000.0, verbosity=1.0, accuracy=1.0, p_server_error=1.0))
+                             tokens_per_s=1000.0, verbosity=1.0, reasoning=1.0, p_server_error=1.0))
     with pytest.raises(errors.ServerError):
         with maestro.trace_run("adk-500", out=str(tmp_path), framework="adk", sample_resources=False) as run:
             instrument(make_tree(gemini_base_url(sim.url, "adk-test-500", 1)), run, provider="maestro.sim").run("hi")

@@ -297,7 +297,7 @@ def test_an_agent_error_is_one_line_with_the_traceback_on_an_event(sim, tmp_path
     traceback: the run's reason, the root's and every failed span's status are one bounded
     line; the traceback is on the spans' ``exception`` events."""
     register_profile(Profile(name="autogen-test-429", description="always HTTP 429 (test)", ttft_s=0.0,
-                             tokens_per_s=1000.0, verbosity=1.0, accuracy=1.0, p_rate_limit=1.0))
+                             tokens_per_s=1000.0, verbosity=1.0, reasoning=1.0, p_rate_limit=1.0))
     limited = OpenAIChatCompletionClient(model="sim-strong", base_url=openai_base_url(sim.url, "autogen-test-429", 1),
                                          api_key="test-key", model_info=INFO, max_retries=0)
     with pytest.raises(RuntimeError) as raised:
