@@ -19,7 +19,7 @@ OPTIONS: tuple[InstanceOption, ...] = (
     InstanceOption("max_replans", int, None,
                    "plan revisions before the last result is taken as the answer; unset: no cap (as in the paper)"),
     InstanceOption("strict_replanner", bool, False,
-                   "tell the replanner to demand verification before answering (a simulated one then loops)"),
+                   "tell the replanner to demand a verification step before it answers"),
     InstanceOption("recursion_limit", int, DEFAULT_RECURSION_LIMIT,
                    "LangGraph step limit, high so that a loop meets the run's time cap first"),
     *client_options(),
