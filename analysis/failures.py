@@ -41,7 +41,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from enum import Enum
 from typing import Any, Protocol
 
@@ -258,100 +258,6 @@ def rule_category(run: Mapping[str, Any], answers_stored: bool) -> tuple[Failure
 
 # --- attribution -----------------------------------------------------------------------------
 
-def _run_key(row: Mapping[str, Any], multi: bool):
-    return (row.get("study_id"), row["run_id"]) if multi else row["run_id"]
-
-
-class _RunSpans:
-    """Evidence lookups over one run's spans."""
-
-    def __init__(self, s: pd.DataFrame):
-        self.s = s.sort_values("start_time_ns", kind="stable") if len(s) else s
-
-    def root(self) -> str | None:
-        r = self.s[self.s["span_type"] == "run"] if len(self.s) else self.s
-        if len(r):
-            return r["span_id"].iloc[0]
-        return self.s["span_id"].iloc[0] if len(self.s) else None
-
-    def errors(self) -> pd.DataFrame:
-        if not len(self.s):
-            return self.s
-        return self.s[(self.s["status_code"] == "ERROR") & (self.s["span_type"] != "run")]
-
-    def first_error(self) -> str | None:
-        e = self.errors()
-        return e.sort_values("end_time_ns", kind="stable")["span_id"].iloc[0] if len(e) else None
-
-    def innermost_error(self) -> str | None:
-        e = self.errors()
-        return e["span_id"].iloc[-1] if len(e) else None
-
-    def messages(self) -> pd.DataFrame:
-        return self.s[self.s["span_type"] == "message"] if len(self.s) else self.s
-
-    def waves(self) -> tuple[list[tuple[str, str]], list[int]]:
-        """:func:`hand_over_waves` of the run's messages; a message's receiving span is its
-        parent when that is the target's agent span."""
-        m = self.messages()
-        if not len(m):
-            return [], []
-        receiver_ends = [None] * len(m)
-        if {"parent_span_id", "agent_name", "end_time_ns"} <= set(self.s.columns):
-            agents = self.s[self.s["span_type"] == "agent"]
-            ends = dict(zip(zip(agents["span_id"], agents["agent_name"]), agents["end_time_ns"]))
-            receiver_ends = [ends.get(k) for k in zip(m["parent_span_id"], m["message_target"])]
-        return hand_over_waves(list(zip(m["message_source"], m["message_target"])), list(m["start_time_ns"]),
-                               receiver_ends)
-
-    def wave_payloads(self, last: list[int]) -> list[Any]:
-        """What each wave carried (:func:`hand_over_payloads` of its hand-overs, sorted so a
-        fan-out's order does not matter), plus the fingerprints of the captured tool
-        arguments of tool calls that started before it and after the previous wave."""
-        m = self.messages()
-        per_msg = hand_over_payloads(m)
-        tools = _tool_fingerprints(self.s)
-        starts = list(m["start_time_ns"]) if len(m) else []
-        out: list[Any] = []
-        first, prev_t = 0, None
-        for k in last:
-            members = tuple(sorted(repr(x) for x in per_msg[first:k + 1]))
-            t_end = starts[k] if starts else None
-            called = tuple(h for t, h in tools if (prev_t is None or t > prev_t) and (t_end is None or t <= t_end))
-            out.append((members, called) if called else members)
-            first, prev_t = k + 1, t_end
-        return out
-
-    def loop(self, *, status: Any = None, ended_with_answer: bool | None = None, max_period: int = 4,
-             min_repeats: int = 3) -> tuple[tuple, int, int] | None:
-        """:func:`run_loop` over these spans."""
-        waves, last = self.waves()
-        if not waves:
-            return None
-        ended = self.has_final_output() if ended_with_answer is None else ended_with_answer
-        if ended and status != "timeout":
-            return None  # it ended with an answer on its own: whatever repeated, it did not loop forever
-        return detect_loop(waves, payloads=self.wave_payloads(last), max_period=max_period, min_repeats=min_repeats)
-
-    def final_output(self) -> str | None:
-        m = self.messages()
-        end = m[m["message_target"] == "__end__"] if len(m) else m
-        if len(end):
-            return end["span_id"].iloc[-1]
-        a = self.s[self.s["span_type"] == "agent"] if len(self.s) else self.s
-        return a["span_id"].iloc[-1] if len(a) else self.root()
-
-    def has_final_output(self) -> bool:
-        m = self.messages()
-        return bool(len(m) and (m["message_target"] == "__end__").any())
-
-    def max_attempt(self) -> int:
-        if not len(self.s) or "retry_attempt" not in self.s.columns:
-            return 1
-        v = pd.to_numeric(self.s["retry_attempt"], errors="coerce").max()
-        return 1 if pd.isna(v) else int(v)
-
-
 _SPAN_COLS = ["run_id", "span_id", "parent_span_id", "span_type", "agent_name", "status_code", "start_time_ns",
               "end_time_ns", "message_source", "message_target", "retry_attempt", "input_bytes", "total_bytes",
               "attributes_json"]
@@ -385,32 +291,190 @@ def hand_over_payloads(messages: pd.DataFrame) -> list[Any]:
     unknown, so a run without any byte counts is compared by its agents alone)."""
     if not len(messages):
         return []
-    raw = messages["attributes_json"] if "attributes_json" in messages.columns else [None] * len(messages)
-    sizes: list[int | None] = [None] * len(messages)
-    for col in ("total_bytes", "input_bytes"):  # input_bytes wins
-        if col in messages.columns:
-            sizes = [s if _na(v) else int(v) for s, v in zip(sizes, messages[col])]
+
+    def column(name: str) -> list[Any]:
+        return messages[name].tolist() if name in messages.columns else [None] * len(messages)
+
+    return _payloads(column("attributes_json"), column("input_bytes"), column("total_bytes"))
+
+
+def _payloads(raw_attrs: Sequence[Any], input_bytes: Sequence[Any], total_bytes: Sequence[Any]) -> list[Any]:
+    """:func:`hand_over_payloads` of hand-overs given column by column."""
     out: list[Any] = []
-    for a, size in zip(raw, sizes):
-        attrs = _attrs(a)
-        content = [attrs[k] for k in CONTENT_KEYS if k in attrs]
-        out.append(f"content:{_fingerprint(content)}" if content else size)
-    return out
-
-
-def _tool_fingerprints(s: pd.DataFrame) -> list[tuple[int, str]]:
-    """``(start_time_ns, hash)`` of each tool call whose arguments were captured."""
-    if not len(s) or "attributes_json" not in s.columns:
-        return []
-    t = s[s["span_type"] == "tool"]
-    out = []
-    for start, raw, name in zip(t["start_time_ns"], t["attributes_json"],
-                                t["agent_name"] if "agent_name" in t.columns else [None] * len(t)):
+    for raw, size_in, size_total in zip(raw_attrs, input_bytes, total_bytes):
         attrs = _attrs(raw)
-        args = [attrs[k] for k in _TOOL_ARG_KEYS if k in attrs]
-        if args:
-            out.append((int(start), f"tool:{_fingerprint([name, *args])}"))
+        content = [attrs[k] for k in CONTENT_KEYS if k in attrs]
+        size = size_in if not _na(size_in) else size_total
+        out.append(f"content:{_fingerprint(content)}" if content else None if _na(size) else int(size))
     return out
+
+
+def _run_key(row: Mapping[str, Any], multi: bool):
+    return (row.get("study_id"), row["run_id"]) if multi else row["run_id"]
+
+
+def _is(value: Any, text: str) -> bool:
+    """``value == text`` for a cell that may be missing (None, NaN, pd.NA)."""
+    return isinstance(value, str) and value == text
+
+
+def _start_order(starts: Sequence[Any]) -> list[int]:
+    """Positions in start order, stable, missing starts last (as ``sort_values`` orders them)."""
+    return sorted(range(len(starts)), key=lambda k: (True, 0) if _na(starts[k]) else (False, starts[k]))
+
+
+class _RunSpans:
+    """Evidence lookups over one run's spans, held in start order as one Python list per
+    column: a study's thousands of failed runs are classified without a pandas filter per
+    lookup (that made ``maestro report`` on 10,000 runs spend 20 s here)."""
+
+    def __init__(self, cols: Mapping[str, list[Any]]):
+        self.c = cols
+        self.n = len(next(iter(cols.values()))) if cols else 0
+
+    @classmethod
+    def of_frame(cls, s: pd.DataFrame) -> _RunSpans:
+        cols = {c: s[c].to_numpy(dtype=object) for c in s.columns}
+        order = _start_order(cols["start_time_ns"]) if "start_time_ns" in cols else list(range(len(s)))
+        return cls({c: v[order].tolist() for c, v in cols.items()})
+
+    def col(self, name: str) -> list[Any]:
+        return self.c.get(name) or [None] * self.n
+
+    def _of_type(self, span_type: str) -> list[int]:
+        return [i for i, t in enumerate(self.col("span_type")) if _is(t, span_type)]
+
+    def root(self) -> str | None:
+        runs = self._of_type("run")
+        if runs:
+            return self.c["span_id"][runs[0]]
+        return self.c["span_id"][0] if self.n else None
+
+    def errors(self) -> list[int]:
+        """Positions of the error spans other than the run root, in start order."""
+        types = self.col("span_type")
+        return [i for i, code in enumerate(self.col("status_code")) if _is(code, "ERROR") and not _is(types[i], "run")]
+
+    def first_error(self) -> str | None:
+        """The error span that ended first (the earliest-starting one on a tie)."""
+        errors, ends = self.errors(), self.col("end_time_ns")
+        if not errors:
+            return None
+        first = min(errors, key=lambda i: (True, 0) if _na(ends[i]) else (False, ends[i]))
+        return self.c["span_id"][first]
+
+    def innermost_error(self) -> str | None:
+        errors = self.errors()
+        return self.c["span_id"][errors[-1]] if errors else None
+
+    def messages(self) -> list[int]:
+        return self._of_type("message")
+
+    def waves(self) -> tuple[list[tuple[str, str]], list[int]]:
+        """:func:`hand_over_waves` of the run's messages; a message's receiving span is its
+        parent when that is the target's agent span."""
+        m = self.messages()
+        if not m:
+            return [], []
+        targets = self.col("message_target")
+        receiver_ends: list[Any] = [None] * len(m)
+        if {"parent_span_id", "agent_name", "end_time_ns"} <= set(self.c):
+            ids, names, ends, parents = self.c["span_id"], self.c["agent_name"], self.c["end_time_ns"], \
+                self.c["parent_span_id"]
+            agent_end = {(ids[i], names[i]): None if _na(ends[i]) else ends[i] for i in self._of_type("agent")}
+            receiver_ends = [agent_end.get((parents[i], targets[i])) for i in m]
+        sources, starts = self.col("message_source"), self.col("start_time_ns")
+        return hand_over_waves([(sources[i], targets[i]) for i in m], [starts[i] for i in m], receiver_ends)
+
+    def wave_payloads(self, last: list[int]) -> list[Any]:
+        """What each wave carried (:func:`hand_over_payloads` of its hand-overs, sorted so a
+        fan-out's order does not matter), plus the fingerprints of the captured tool
+        arguments of tool calls that started before it and after the previous wave."""
+        m = self.messages()
+        per_msg = _payloads([self.col("attributes_json")[i] for i in m], [self.col("input_bytes")[i] for i in m],
+                            [self.col("total_bytes")[i] for i in m])
+        tools = self.tool_fingerprints()
+        starts = [self.c["start_time_ns"][i] for i in m] if "start_time_ns" in self.c else []
+        out: list[Any] = []
+        first, prev_t = 0, None
+        for k in last:
+            members = tuple(sorted(repr(x) for x in per_msg[first:k + 1]))
+            t_end = starts[k] if starts else None
+            called = tuple(h for t, h in tools if (prev_t is None or t > prev_t) and (t_end is None or t <= t_end))
+            out.append((members, called) if called else members)
+            first, prev_t = k + 1, t_end
+        return out
+
+    def tool_fingerprints(self) -> list[tuple[int, str]]:
+        """``(start_time_ns, hash)`` of each tool call whose arguments were captured."""
+        if "attributes_json" not in self.c:
+            return []
+        raw, names, starts = self.c["attributes_json"], self.col("agent_name"), self.col("start_time_ns")
+        out = []
+        for i in self._of_type("tool"):
+            attrs = _attrs(raw[i])
+            args = [attrs[k] for k in _TOOL_ARG_KEYS if k in attrs]
+            if args:
+                out.append((int(starts[i]), f"tool:{_fingerprint([None if _na(names[i]) else names[i], *args])}"))
+        return out
+
+    def loop(self, *, status: Any = None, ended_with_answer: bool | None = None, max_period: int = 4,
+             min_repeats: int = 3) -> tuple[tuple, int, int] | None:
+        """:func:`run_loop` over these spans."""
+        waves, last = self.waves()
+        if not waves:
+            return None
+        ended = self.has_final_output() if ended_with_answer is None else ended_with_answer
+        if ended and status != "timeout":
+            return None  # it ended with an answer on its own: whatever repeated, it did not loop forever
+        return detect_loop(waves, payloads=self.wave_payloads(last), max_period=max_period, min_repeats=min_repeats)
+
+    def final_output(self) -> str | None:
+        targets = self.col("message_target")
+        ends = [i for i in self.messages() if _is(targets[i], "__end__")]
+        if ends:
+            return self.c["span_id"][ends[-1]]
+        agents = self._of_type("agent")
+        return self.c["span_id"][agents[-1]] if agents else self.root()
+
+    def has_final_output(self) -> bool:
+        targets = self.col("message_target")
+        return any(_is(targets[i], "__end__") for i in self.messages())
+
+    def max_attempt(self) -> int:
+        attempts = [v for v in self.col("retry_attempt") if not _na(v)]
+        numeric = []
+        for v in attempts:
+            try:
+                numeric.append(float(v))
+            except (TypeError, ValueError):
+                continue  # not a number: ignored, as pd.to_numeric(errors="coerce") would
+        return int(max(numeric)) if numeric else 1
+
+
+def _runs_by_key(spans: pd.DataFrame | None, multi: bool) -> Callable[[Any], _RunSpans]:
+    """A lookup from a run's key (:func:`_run_key`) to its :class:`_RunSpans`, built lazily:
+    the frame is grouped once and only the runs asked for are converted."""
+    empty = _RunSpans({})
+    if spans is None or not len(spans) or "run_id" not in spans.columns:
+        return lambda key: empty
+    keep = [c for c in _SPAN_COLS if c in spans.columns]
+    keys = ["study_id", "run_id"] if multi and "study_id" in spans.columns else ["run_id"]
+    positions = spans.groupby(keys if len(keys) > 1 else keys[0], sort=False).indices
+    cols = {c: spans[c].to_numpy(dtype=object) for c in keep}
+    starts = cols.get("start_time_ns")
+
+    def lookup(key: Any) -> _RunSpans:
+        if multi and len(keys) == 1:
+            key = key[1]  # runs from several studies, spans without study_id: match by run id
+        pos = positions.get(key)
+        if pos is None:
+            return empty
+        if starts is not None:
+            pos = pos[_start_order(starts[pos])]
+        return _RunSpans({c: v[pos].tolist() for c, v in cols.items()})
+
+    return lookup
 
 
 def run_loop(spans: pd.DataFrame, *, status: Any = None, ended_with_answer: bool | None = None,
@@ -428,7 +492,7 @@ def run_loop(spans: pd.DataFrame, *, status: Any = None, ended_with_answer: bool
     growing messages) and a fan-out are therefore not loops, and neither is a run that
     ended on its own with an answer.
     """
-    return _RunSpans(spans).loop(status=status, ended_with_answer=ended_with_answer, max_period=max_period,
+    return _RunSpans.of_frame(spans).loop(status=status, ended_with_answer=ended_with_answer, max_period=max_period,
                                  min_repeats=min_repeats)
 
 
@@ -439,16 +503,12 @@ def loops_df(runs: pd.DataFrame, spans: pd.DataFrame, *, answers_stored: bool | 
     when it handed over to ``__end__`` and, where answers are stored, its answer is not an
     abstention (:func:`is_abstention`)."""
     multi = "study_id" in runs.columns and runs["study_id"].nunique() > 1
-    keep = [c for c in _SPAN_COLS if c in spans.columns] + (["study_id"] if multi and "study_id" in spans.columns
-                                                             else [])
-    keys = ["study_id", "run_id"] if multi else "run_id"
-    by_run = {k: g for k, g in spans[keep].groupby(keys, sort=False)} if len(spans) else {}
-    empty = pd.DataFrame(columns=_SPAN_COLS)
+    spans_of = _runs_by_key(spans, multi)
     rows = []
     ident = [c for c in ("study_id", "run_id", "instance", "backend", "tools_enabled", "task_id", "repeat", "status",
                          "judgement") if c in runs.columns]
     for run in runs.to_dict("records"):
-        rs = _RunSpans(by_run.get(_run_key(run, multi), empty))
+        rs = spans_of(_run_key(run, multi))
         stored = answers_stored.get(run.get("study_id"), True) if isinstance(answers_stored, Mapping) \
             else answers_stored
         ended = rs.has_final_output() and not (stored and "answer" in run and is_abstention(run.get("answer")))
@@ -489,21 +549,14 @@ def classify_failures(runs: pd.DataFrame, spans: pd.DataFrame | None, *, judges:
     """
     judges = list(judges)
     multi = "study_id" in runs.columns and runs["study_id"].nunique() > 1
-    by_run: dict[Any, pd.DataFrame] = {}
-    if spans is not None and len(spans):
-        keep = [c for c in _SPAN_COLS if c in spans.columns] + \
-            (["study_id"] if multi and "study_id" in spans.columns else [])
-        sp = spans[keep]
-        keys = ["study_id", "run_id"] if multi else "run_id"
-        by_run = {k: g for k, g in sp.groupby(keys, sort=False)}
-    empty = pd.DataFrame(columns=_SPAN_COLS)
+    spans_of = _runs_by_key(spans, multi)
     rows = []
     for run in runs.to_dict("records"):
         status = run.get("status")
         failed_by = failed_by_of(status, run.get("judgement"))
         if failed_by is None:
             continue  # succeeded, and judged correct or not judged at all
-        rs = _RunSpans(by_run.get(_run_key(run, multi), empty))
+        rs = spans_of(_run_key(run, multi))
         msgs = rs.messages()
         seq, wave_end = rs.waves()
         n_err = len(rs.errors())
@@ -526,7 +579,7 @@ def classify_failures(runs: pd.DataFrame, spans: pd.DataFrame | None, *, judges:
             cat = FailureCategory.TIMEOUT
             reason = f"non-terminating loop ({_fmt_cycle(loop[0])} x{loop[1]}) and no final output"
             # the loop's last hand-over: where the run was still cycling when it stopped
-            evidence = msgs["span_id"].iloc[wave_end[loop[2] + loop[1] * len(loop[0]) - 1]]
+            evidence = rs.c["span_id"][msgs[wave_end[loop[2] + loop[1] * len(loop[0]) - 1]]]
         elif n_err and no_output:
             cat, reason = FailureCategory.EXCEPTION, f"{n_err} error span(s) and no final output"
             evidence = rs.first_error()

@@ -611,6 +611,8 @@ def write_viewer(study: str | os.PathLike[str] | Study, out: str | os.PathLike[s
         fails = fails[fails["study_id"] == st.study_id]
     by_fail = {str(r["run_id"]): r for r in fails.to_dict("records")}
     spans = st.spans
+    if len(wanted) < len(all_ids) and len(spans):
+        spans = spans[spans["run_id"].astype(str).isin(set(wanted))]  # the report writes one page: group only those
     by_run = {str(k): g for k, g in spans.groupby("run_id", sort=False)} if len(spans) else {}
     simulated = bool(st.info.get("simulated")) or bool(runs.get("simulated", pd.Series(dtype=bool)).fillna(False).any())
     out_dir.mkdir(parents=True, exist_ok=True)
