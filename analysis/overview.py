@@ -55,6 +55,8 @@ def overview_figures(study: str | os.PathLike[str] | Study, out: str | os.PathLi
     import matplotlib.pyplot as plt
 
     study = study if isinstance(study, Study) else load_study(study, spans=False, resources=False)
+    if out is None and not isinstance(study.path, Path):
+        raise ValueError(f"{study.path} is in object storage: give the figures a local folder (out=)")
     out_dir = Path(out) if out is not None else study.path / "figures"
     out_dir.mkdir(parents=True, exist_ok=True)
     suffix = " (SIMULATED backend)" if study.info.get("simulated") else ""

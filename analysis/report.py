@@ -24,6 +24,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from maestro.analysis import figures as F
+from maestro.store.location import is_uri
 from maestro.store.reader import Study
 
 __all__ = ["FigureSpec", "ReportData", "ReportResult", "FIGURES", "REPORT_DPI", "MAX_PX", "SINGLE_RUN_FIGURES",
@@ -44,7 +45,7 @@ class ReportData:
 
     study_ids: list[str]
     """Ids of the studies in the report, in the order given."""
-    study_paths: list[Path]
+    study_paths: list[Path | str]
     """Their folders."""
     infos: dict[str, dict[str, Any]]
     """study_id -> study.json contents."""
@@ -119,8 +120,10 @@ def _as_list(studies) -> list[StudyLike]:
     return list(studies)
 
 
-def _path_of(s: StudyLike) -> Path:
-    return s.path if isinstance(s, Study) else Path(s)
+def _path_of(s: StudyLike) -> Path | str:
+    """A study's folder, or its URI as given (``Path`` would fold ``s3://`` into ``s3:/``)."""
+    where = s.path if isinstance(s, Study) else s
+    return where if isinstance(where, str) and is_uri(where) else Path(where)
 
 
 def _step(data: ReportData, name: str, fn: Callable[[], Any]) -> Any:
@@ -323,7 +326,10 @@ def write_report(studies: StudyLike | Iterable[StudyLike], out: str | os.PathLik
     from maestro.analysis.html import render_html
 
     data = load_report_data(studies, judges=judges)
-    out_dir = Path(out) if out is not None else data.study_paths[0] / "report"
+    first = data.study_paths[0]
+    if out is None and not isinstance(first, Path):
+        raise ValueError(f"{first} is in object storage: give the report a local folder (out=, --out DIR)")
+    out_dir = Path(out) if out is not None else Path(first) / "report"
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     placeholders: list[str] = []
@@ -372,7 +378,7 @@ def _run_pages(data: ReportData, out_dir: Path) -> dict[str, str]:
         fails = fails[fails["study_id"] == sid]
     path = data.study_paths[data.study_ids.index(sid)] if sid in data.study_ids else data.study_paths[0]
     folder = page_name(sid)[:-5]
-    study = Study(path, data.infos.get(sid, {}), runs, spans, data.resources.iloc[0:0])
+    study = Study(path, data.infos.get(sid, {}), runs, spans, data.resources.iloc[0:0])  # type: ignore[arg-type]  # a URI, as load_study gives
     write_viewer(study, out_dir / "runs" / folder, [run_id], failures=fails if isinstance(fails, pd.DataFrame) else None)
     href = f"runs/{quote(folder)}/{quote(page_name(run_id))}"
     return {**{name: href for name in SINGLE_RUN_FIGURES}, "index": f"runs/{quote(folder)}/index.html",

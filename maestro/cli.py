@@ -81,7 +81,8 @@ def _print_summary(result, console) -> None:
     from rich.table import Table
 
     simulated = any(c["simulated"] for c in result.summary)
-    title = f"study {result.path.name}" + (" (SIMULATED backends)" if simulated else "")
+    name = result.path.name if isinstance(result.path, Path) else str(result.path)
+    title = f"study {name}" + (" (SIMULATED backends)" if simulated else "")
     table = Table(title=title)
     for col in ("instance", "backend", "tools", "runs", "success", "correct", "timeouts", "exceptions",
                 "median s", "mean tokens", "mean cost $", "dropped"):
@@ -100,7 +101,7 @@ def _print_summary(result, console) -> None:
         f"{result.wall_s:.1f} s, {result.runs_per_s:.2f} runs/s"
     )
     console.print(f"traces: [bold]{result.path}[/]  (runs.parquet, spans/, resources/, study.json)")
-    console.print(f"summary: [bold]{result.path / 'summary.json'}[/]")
+    console.print(f"summary: [bold]{result.path}/summary.json[/]")
 
 
 def _figures(result, console, enabled: bool) -> None:
@@ -110,6 +111,9 @@ def _figures(result, console, enabled: bool) -> None:
         from maestro.analysis import overview_figures
     except ImportError:  # the analysis extra is not installed
         console.print("figures skipped: install maestro-mas[analysis] for matplotlib")
+        return
+    if not isinstance(result.path, Path):
+        console.print(f"figures: not drawn into object storage; maestro report {result.path} --out DIR draws them")
         return
     paths = overview_figures(result.path)
     console.print(f"figures: [bold]{paths[0].parent}[/] ({', '.join(p.name for p in paths)})")
@@ -225,6 +229,24 @@ def _cmd_run(args) -> int:
     return _finish_study(result, console, not args.no_figures)
 
 
+def _study_arg(value: str) -> Path | str:
+    """A study argument: a folder, or an object-storage URI kept as given (``Path`` would
+    fold ``s3://`` into ``s3:/``)."""
+    from maestro.store.location import is_uri
+
+    return value if is_uri(value) else Path(value)
+
+
+def _in_object_storage(studies) -> str | None:
+    """The first of ``studies`` given as a URI, else None."""
+    return next((s for s in studies if isinstance(s, str)), None)
+
+
+def _usage_error(message: str) -> int:
+    print(f"maestro: error: {message}", file=sys.stderr)
+    return 2
+
+
 def _cmd_runs_ls(args) -> int:
     from rich.table import Table
 
@@ -245,7 +267,9 @@ def _cmd_runs_ls(args) -> int:
     console.print(table)
     for w in study.warnings:
         console.print(f"[yellow]warning:[/] {w}")
-    if args.verbose:
+    if args.verbose and not isinstance(study.path, Path):
+        console.print("quarantine/, history/ and foreign files: listed for local study folders only")
+    elif args.verbose:
         from maestro.store.layout import StudyLayout
         from maestro.store.reader import RunHistory, foreign_entries
 
@@ -274,6 +298,9 @@ def _cmd_report(args) -> int:
     from maestro.analysis.report import FIGURES, write_report
     from maestro.runner.judges import open_judges
 
+    if args.out is None and _in_object_storage(args.study):
+        return _usage_error(f"{_in_object_storage(args.study)} is in object storage: give the report a local folder "
+                            "with --out DIR")
     console = _console()
     with Progress(TextColumn("[bold]report[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
                   console=console, transient=True, disable=args.no_progress) as progress:
@@ -341,6 +368,8 @@ def _cmd_import(args) -> int:
 def _cmd_view(args) -> int:
     from maestro.analysis.viewer import write_viewer
 
+    if args.out is None and _in_object_storage([args.study]):
+        return _usage_error(f"{args.study} is in object storage: give the pages a local folder with --out DIR")
     try:
         result = write_viewer(args.study, args.out, [args.run_id] if args.run_id else None)
     except ValueError as e:  # an unknown run id, or a malformed study (TraceFormatError)
@@ -358,6 +387,8 @@ def _cmd_view(args) -> int:
 def _cmd_export(args) -> int:
     from maestro.analysis.chrome_trace import write_chrome_trace
 
+    if args.out is None and _in_object_storage([args.study]):
+        return _usage_error(f"{args.study} is in object storage: give the trace a local file with --out FILE")
     out = args.out or args.study / "report" / "chrome_trace.json"
     try:
         path = write_chrome_trace(args.study, out, args.run)
@@ -403,7 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
     sr = study.add_parser("run", help="run, resume or extend a study from a TOML file", parents=[common])
     sr.add_argument("file", help="study TOML file, or package.module:attribute naming a maestro.StudyConfig")
     sr.add_argument("--workers", type=_int_at_least(1), help="parallel run processes (default: file, else cores)")
-    sr.add_argument("--out", help="folder for study folders (default: file, else traces)")
+    sr.add_argument("--out", help="folder for study folders, or s3://bucket/prefix (default: file, else traces)")
     sr.add_argument("--repeats", type=_int_at_least(1), help="override the file's repeats")
     sr.add_argument("--retry", type=_statuses, default=[], metavar="STATUS[,STATUS]",
                     help="run recorded runs of these statuses again (exception, timeout, crashed, failure); "
@@ -437,7 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     runs = sub.add_parser("runs", help="inspect recorded runs").add_subparsers(dest="runs_command", required=True)
     ls = runs.add_parser("ls", help="list a study's runs", parents=[common])
-    ls.add_argument("study", type=Path, help="study folder, e.g. traces/demo")
+    ls.add_argument("study", type=_study_arg, help="study folder (e.g. traces/demo) or s3://bucket/prefix/study")
     ls.add_argument("--status", help="only runs with this status")
     ls.add_argument("--limit", type=_int_at_least(0), default=50)
     ls.add_argument("--verbose", "-v", action="store_true", help="also list files in the study folder that are not "
@@ -452,7 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("report", help="every analysis figure as PNG plus one self-contained HTML page",
                          parents=[common])
-    rep.add_argument("study", type=Path, nargs="+", help="study folder(s), e.g. traces/demo; several are compared "
+    rep.add_argument("study", type=_study_arg, nargs="+", help="study folder(s), e.g. traces/demo; several are compared "
                      "in one report")
     rep.add_argument("--out", type=Path, help="report folder (default: the first STUDY's report/)")
     rep.add_argument("--judge", action="append", help="backend spec of an LLM failure judge, repeatable "
@@ -462,14 +493,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     view = sub.add_parser("view", help="a static HTML page per run: span tree with timeline, messages, call graph, "
                           "attributes, failure evidence", parents=[common])
-    view.add_argument("study", type=Path, help="study folder, e.g. traces/demo")
+    view.add_argument("study", type=_study_arg, help="study folder (e.g. traces/demo) or s3://bucket/prefix/study")
     view.add_argument("run_id", nargs="?", help="only this run's page (default: every run)")
     view.add_argument("--out", type=Path, help="folder of the pages (default: STUDY/report/runs/<study_id>, where "
                       "the report links to)")
     view.set_defaults(func=_cmd_view)
 
     exp = sub.add_parser("export", help="export a study's spans for other tools", parents=[common])
-    exp.add_argument("study", type=Path, help="study folder, e.g. traces/demo")
+    exp.add_argument("study", type=_study_arg, help="study folder (e.g. traces/demo) or s3://bucket/prefix/study")
     exp.add_argument("--format", required=True, choices=["chrome-trace"],
                      help="chrome-trace: Trace Event Format JSON (Perfetto, speedscope, chrome://tracing)")
     exp.add_argument("--out", type=Path, help="output file (default: STUDY/report/chrome_trace.json)")
@@ -478,8 +509,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     gate = sub.add_parser("gate", help="release decision: compare a candidate study with a baseline (exit 0 "
                           "pass, 1 regression, 2 invalid input)", parents=[common])
-    gate.add_argument("baseline", type=Path, help="baseline study folder")
-    gate.add_argument("candidate", type=Path, help="candidate study folder")
+    gate.add_argument("baseline", type=_study_arg, help="baseline study folder (or s3:// URI)")
+    gate.add_argument("candidate", type=_study_arg, help="candidate study folder (or s3:// URI)")
     gate.add_argument("--policy", type=Path, help="policy TOML laid over the default thresholds "
                       "(docs/analysis.md, Release gate)")
     gate.add_argument("--json", type=Path, metavar="FILE", help="also write the decision and every number as JSON")

@@ -1,10 +1,13 @@
-"""Shared fixtures: a run telemetry writing into a temporary study folder."""
+"""Shared fixtures: a run telemetry writing into a temporary study folder, and S3-compatible
+object storage on loopback."""
 
 from __future__ import annotations
 
+import socket
 import sys
 from pathlib import Path
 
+import pyarrow.fs as pafs
 import pytest
 
 # --import-mode=importlib does not put test folders on sys.path: make the shared helper
@@ -15,6 +18,41 @@ if str(Path(__file__).parent) not in sys.path:
 from maestro.collector.export import RunIdentity
 from maestro.collector.telemetry import RunTelemetry
 from maestro.store.layout import StudyLayout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    """A real S3 API on loopback (moto's server mode): its endpoint URL."""
+    moto_server = pytest.importorskip("moto.server")
+
+    port = _free_port()
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3(s3_endpoint, monkeypatch):
+    """Credentials and ``MAESTRO_S3_ENDPOINT`` for the loopback S3, and a new bucket:
+    ``(filesystem, bucket)``."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("MAESTRO_S3_ENDPOINT", s3_endpoint)
+    fs = pafs.S3FileSystem(endpoint_override=s3_endpoint.split("//")[1], scheme="http", access_key="testing",
+                           secret_key="testing", region="us-east-1", allow_bucket_creation=True)
+    bucket = f"maestro-{_free_port()}"
+    fs.create_dir(bucket)
+    return fs, bucket
 
 
 @pytest.fixture

@@ -39,6 +39,19 @@ def edge_sequence(spans, run_id) -> tuple[tuple[str, str], ...]:
     return tuple(zip(msgs.message_source, msgs.message_target))
 
 
+def assert_same_runs(a, b) -> None:
+    """Two loaded studies recorded the same runs: ids, statuses, judgements, seeds, counts of
+    LLM calls, tokens, spans and messages, span counts per run and edge sequences."""
+    assert not a.warnings and not b.warnings
+    ra, rb = a.runs.set_index("run_id").sort_index(), b.runs.set_index("run_id").sort_index()
+    assert list(ra.index) == list(rb.index)
+    for col in ("status", "judgement", "seed", "llm_calls", "total_tokens", "spans_written", "messages"):
+        assert ra[col].tolist() == rb[col].tolist(), col
+    assert a.spans.groupby("run_id").size().to_dict() == b.spans.groupby("run_id").size().to_dict()
+    for run_id in ra.index:
+        assert edge_sequence(a.spans, run_id) == edge_sequence(b.spans, run_id), run_id
+
+
 def span_tree(spans, run_id) -> list[tuple]:
     """The run's spans without times or ids: ``(name, parent name, key columns)`` in start
     order (the columns of ``SPAN_TREE_COLUMNS``, as strings)."""

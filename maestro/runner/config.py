@@ -151,7 +151,8 @@ class StudyConfig:
     (privacy): scorers still judge every answer in the run's process; failure rules and LLM
     failure judges that read the text need it on."""
     out: str = "traces"
-    """Folder that holds study folders."""
+    """Folder that holds study folders, or object storage (``s3://bucket/prefix``; see
+    :mod:`maestro.store.mirror`)."""
     prices: dict[str, dict[str, float]] = field(default_factory=dict)
     """Price overrides, backend -> {input, output} USD per 1M tokens."""
     instance_options: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -204,6 +205,8 @@ class StudyConfig:
                                                or not self.otlp_endpoint.startswith(("http://", "https://"))):
             _bad("otlp_endpoint", "an http:// or https:// URL", self.otlp_endpoint)
         object.__setattr__(self, "out", _check_path("out", self.out))
+        if "://" in self.out and not self.out.startswith("s3://"):
+            _bad("out", "a folder or an s3://bucket/prefix URI", self.out)
         if Path(self.out).exists() and not Path(self.out).is_dir():
             _bad("out", "a folder", self.out, "a file", limit=None)
         if self.task_file is not None:

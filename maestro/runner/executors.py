@@ -39,6 +39,7 @@ from maestro.runner.config import ConfigError, RunSpec
 from maestro.runner.pool import Executor, ProcessExecutor, ResultCallback, StartMethod
 from maestro.runner.worker import WorkerContext, preload_spec_path
 from maestro.semconv import RunStatus
+from maestro.store.mirror import remove_orphaned_folders
 
 __all__ = ["EXECUTORS", "Preload", "SimPlan", "resolve_executor", "open_executor", "preload_files", "LocalExecutor",
            "RayExecutor", "RunFiles", "loopback_ray_cluster"]
@@ -181,15 +182,7 @@ class RunFiles:
 def _remove_stale_node_dirs() -> int:
     """Remove scratch folders of Ray worker processes that are gone (a worker killed
     mid-run leaves its run's files behind). Returns how many were removed."""
-    import psutil
-
-    removed = 0
-    for d in Path(tempfile.gettempdir()).glob(f"{_NODE_DIR_PREFIX}*"):
-        pid = d.name[len(_NODE_DIR_PREFIX):]
-        if pid.isdigit() and int(pid) != os.getpid() and not psutil.pid_exists(int(pid)):
-            shutil.rmtree(d, ignore_errors=True)
-            removed += 1
-    return removed
+    return remove_orphaned_folders(_NODE_DIR_PREFIX)
 
 
 class _NodeAgent:

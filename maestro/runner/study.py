@@ -10,7 +10,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,9 @@ from maestro.runner.worker import WorkerContext
 from maestro.semconv import SCHEMA_VERSION, RunStatus
 from maestro.store.compact import compact
 from maestro.store.layout import StudyLayout, atomic_write_json
+from maestro.store.location import Location, is_uri
 from maestro.store.lock import StudyLock
+from maestro.store.mirror import StagingFolder, StudyMirror
 from maestro.store.reader import STUDY_FORMAT, RunHistory, RunIndex, read_study_json
 
 __all__ = ["StudyResult", "run_study", "failure_row", "RUN_STATUSES"]
@@ -47,8 +49,9 @@ _VERSIONED = ("maestro-mas", "langgraph", "langchain-core", "langchain-openai", 
 class StudyResult:
     """What ``run_study`` did."""
 
-    path: Path
-    """The study folder."""
+    path: Path | str
+    """The study folder, or its URI (``s3://bucket/prefix/<study_id>``) for a study in
+    object storage."""
     total: int
     """Runs in the study."""
     skipped: int
@@ -199,6 +202,10 @@ def run_study(config: StudyConfig, *, progress: bool = True, console=None, start
     forks each run from a server that preloaded the frameworks; ``spawn`` (a fresh
     interpreter per run) exists for comparison in benchmarks/study_throughput.py.
 
+    ``config.out`` may be object storage (``s3://bucket/prefix``): the study then runs in a
+    local staging folder that is first filled from what is stored (resume, extension) and
+    mirrored back run by run (:mod:`maestro.store.mirror`); it is removed at the end.
+
     ``executor``: where runs execute, ``local`` or ``ray`` (default: ``config.executor``, else
     ``MAESTRO_EXECUTOR``, else ``local``); ``address``: the Ray cluster's (default:
     ``config.address``, else ``RAY_ADDRESS``, else a local Ray instance). See
@@ -207,6 +214,8 @@ def run_study(config: StudyConfig, *, progress: bool = True, console=None, start
     Raises:
         ConfigError: a backend cannot be used, or the study folder holds incomparable runs.
         StudyLockedError: another runner is writing the study folder.
+        OSError: object storage could not be read or written (the message names the URI);
+            every run recorded before is stored, the others run on resume.
     """
     t0 = time.perf_counter()
     unknown = sorted(set(retry) - set(RETRYABLE))
@@ -223,14 +232,24 @@ def run_study(config: StudyConfig, *, progress: bool = True, console=None, start
         raise ConfigError(f"tasks: {e}") from None
     runs = expand_runs(config, tasks)
     prices = load_prices(config.prices)
-    layout = StudyLayout.for_study(config.out, config.study_id).create()
-    with StudyLock(layout.root):
-        return _run_locked(config, layout, systems, runs, prices, set(retry) | {RunStatus.WRITE_FAILED.value},
-                           max_connection_failures, progress, console, start_method, t0, kind, address)
+    args = (systems, runs, prices, set(retry) | {RunStatus.WRITE_FAILED.value}, max_connection_failures, progress,
+            console, start_method, t0, kind, address)
+    if not is_uri(config.out):
+        layout = StudyLayout.for_study(config.out, config.study_id).create()
+        with StudyLock(layout.root):
+            return _run_locked(config, layout, *args)
+    remote = Location.of(f"{config.out.rstrip('/')}/{config.study_id}")
+    with StagingFolder() as staging:
+        layout = StudyLayout.for_study(staging, config.study_id).create()
+        mirror = StudyMirror(remote, layout.root)
+        mirror.pull()
+        with StudyLock(layout.root):
+            result = _run_locked(config, layout, *args, mirror=mirror)
+    return replace(result, path=remote.uri)
 
 
 def _run_locked(config, layout, systems, runs, prices, retry, max_connection_failures, progress, console,
-                start_method, t0, kind, address) -> StudyResult:
+                start_method, t0, kind, address, mirror: StudyMirror | None = None) -> StudyResult:
     previous = read_study_json(layout.study_json) if layout.study_json.exists() else None
     if previous is not None:
         changed = incomparable_settings(previous.get("config") or {}, config)
@@ -244,6 +263,8 @@ def _run_locked(config, layout, systems, runs, prices, retry, max_connection_fai
     index = RunIndex(layout)
     history = RunHistory(layout)
     todo = _plan(runs, index, history, layout, retry)
+    if mirror is not None:
+        mirror.push()  # study.json, and runs a retry moved to history/
     skipped = len(runs) - len(todo)
     frameworks = {name: s.info.framework for name, s in systems.items()}
     # Systems given as objects or module:attribute references travel pickled to the runs;
@@ -272,6 +293,8 @@ def _run_locked(config, layout, systems, runs, prices, retry, max_connection_fai
 
     def on_result(spec: RunSpec, row: dict[str, Any]) -> None:
         index.record(row)  # O(1): one record file; folded into runs.parquet at the end
+        if mirror is not None:
+            mirror.push_run(row["run_id"])
         display.advance(row)
         executed[row["status"]] += 1
         if row["status"] in _RAISED and row.get("outcome_reason"):
@@ -286,6 +309,8 @@ def _run_locked(config, layout, systems, runs, prices, retry, max_connection_fai
             executed["not_run"] += 1
         if unrecorded:
             index.write()
+            if mirror is not None:
+                mirror.push()
 
     make_failure_row = functools.partial(_study_failure_row, config.study_id, frameworks)
     workers = config.workers if kind == "ray" else config.n_workers
@@ -302,6 +327,8 @@ def _run_locked(config, layout, systems, runs, prices, retry, max_connection_fai
                        "executed": len(todo), "wall_s": wall,
                        "simulated": any(parse_backend(b).simulated for b in config.backends)},
                       layout.root / "summary.json")
+    if mirror is not None:
+        mirror.push()  # the compacted generation and run index, then what they replace is deleted
     common = reasons.most_common(1)[0][0] if reasons else None
     return StudyResult(layout.root, len(runs), skipped, sum(executed.values()), counts, wall, summary,
                        dict(executed), common, dict(breaker.stopped))

@@ -4,7 +4,8 @@ The same study, run once by the local executor and once on the cluster, records 
 runs (ids, statuses, span counts, edge sequences); each run on Ray still runs in its own
 process under the same watchdog (timeouts, crashes, hard kills are recorded the same);
 SIGKILL of the Ray worker that runs a run records a crash, the study finishes, and a rerun
-resumes exactly. Nothing of the cluster is left afterwards: no process, no scratch folder.
+resumes exactly; both with the study in S3-compatible storage on loopback (the nodes need no
+access to it). Nothing of the cluster is left afterwards: no process, no scratch folder.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ import pytest
 
 import maestro
 from maestro.runner.executors import loopback_ray_cluster
-from maestro.store.layout import StudyLayout
-from maestro.store.reader import RunHistory, load_study
+from maestro.store.location import Location
+from maestro.store.reader import load_study
 
-from trace_helpers import edge_sequence
+from trace_helpers import assert_same_runs, edge_sequence
 
 pytestmark = pytest.mark.slow
 
@@ -124,28 +125,26 @@ def _nodes(pids: Path) -> set[str]:
     return {f.read_text().split()[3] for f in pids.iterdir() if f.name.isdigit()}
 
 
-def test_a_study_on_ray_records_what_the_local_executor_records(cluster, tmp_path, monkeypatch):
+def test_a_study_on_ray_into_s3_records_what_the_local_executor_records(cluster, s3, tmp_path, monkeypatch):
     address, pids = cluster
+    _, bucket = s3
     monkeypatch.setenv(PIDS_ENV, str(pids))
     body = dict(instances=[PIPELINE, "crag"], backends=["sim/strong"], tools=(True, False), repeats=2, tasks=2,
-                time_factor=0, timeout_s=120, out=str(tmp_path), seed=7)
-    local = maestro.run_study(maestro.StudyConfig(study_id="local", workers=2, **body), progress=False)
+                time_factor=0, timeout_s=120, seed=7)
+    local = maestro.run_study(maestro.StudyConfig(study_id="local", workers=2, out=str(tmp_path), **body),
+                              progress=False)
     assert not list(pids.iterdir())  # the local runs have no Ray worker
-    on_ray = maestro.run_study(maestro.StudyConfig(study_id="ray", executor="ray", address=address, **body),
-                               progress=False)
+    # on Ray, into object storage: the nodes return each run's files, the study process stores them
+    on_ray = maestro.run_study(maestro.StudyConfig(study_id="ray", executor="ray", address=address,
+                                                   out=f"s3://{bucket}/traces", **body), progress=False)
+    assert on_ray.path == f"s3://{bucket}/traces/ray"
     assert local.executed == on_ray.executed == 16 and not on_ray.all_raised
     assert len(_nodes(pids)) == 2  # the runs were spread over both nodes
 
     a, b = load_study(local.path), load_study(on_ray.path)
-    assert not a.warnings and not b.warnings
-    ra, rb = a.runs.set_index("run_id").sort_index(), b.runs.set_index("run_id").sort_index()
-    assert list(ra.index) == list(rb.index)
-    for col in ("status", "judgement", "seed", "llm_calls", "total_tokens", "spans_written", "messages"):
-        assert ra[col].tolist() == rb[col].tolist(), col
+    assert_same_runs(a, b)
+    rb = b.runs.set_index("run_id")
     assert (rb.spans_dropped == 0).all() and rb.clean.all()
-    assert a.spans.groupby("run_id").size().to_dict() == b.spans.groupby("run_id").size().to_dict()
-    for run_id in ra.index:
-        assert edge_sequence(a.spans, run_id) == edge_sequence(b.spans, run_id), run_id
     assert {len(edge_sequence(b.spans, r)) for r in rb.index} != {0}
     # every run's resource samples came back too
     assert b.resources.run_id.nunique() == 16
@@ -186,13 +185,16 @@ def kill_my_ray_worker_once(app, sample, ctx):
     return "done"
 
 
-def test_sigkill_of_a_ray_worker_mid_run_is_a_crash_and_a_rerun_resumes_exactly(cluster, tmp_path, monkeypatch):
+def test_sigkill_of_a_ray_worker_mid_run_is_a_crash_and_a_rerun_resumes_exactly(cluster, s3, monkeypatch):
+    """On Ray into object storage: each rerun starts from what storage holds."""
     address, pids = cluster
+    _, bucket = s3
     monkeypatch.setenv(PIDS_ENV, str(pids))
     mas = maestro.MAS(name="fragile", framework="custom", build=lambda ctx: None, invoke=kill_my_ray_worker_once,
                       dataset=[maestro.Sample(str(i), s) for i, s in enumerate(["a", "b", "kill", "c", "d", "e"])])
     cfg = maestro.StudyConfig(study_id="killed", instances=[mas], backends=["sim/strong"], tools=False, repeats=1,
-                              timeout_s=60, time_factor=0, out=str(tmp_path), executor="ray", address=address)
+                              timeout_s=60, time_factor=0, out=f"s3://{bucket}/traces", executor="ray",
+                              address=address)
     t0 = time.monotonic()
     first = maestro.run_study(cfg, progress=False)
     assert time.monotonic() - t0 < 90
@@ -214,4 +216,6 @@ def test_sigkill_of_a_ray_worker_mid_run_is_a_crash_and_a_rerun_resumes_exactly(
     kept = runs.drop(index="2").started_at_ns.to_dict()
     assert after.drop(index="2").started_at_ns.to_dict() == kept  # no other run was repeated
     assert set(study.spans.run_id) == set(study.runs.run_id) and not study.warnings
-    assert [r["status"] for r in RunHistory(StudyLayout(retried.path)).rows()] == ["crashed"]
+    loc = Location.of(retried.path)
+    history = loc.parquet_file(loc.path("history", "runs.parquet")).read().to_pylist()
+    assert [r["status"] for r in history] == ["crashed"]

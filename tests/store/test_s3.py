@@ -3,7 +3,6 @@ written and read through ``pyarrow.fs``: records, run files, compaction, every r
 
 from __future__ import annotations
 
-import socket
 import sys
 from pathlib import Path
 
@@ -20,38 +19,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 from synthetic import build_study, canonical  # noqa: E402 - after the sys.path insert
 
 pytest.importorskip("moto.server")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    from moto.server import ThreadedMotoServer
-
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def s3(s3_endpoint, monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("MAESTRO_S3_ENDPOINT", s3_endpoint)
-    fs = pafs.S3FileSystem(endpoint_override=s3_endpoint.split("//")[1], scheme="http", access_key="testing",
-                           secret_key="testing", region="us-east-1", allow_bucket_creation=True)
-    bucket = f"maestro-{_free_port()}"
-    fs.create_dir(bucket)
-    return fs, bucket
 
 
 def _push(local: Path, loc: Location) -> None:
