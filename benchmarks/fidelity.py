@@ -94,20 +94,6 @@ def _evidence(runs: pd.DataFrame) -> pd.Series:
     return runs["task_id"].map(where)
 
 
-def _locally_reachable(runs: pd.DataFrame) -> pd.Series:
-    """Per run: whether the local retriever's top 4 for each hop's one-hop question holds that
-    hop's local passage (a property of the world and the retriever, not of any run)."""
-    from maestro.instances.qa_world import HOP_KINDS, build_world, retrieve
-
-    world = build_world()
-    reach = {}
-    for q in world.questions:
-        reach[q.qid] = all(
-            pool == "local" and pid in {p.pid for p in retrieve(HOP_KINDS[hk].question.format(s=world.name(q.path[i])))}
-            for i, (hk, pool, pid) in enumerate(zip(q.hop_kinds, q.support_pools, q.support_ids, strict=True)))
-    return runs["task_id"].map(reach)
-
-
 def findings(study: Path) -> tuple[list[Row], dict]:
     runs = A.runs_df(study)
     runs = runs[runs["judgement"].notna() | runs["status"].notna()].copy()
@@ -259,44 +245,36 @@ def findings(study: Path) -> tuple[list[Row], dict]:
         "verbosity per unsupported hop). Tools put evidence in context, so replies get shorter; whether a "
         "run gets cheaper depends on how many extra calls the architecture spends on the tool."))
     ev_rows = []
-    web_effect = None
+    effect: dict[str, tuple[float, float, float]] = {}
     for where in ("local", "web", "both"):
         sub = runs[runs["evidence"] == where]
         if sub.empty:
             continue
-        est, low, high = _boot_diff(sub, "correct_f", lambda d: d["tools_enabled"] == True,  # noqa: E712
-                                    lambda d: d["tools_enabled"] == False)  # noqa: E712
-        ev_rows.append(f"{where}-evidence questions {100 * est:+.1f} pts [{100 * low:+.1f}, {100 * high:+.1f}]")
-        if where == "web":
-            web_effect = (est, low, high)
-    local = runs[runs["evidence"] == "local"].assign(reachable=lambda d: _locally_reachable(d))
-    for reachable, label in ((True, "the local retriever ranks every hop's passage in its top 4"),
-                             (False, "it misses one")):
-        sub = local[local["reachable"] == reachable]
-        if sub["task_id"].nunique() >= 1:
-            est, low, high = _boot_diff(sub, "correct_f", lambda d: d["tools_enabled"] == True,  # noqa: E712
-                                        lambda d: d["tools_enabled"] == False)  # noqa: E712
-            ev_rows.append(f"local-evidence questions where {label} ({sub['task_id'].nunique()} tasks) "
-                           f"{100 * est:+.1f} pts [{100 * low:+.1f}, {100 * high:+.1f}]")
+        est, low, high = effect[where] = _boot_diff(sub, "correct_f", lambda d: d["tools_enabled"] == True,  # noqa: E712
+                                                    lambda d: d["tools_enabled"] == False)  # noqa: E712
+        ev_rows.append(f"{where}-evidence questions ({sub['task_id'].nunique()} tasks) {100 * est:+.1f} pts "
+                       f"[{100 * low:+.1f}, {100 * high:+.1f}]")
     arch_rows = []
     for inst, g in runs.groupby("instance"):
         est, low, high = _boot_diff(g, "correct_f", lambda d: d["tools_enabled"] == True,  # noqa: E712
                                     lambda d: d["tools_enabled"] == False)  # noqa: E712
         arch_rows.append(f"{inst} {100 * est:+.1f} pts [{100 * low:+.1f}, {100 * high:+.1f}]")
-    f9 = web_effect is not None and web_effect[1] > 0
+    web_helps = "web" in effect and effect["web"][1] > 0
+    local_null = "local" in effect and effect["local"][1] <= 0 <= effect["local"][2]
     rows.append(Row(
         "Finding 9", "Tools improve accuracy only when the architecture integrates them without amplifying "
         "overhead or variance.",
-        "accuracy, tools on minus off, by evidence location: " + "; ".join(ev_rows)
+        "accuracy, tools on minus off, by where the evidence lives: " + "; ".join(ev_rows)
         + "; by architecture: " + "; ".join(arch_rows),
-        ("yes: the effect is large where only the web holds the evidence and differs by architecture"
-         if f9 else "no"),
-        "Web search is the only way to read web-only facts. On local-evidence questions the local corpus "
-        "holds every passage, so web search can only help where the local retriever fails to rank a hop's "
-        "passage (its BM25 index holds distractors; the web index states each fact once): the effect is "
-        "small where local retrieval reaches every hop and large where it misses one. Architectures differ "
-        "in how reliably they turn a search into read evidence (CRAG grades documents, Plan-and-Execute "
-        "quotes them, LATS scores them)."))
+        ("yes: the effect is large where only the web holds the evidence, nil where only the local corpus "
+         "does, and differs by architecture" if web_helps and local_null else
+         "partly: the effect is large where only the web holds the evidence" if web_helps else "no"),
+        "Web search is the only way to read web-only facts, and it cannot read private ones: on local-only "
+        "questions every hop's fact is in the local corpus alone, so a search returns distractors at best "
+        "and the tool can change accuracy only through what the architecture does with its results. On "
+        "questions whose facts are in both pools, web search is a second route to a hop the local retriever "
+        "ranks too low. Architectures differ in how reliably they turn a search into read evidence (CRAG "
+        "grades documents, Plan-and-Execute quotes them, LATS scores them)."))
 
     # Section 5.2: replanner loops into timeouts
     pe = runs[runs["instance"] == "plan_execute"]

@@ -28,7 +28,7 @@ def test_architecture_suite_is_the_papers_grid_on_a_balanced_task_design():
     c = load_study_config(STUDIES / "architecture_suite.toml")
     assert c.instances == ("crag", "plan_execute", "lats")
     assert c.backends == ("sim/strong", "sim/underspecified", "sim/abstaining", "sim/confabulating")
-    assert c.tools == (True, False) and c.repeats == 5 and c.tasks == 14
+    assert c.tools == (True, False) and c.repeats == 5 and c.tasks == 16
     # the paper's 10-minute cap in simulated time at the study's time factor
     assert c.timeout_s == pytest.approx(600 * c.time_factor) and c.max_tokens == 8192 and c.time_factor == 0.02
     runs = _runs(c)
@@ -38,7 +38,7 @@ def test_architecture_suite_is_the_papers_grid_on_a_balanced_task_design():
     ids = {name: [t.task_id for t in ts] for name, ts in tasks.items()}
     assert ids["crag"] == ids["plan_execute"] == ids["lats"]
     strata = Counter((t.meta["hops"], t.meta["evidence"]) for t in tasks["crag"])
-    assert set(strata.values()) == {2} and len(strata) == 7
+    assert set(strata.values()) == {2} and len(strata) == 8
     assert {e for _, e in strata} == {"local", "web", "both"} and {h for h, _ in strata} == {1, 2, 3}
 
 

@@ -45,13 +45,13 @@ def question_task(q: Question) -> Task:
 
 
 def evidence_location(q: Question) -> str:
-    """Where a question's evidence lives: ``local`` (every hop has a local passage; the web
-    states it too), ``web`` (no hop has one: only web search reaches it) or ``both`` (some
-    hops only on the web)."""
-    pools = set(q.support_pools)
-    if pools == {"local"}:
-        return "local"
-    return "web" if pools == {"web"} else "both"
+    """Where a question's evidence lives: ``local`` (every hop's fact is in the local corpus
+    only: web search cannot reach any), ``web`` (every hop's fact is on the web only: only
+    web search reaches it) or ``both`` (the rest: a hop stated in both pools, or hops in
+    different pools)."""
+    pools = {"local" if web is None else ("web" if pool == "web" else "both")
+             for pool, web in zip(q.support_pools, q.web_support_ids)}
+    return pools.pop() if len(pools) == 1 and pools != {"both"} else "both"
 
 
 def _fail(path: Path, lineno: int, msg: str) -> ValueError:

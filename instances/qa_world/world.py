@@ -5,11 +5,15 @@ organisations, rivers) whose names are built from syllables by a seeded ``random
 so no model has seen them: an answer can only come from the passages. Every fact is
 rendered as short natural-language passages in two disjoint pools:
 
-* ``local``: the corpus behind the local retriever. It is deliberately incomplete: each
-  fact has a local passage only with probability ``local_coverage``, so some questions
-  need a hop that only the web pool holds (web search then matters).
-* ``web``: the pool behind the offline web-search tool. It states every fact, worded
-  differently from the local copy, so the two pools never share a passage.
+* ``local``: the corpus behind the local retriever (an organisation's own documents). It
+  is deliberately incomplete: each fact has a local passage only with probability
+  ``local_coverage``, so some questions need a hop that only the web pool holds (web
+  search then matters).
+* ``web``: the pool behind the offline web-search tool. It states every fact the local
+  corpus lacks, and each fact the local corpus holds unless that fact is private (with
+  probability ``private_share``: known only from the local corpus, so web search cannot
+  reach it). A fact in both pools is worded differently in each, so the two pools never
+  share a passage.
 
 Both pools also carry distractor passages that mention entities without stating any
 relation a question asks about.
@@ -20,7 +24,8 @@ named in the question to a gold answer, e.g. "In which country is the city where
 was born?". Each question records its path of entities, the facts of each hop and the
 passages that support each hop.
 
-Building a world is deterministic in ``(seed, n_questions_per_hop, local_coverage)`` and
+Building a world is deterministic in ``(seed, n_questions_per_hop, local_coverage,
+private_share)`` and
 cached per process; it takes a few tens of milliseconds. It runs in phases (entities,
 relations, passages, questions), each with its own generator derived from the seed and the
 phase's name, so a change to one phase cannot shift another's draws (see "generation"
@@ -58,6 +63,11 @@ DEFAULT_SEED = 0
 """Seed of the bundled world (the one ``load_tasks`` uses and the sim policies know)."""
 DEFAULT_QUESTIONS_PER_HOP = 50
 """Questions per hop count in the bundled world (150 tasks in all)."""
+DEFAULT_LOCAL_COVERAGE = 0.8
+"""Chance that a fact of the bundled world has a local passage."""
+DEFAULT_PRIVATE_SHARE = 0.5
+"""Chance that a fact of the bundled world with a local passage is private (no web
+passage), so some questions can be answered from the local corpus only."""
 
 ENTITY_TYPES = ("person", "city", "country", "organisation", "river")
 """Entity types the world generates."""
@@ -189,8 +199,9 @@ class Question:
     """One supporting passage per hop: the local copy when there is one, else the web copy."""
     support_pools: tuple[str, ...]
     """Pool of each ``support_ids`` entry (``local`` or ``web``)."""
-    web_support_ids: tuple[str, ...]
-    """The web copy of each hop's fact (web search can always reach every hop)."""
+    web_support_ids: tuple[str | None, ...]
+    """The web copy of each hop's fact; None for a private fact (local corpus only: web
+    search cannot reach that hop)."""
     answer_type: str
     """Entity type of the answer."""
 
@@ -210,6 +221,8 @@ class World:
     """Questions generated per hop count (fewer only if subjects ran out)."""
     local_coverage: float
     """Probability that a fact has a passage in the local pool."""
+    private_share: float
+    """Probability that a fact with a local passage has no web passage (private)."""
     entities: dict[str, Entity]
     """Entities by id."""
     facts: tuple[Fact, ...]
@@ -233,9 +246,9 @@ class World:
         self._by_fact = {f: tuple(ps) for f, ps in by_fact.items()}
 
     @property
-    def key(self) -> tuple[int, int, float]:
+    def key(self) -> tuple[int, int, float, float]:
         """What identifies the world (the cache key of ``build_world``)."""
-        return (self.seed, self.n_questions_per_hop, self.local_coverage)
+        return (self.seed, self.n_questions_per_hop, self.local_coverage, self.private_share)
 
     def passage(self, pid: str) -> Passage:
         """The passage with id ``pid`` (KeyError if unknown)."""
@@ -365,6 +378,8 @@ def _a(word: str) -> str:
 # * ``passages:wording``: which local wording each fact passage uses;
 # * ``passages:coverage``: which facts get a local passage (the draws do not depend on
 #   ``local_coverage``, so a higher coverage only adds local passages);
+# * ``passages:private``: which facts are private (no web passage when they have a local
+#   one; the draws do not depend on ``private_share``);
 # * ``passages:distractors``: the distractor passages of both pools;
 # * ``passages:order``: the order of each pool (so passage ids carry no hint);
 # * ``questions:<template>``: the order in which each question template tries subjects.
@@ -508,19 +523,27 @@ def _fact_texts(f: Fact, s: Entity, o: Entity, rng: random.Random) -> tuple[str,
     return loc, wb
 
 
-def _make_fact_passages(seed: int, g: _Graph, local_coverage: float) -> tuple[list[_Row], list[_Row]]:
-    """Phases ``passages:wording`` and ``passages:coverage``: a web passage for every fact
-    and, with probability ``local_coverage``, a local one worded differently."""
+def _make_fact_passages(seed: int, g: _Graph, local_coverage: float,
+                        private_share: float) -> tuple[list[_Row], list[_Row]]:
+    """Phases ``passages:wording``, ``passages:coverage`` and ``passages:private``: with
+    probability ``local_coverage`` a fact has a local passage; it has a web one, worded
+    differently, unless it has a local one and is private (probability ``private_share``).
+    Every fact draws once from each generator, so coverage and privacy do not shift each
+    other's draws."""
     wording, coverage = _rng(seed, "passages:wording"), _rng(seed, "passages:coverage")
+    private = _rng(seed, "passages:private")
     local: list[_Row] = []
     web: list[_Row] = []
     for f in g.facts:
         s, o = g.entities[f.subject], g.entities[f.object]
         loc, wb = _fact_texts(f, s, o, wording)
         mentions = (f.subject, f.object)
-        if coverage.random() < local_coverage:
+        in_local = coverage.random() < local_coverage
+        is_private = private.random() < private_share
+        if in_local:
             local.append((s.name, loc, "fact", (f,), mentions))
-        web.append((s.name, wb, "fact", (f,), mentions))
+        if not (in_local and is_private):
+            web.append((s.name, wb, "fact", (f,), mentions))
     return local, web
 
 
@@ -574,10 +597,10 @@ def _make_distractors(rng: random.Random, g: _Graph, local: list[_Row], web: lis
                 pool_list.append((e.name, txt, "distractor", (), (eid,)))
 
 
-def _make_passages(seed: int, g: _Graph, local_coverage: float) -> list[Passage]:
+def _make_passages(seed: int, g: _Graph, local_coverage: float, private_share: float) -> list[Passage]:
     """The passage phases: fact passages, distractors, then each pool shuffled (phase
     ``passages:order``) so passage ids carry no hint of kind or relation."""
-    local, web = _make_fact_passages(seed, g, local_coverage)
+    local, web = _make_fact_passages(seed, g, local_coverage, private_share)
     _make_distractors(_rng(seed, "passages:distractors"), g, local, web)
     rng = _rng(seed, "passages:order")
     rng.shuffle(local)
@@ -639,7 +662,7 @@ def _make_questions(seed: int, g: _Graph, passages: list[Passage], n_questions_p
                     lp = by_fact.get((f, "local"))
                     sup.append(lp or by_fact[(f, "web")])
                     pools.append("local" if lp else "web")
-                    websup.append(by_fact[(f, "web")])
+                    websup.append(by_fact.get((f, "web")))
                 questions.append(Question(
                     qid=f"qa-h{hops}-{made_here:04d}", text=text, answer=g.name(path[-1]), hops=hops,
                     template="+".join(kinds), path=tuple(path), hop_kinds=tuple(kinds), facts=hop_facts,
@@ -653,40 +676,45 @@ def _make_questions(seed: int, g: _Graph, passages: list[Passage], n_questions_p
     return questions
 
 
-def _build(seed: int, n_questions_per_hop: int, local_coverage: float) -> World:
+def _build(seed: int, n_questions_per_hop: int, local_coverage: float,
+           private_share: float = DEFAULT_PRIVATE_SHARE) -> World:
     g = _make_entities(_rng(seed, "entities"), n_questions_per_hop)
     _make_relations(seed, g)
-    passages = _make_passages(seed, g, local_coverage)
+    passages = _make_passages(seed, g, local_coverage, private_share)
     questions = _make_questions(seed, g, passages, n_questions_per_hop)
     return World(seed=seed, n_questions_per_hop=n_questions_per_hop, local_coverage=local_coverage,
-                 entities=g.entities, facts=tuple(g.facts), passages=tuple(passages), questions=tuple(questions))
+                 private_share=private_share, entities=g.entities, facts=tuple(g.facts), passages=tuple(passages), questions=tuple(questions))
 
 
-_BUILT: dict[tuple[int, int, float], World] = {}
+_BUILT: dict[tuple[int, int, float, float], World] = {}
 # The simulated service answers from several threads; one lock makes each world one object.
 _LOCK = threading.RLock()
 
 
 @lru_cache(maxsize=16)
-def _cached(seed: int, n_questions_per_hop: int, local_coverage: float) -> World:
-    world = _build(seed, n_questions_per_hop, local_coverage)
+def _cached(seed: int, n_questions_per_hop: int, local_coverage: float, private_share: float) -> World:
+    world = _build(seed, n_questions_per_hop, local_coverage, private_share)
     _BUILT[world.key] = world
     return world
 
 
 def build_world(seed: int = DEFAULT_SEED, n_questions_per_hop: int = DEFAULT_QUESTIONS_PER_HOP,
-                *, local_coverage: float = 0.8) -> World:
+                *, local_coverage: float = DEFAULT_LOCAL_COVERAGE,
+                private_share: float = DEFAULT_PRIVATE_SHARE) -> World:
     """The world for ``seed`` (built once per process, then cached).
 
-    ``local_coverage`` is the chance that a fact also has a local passage; the rest are
-    reachable through web search only.
+    ``local_coverage`` is the chance that a fact has a local passage; the rest are
+    reachable through web search only. ``private_share`` is the chance that a fact with a
+    local passage has no web passage (reachable through the local corpus only).
     """
     if n_questions_per_hop < 1:
         raise ValueError(f"n_questions_per_hop must be >= 1, got {n_questions_per_hop}")
     if not 0.0 <= local_coverage <= 1.0:
         raise ValueError(f"local_coverage must be in [0, 1], got {local_coverage}")
+    if not 0.0 <= private_share <= 1.0:
+        raise ValueError(f"private_share must be in [0, 1], got {private_share}")
     with _LOCK:
-        return _cached(int(seed), int(n_questions_per_hop), float(local_coverage))
+        return _cached(int(seed), int(n_questions_per_hop), float(local_coverage), float(private_share))
 
 
 def built_worlds() -> tuple[World, ...]:

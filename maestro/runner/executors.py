@@ -94,17 +94,23 @@ def resolve_executor(executor: str | None, address: str | None) -> tuple[str, st
 
 
 @contextlib.contextmanager
-def preload_files(preload: Preload, runner_pid: int | None = None) -> Iterator[list[str]]:
+def preload_files(preload: Preload, runner_pid: int | None = None, *, main: bool = False) -> Iterator[list[str]]:
     """What a forkserver preloads: a spec file (``worker.preload_spec_path``) keyed by the id
     of the process that will start the forkserver, which the forkserver finds through its
-    parent's id; the pickled systems beside it. Yields the forkserver's preload module list.
-    Both files are removed afterwards (the forkserver removes them once read, too)."""
+    parent's id; the pickled systems beside it. ``main``: the forkserver also imports this
+    process's main script or module once (``maestro.runner.preload``). Yields the
+    forkserver's preload module list. Both files are removed afterwards (the forkserver
+    removes them once read, too)."""
+    from multiprocessing import spawn
+
     spec = preload_spec_path(os.getpid() if runner_pid is None else runner_pid)
     shipped_file = spec.with_suffix(".pkl") if preload.shipped else None
     if shipped_file is not None:
         shipped_file.write_bytes(pickle.dumps(list(preload.shipped)))
+    data = spawn.get_preparation_data("maestro-forkserver") if main else {}
     spec.write_text(json.dumps({"frameworks": sorted(preload.frameworks), "systems": list(preload.systems),
-                                "shipped_file": str(shipped_file) if shipped_file else None}))
+                                "shipped_file": str(shipped_file) if shipped_file else None,
+                                "main": {k: v for k, v in data.items() if k.startswith("init_main_from_")}}))
     try:
         yield ["maestro.runner.preload"]
     finally:
@@ -156,7 +162,7 @@ def open_executor(kind: str, *, workers: int | None, preload: Preload, sim: SimP
         return
     proc = _start_sim(sim, preload.python_path) if sim is not None else None
     try:
-        with preload_files(preload) as modules:
+        with preload_files(preload, main=True) as modules:
             yield LocalExecutor(ProcessExecutor(workers or os.cpu_count() or 1, preload=modules,
                                                 start_method=start_method), proc.url if proc else None)
     finally:

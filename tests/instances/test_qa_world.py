@@ -17,6 +17,7 @@ from maestro.instances.qa_world import (
     stratified_sample,
 )
 from maestro.instances.qa_world.scoring import contains_span
+from maestro.instances.qa_world.tasks import evidence_location
 from maestro.instances.qa_world.world import _build
 
 
@@ -55,11 +56,26 @@ def test_supporting_passages_state_the_facts():
         assert q.answer == w.name(q.path[-1])
         assert not contains_span(q.text, q.answer), q.qid  # the answer is never given away
         for fact, pid, pool, web_pid in zip(q.facts, q.support_ids, q.support_pools, q.web_support_ids):
-            for p in (w.passage(pid), w.passage(web_pid)):
+            for p in [w.passage(pid)] + ([w.passage(web_pid)] if web_pid is not None else []):
                 assert fact in p.facts
                 assert contains_span(p.text, w.name(fact.subject)) and contains_span(p.text, w.name(fact.object))
             assert w.passage(pid).pool == pool
-            assert w.passage(web_pid).pool == "web"
+            # a hop without a web copy is a private fact: the local corpus states it
+            assert (web_pid is None and pool == "local") or w.passage(web_pid).pool == "web"
+
+
+def test_private_facts_make_questions_only_the_local_corpus_answers():
+    w = build_world()
+    web_facts = {f for p in w.pool("web") for f in p.facts}
+    local_facts = {f for p in w.pool("local") for f in p.facts}
+    assert web_facts | local_facts == set(w.facts)  # every fact is stated somewhere
+    private = local_facts - web_facts
+    # about private_share (0.5) of the local facts, drawn by their own generator
+    assert 0.4 <= len(private) / len(local_facts) <= 0.6
+    local_only = [q for q in w.questions if all(f in private for f in q.facts)]
+    assert {q.hops for q in local_only} == {1, 2, 3}
+    assert all(evidence_location(q) == "local" for q in local_only)
+    assert all(evidence_location(q) == "web" for q in w.questions if not set(q.facts) & local_facts)
 
 
 def test_every_hop_reachable_and_local_corpus_incomplete():
@@ -92,19 +108,21 @@ def test_bundled_tasks_and_meta():
     "n, expected",
     [
         pytest.param(3, {(1, "local"): 1, (2, "local"): 1, (3, "local"): 1}, id="n3-one-per-hop"),
-        # the bundled world's seven strata (no 3-hop question has only web evidence), two each
-        pytest.param(14, {(h, e): 2 for h, e in [(1, "local"), (2, "local"), (3, "local"), (1, "web"), (2, "web"),
-                                                  (2, "both"), (3, "both")]}, id="n14-two-per-stratum"),
+        # the bundled world's eight strata (no 3-hop question has only web evidence), two each
+        pytest.param(16, {(h, e): 2 for h, e in [(1, "local"), (2, "local"), (3, "local"), (1, "web"), (2, "web"),
+                                                  (1, "both"), (2, "both"), (3, "both")]}, id="n16-two-per-stratum"),
     ],
 )
 def test_sample_is_balanced_over_hops_and_evidence_location(n, expected):
     tasks = load_tasks(n=n, seed=5)
     assert len(tasks) == n
     assert Counter((t.meta["hops"], t.meta["evidence"]) for t in tasks) == expected
-    # the evidence label says which pools hold the hops' passages
+    # the evidence label agrees with the pools that hold the hops' passages (a local-only
+    # question's hops are all local; a web-only question's all on the web)
     for t in tasks:
         pools = set(t.meta["support_pools"])
-        assert t.meta["evidence"] == ("local" if pools == {"local"} else "web" if pools == {"web"} else "both")
+        assert (t.meta["evidence"] == "web") == (pools == {"web"})
+        assert t.meta["evidence"] != "local" or pools == {"local"}
 
 
 def test_a_small_stratum_gives_all_it_has_and_the_rest_stay_balanced():

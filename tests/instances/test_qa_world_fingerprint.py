@@ -16,12 +16,13 @@ from maestro.instances.qa_world import world as W
 EXPECTED = {
     "entities": "6dbfe58bc0a9ac697907d309596a02cb6d26e34ad82b35fab88278bf1b5cdea4",
     "facts": "964d71833e3e1eb50dbe90437395edbc5d88c9b58420847f994f569206efdea1",
-    "passages": "deb239d6663300c67fd42e251463e55934da9f676032236fd8370604561f0013",
-    "questions": "019fb2dc9d3f49fda87e948dbf1d359d5e0e97c3c64b763bb495d3e73f30af4e",
-    "world": "a3f32fcf25c6fe0e410663c1dac63c644f0b5ea357a3cc0fbc3e808949f2bc24",
+    "passages": "2bd2e4c89d5a4fc0f37866df372f8e278882815240e0376c5c6a1d5ca644b082",
+    "questions": "0798cccd61315c2a8121223d5b4773269322d34859ac3cff6440af14cb356c86",
+    "world": "c46060a001d043ad4b0e52926519932814bb6198e73f2740291f16616b8a0cb4",
 }
 """``build_world().fingerprint()`` of the default world (seed 0, 50 questions per hop,
-local coverage 0.8)."""
+local coverage 0.8, private share 0.5). Changed on purpose on 2026-11-30: private facts
+(local corpus only) were added so the suite has questions web search cannot help with."""
 
 
 def test_default_world_content_is_pinned():
@@ -67,6 +68,8 @@ def _built_with_other_draws(monkeypatch, phase: str, *args) -> W.World:
     [
         pytest.param("passages:distractors", {"entities", "facts", "questions"}, id="distractors"),
         pytest.param("passages:wording", {"entities", "facts", "questions"}, id="wording"),
+        # which facts are private: the web pool's ids, so the questions' web support, move
+        pytest.param("passages:private", {"entities", "facts"}, id="private"),
         pytest.param("relations:flows_through", {"entities"}, id="flows_through"),
     ],
 )
@@ -77,7 +80,7 @@ def test_a_phase_changes_only_what_depends_on_it(monkeypatch, phase, unchanged):
     assert {part for part in ("entities", "facts", "passages", "questions") if a[part] == b[part]} == unchanged
     if phase.startswith("passages:"):
         # the passages that phase does not write stay word for word
-        kind = "distractor" if phase == "passages:wording" else "fact"
+        kind = "fact" if phase == "passages:distractors" else "distractor"
         texts = sorted(p.text for p in base.passages if p.kind == kind)
         assert texts == sorted(p.text for p in other.passages if p.kind == kind)
     if phase == "relations:flows_through":
@@ -99,6 +102,17 @@ def test_question_templates_draw_their_subjects_independently(monkeypatch):
     # the other one-hop templates still try their subjects in the same order
     founded = [q.text for q in base.questions if q.template == "founded_by"]
     assert founded[:5] == [q.text for q in other.questions if q.template == "founded_by"][:5]
+
+
+def test_private_share_only_removes_web_passages():
+    none, half = W._build(0, 50, 0.8, 0.0), W._build(0, 50, 0.8, 0.5)
+
+    def facts(w, pool):
+        return {f for p in w.pool(pool) if p.kind == "fact" for f in p.facts}
+
+    assert facts(half, "local") == facts(none, "local")
+    assert facts(half, "web") < facts(none, "web") == set(none.facts)
+    assert [(q.text, q.answer) for q in none.questions] == [(q.text, q.answer) for q in half.questions]
 
 
 def test_local_coverage_only_adds_local_passages():

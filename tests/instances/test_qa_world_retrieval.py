@@ -21,6 +21,8 @@ def _hit_rate(pool: str, k: int) -> float:
             got = [p.pid for p in retrieve(q.text, k=k)]
             target = q.support_ids[0]
         else:
+            if q.web_support_ids[0] is None:
+                continue  # a private fact: not on the web
             got = [p.pid for p in web_search(q.text, k=k)]
             target = q.web_support_ids[0]
         total += 1
