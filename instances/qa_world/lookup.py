@@ -44,7 +44,7 @@ class KnownQuestion:
 
 
 _USER: dict[str, KnownQuestion] = {}
-_WORLD_INDEX: dict[tuple[int, int, float], dict[str, KnownQuestion]] = {}
+_WORLD_INDEX: dict[tuple[int, int, float, float], dict[str, KnownQuestion]] = {}
 
 
 def register_user_question(text: str, gold: str | None, aliases: tuple[str, ...] = ()) -> None:
