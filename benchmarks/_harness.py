@@ -18,7 +18,9 @@ on ``sys.path``).
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -108,8 +110,10 @@ class MaestroModes:
 
     def __init__(self, study_id: str, instance: str, framework: str, tmp_prefix: str):
         self.study_id, self.instance, self.framework = study_id, instance, framework
-        self.layout = StudyLayout.for_study(Path(tempfile.mkdtemp(prefix=tmp_prefix)), study_id).create()
-        """Scratch study layout the runs write to."""
+        scratch = tempfile.mkdtemp(prefix=tmp_prefix)
+        atexit.register(shutil.rmtree, scratch, ignore_errors=True)  # the runs' files are not what is measured
+        self.layout = StudyLayout.for_study(Path(scratch), study_id).create()
+        """Scratch study layout the runs write to (removed when the benchmark exits)."""
         self.totals = new_totals(["maestro", "maestro-block"])
         """Span counts of the two modes (reset after the warm-up)."""
         self._run_no = 0

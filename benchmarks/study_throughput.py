@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -29,6 +30,13 @@ def main(argv=None):
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
     out = tempfile.mkdtemp(prefix="maestro-throughput-")
+    try:
+        return _measure(out, args)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def _measure(out: str, args: argparse.Namespace) -> list[dict]:
     rows = []
     for method in ("forkserver", "spawn"):
         cfg = load_study_config(ROOT / "studies" / "demo.toml", out=out, workers=args.workers, repeats=args.repeats,
