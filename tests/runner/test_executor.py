@@ -115,3 +115,49 @@ def test_a_ray_run_whose_files_cannot_be_written_here_is_write_failed(tmp_path):
     assert out["spans_written"] == 0 and out["spans_dropped"] == 3
     assert out["outcome_reason"].startswith("the run's files could not be written by the study process (")
     assert out["outcome_reason"].endswith("the run itself: success")
+
+
+STUDY_SCRIPT = '''
+import os, sys
+# every process that imports this script notes itself (the study process, then the forkserver)
+with open(os.environ["IMPORT_LOG"], "a") as f:
+    f.write(f"{os.getpid()}\\n")
+
+import maestro
+
+
+def build(ctx):
+    return None
+
+
+def invoke(app, sample, ctx):
+    return "42"
+
+
+MAS = maestro.MAS(name="scripted", framework="custom", build=build, invoke=invoke,
+                  dataset=[maestro.Sample(str(i), "What is six times seven?", target="42") for i in range(4)],
+                  scorer=maestro.scorers.includes())
+
+if __name__ == "__main__":
+    cfg = maestro.StudyConfig(study_id="scripted", instances=[MAS], backends=["sim/strong"], tools=False,
+                              repeats=2, workers=2, out=sys.argv[1], time_factor=0)
+    result = maestro.run_study(cfg, progress=False)
+    print(result.executed, result.counts["success"])
+'''
+
+
+def test_a_study_script_is_imported_once_for_all_runs_not_once_per_run(tmp_path):
+    """multiprocessing imports the main script in every child of a forkserver; the runner
+    has the forkserver import it once, so 8 runs do not import the user's script 8 times."""
+    import os
+    import subprocess
+    import sys
+
+    script, log = tmp_path / "my_study.py", tmp_path / "imports.log"
+    script.write_text(STUDY_SCRIPT)
+    p = subprocess.run([sys.executable, str(script), str(tmp_path / "traces")], capture_output=True, text=True,
+                       env={**os.environ, "IMPORT_LOG": str(log)}, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.split() == ["8", "8"]
+    pids = log.read_text().split()
+    assert len(pids) == 2 and len(set(pids)) == 2  # the script's own process and the forkserver, nothing per run

@@ -154,3 +154,39 @@ def test_the_command_line_runs_lists_and_reports_a_study_in_object_storage(s3, t
     assert "give the report a local folder with --out DIR" in capsys.readouterr().err
     assert main(["report", f"{uri}/crag-adhoc", "--out", str(tmp_path / "report"), "--no-progress"]) == 0
     assert (tmp_path / "report" / "index.html").is_file()
+
+
+def test_storage_failing_mid_study_stops_it_naming_the_uri_and_a_rerun_completes_exactly(s3, monkeypatch):
+    """Fault injection in the study process: object storage refuses every upload after the
+    first runs are stored. The study stops with one error naming the location; every run
+    stored before stays readable there; the rerun executes exactly the runs not stored."""
+    from maestro.store.location import Location
+
+    _, bucket = s3
+    real_upload = Location.upload
+    runs_stored: list[str] = []
+
+    def failing_upload(self, local_path, path):
+        if path.endswith(".json") and "/runlog/" in path:
+            if len(runs_stored) == 2:
+                raise OSError("AWS Error NETWORK_CONNECTION during PutObject operation: connection refused")
+            runs_stored.append(path.rsplit("/", 1)[1][:-5])
+        return real_upload(self, local_path, path)
+
+    monkeypatch.setattr(Location, "upload", failing_upload)
+    cfg = maestro.StudyConfig(study_id="pair", instances=[PAIR], backends=["sim/strong"], tools=False, repeats=2,
+                              time_factor=0, timeout_s=60, workers=1, out=f"s3://{bucket}/traces")
+    with pytest.raises(OSError, match=rf"object storage s3://{bucket}/traces/pair: storing run \S+ failed \(AWS "
+                                      r"Error NETWORK_CONNECTION.*every run recorded before is stored there"):
+        maestro.run_study(cfg, progress=False)
+    assert not _staging_left()
+    stored = load_study(f"s3://{bucket}/traces/pair", spans=False)
+    assert sorted(stored.runs.run_id) == sorted(runs_stored) and len(runs_stored) == 2
+
+    monkeypatch.setattr(Location, "upload", real_upload)  # storage is back
+    again = maestro.run_study(cfg, progress=False)
+    assert again.skipped == 2 and again.executed == 4 and again.counts["success"] == 6
+    after = load_study(again.path)
+    assert after.runs.run_id.is_unique and set(after.spans.run_id) == set(after.runs.run_id)
+    kept = stored.runs.set_index("run_id").started_at_ns.to_dict()
+    assert {r: after.runs.set_index("run_id").started_at_ns[r] for r in kept} == kept  # not rerun
